@@ -1,0 +1,13 @@
+# -DTC_SANITIZE=address  -> ASan + UBSan (no recovery: any report fails the test)
+# -DTC_SANITIZE=thread   -> TSan
+if(TC_SANITIZE STREQUAL "address")
+  set(_tc_san -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+elseif(TC_SANITIZE STREQUAL "thread")
+  set(_tc_san -fsanitize=thread -fno-omit-frame-pointer)
+elseif(NOT TC_SANITIZE STREQUAL "")
+  message(FATAL_ERROR "TC_SANITIZE must be empty, 'address' or 'thread' (got '${TC_SANITIZE}')")
+endif()
+if(_tc_san)
+  add_compile_options(${_tc_san})
+  add_link_options(${_tc_san})
+endif()

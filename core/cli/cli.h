@@ -1,0 +1,15 @@
+/* cli/cli.h — command entry points. Each takes the arguments after its
+ * command words and returns the process exit code (0 ok, 1 error, 2 "not
+ * healthy"/check failed). Errors are one line on stderr. */
+#ifndef TC_CLI_CLI_H
+#define TC_CLI_CLI_H
+
+int tc_cmd_run(int argc, char **argv);
+int tc_cmd_modules(int argc, char **argv); /* list [--json] | describe NAME */
+int tc_cmd_help(int argc, char **argv);
+int tc_cmd_version(int argc, char **argv);
+
+/* The version string printed by --version. */
+const char *tc_version_string(void);
+
+#endif /* TC_CLI_CLI_H */
