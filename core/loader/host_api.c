@@ -1,0 +1,138 @@
+/* loader/host_api.c — the struct tc_host table each module receives.
+ * Every member but config_get is safe from any thread (see tc/host.h). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "loader/loader_internal.h"
+#include "ops/metrics_registry.h"
+#include "util/log.h"
+#include "util/sbuf.h"
+
+static struct tc_module_entry *hs_entry(const struct tc_host *host) {
+  return host != NULL ? host->core : NULL;
+}
+
+static struct tc_metrics_registry *hs_metrics(const struct tc_host *host) {
+  struct tc_module_entry *e = hs_entry(host);
+  if (e != NULL && e->reg != NULL && e->reg->metrics != NULL)
+    return e->reg->metrics;
+  return tc_metrics_registry_global();
+}
+
+static void hs_log(const struct tc_host *host, int level, const char *instance,
+                   const char *fmt, ...) TC_PRINTF(4, 5);
+static void hs_log(const struct tc_host *host, int level, const char *instance,
+                   const char *fmt, ...) {
+  if (fmt == NULL || !tc_log_enabled(level))
+    return;
+  char component[160];
+  const char *name =
+      host != NULL && host->module_name ? host->module_name : "module";
+  if (instance != NULL && instance[0] != '\0')
+    snprintf(component, sizeof(component), "%s/%s", name, instance);
+  else
+    snprintf(component, sizeof(component), "%s", name);
+  va_list ap;
+  va_start(ap, fmt);
+  tc_logv(level, component, fmt, ap);
+  va_end(ap);
+}
+
+static int hs_log_enabled(const struct tc_host *host, int level) {
+  return tc_log_enabled(level);
+}
+
+static const char *hs_config_get(const struct tc_host *host, const char *key) {
+  struct tc_module_entry *e = hs_entry(host);
+  if (e == NULL || e->reg == NULL || e->reg->cfg == NULL || key == NULL)
+    return NULL;
+  return tc_config_get(e->reg->cfg, key);
+}
+
+static uint64_t hs_monotonic_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int64_t hs_wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + (int64_t)(ts.tv_nsec / 1000000);
+}
+
+static void *hs_alloc(size_t size) {
+  return malloc(size ? size : 1);
+}
+
+static void hs_free(void *ptr) {
+  free(ptr);
+}
+
+static char *hs_format(const char *fmt, ...) TC_PRINTF(1, 2);
+static char *hs_format(const char *fmt, ...) {
+  if (fmt == NULL)
+    return NULL;
+  struct tc_sbuf b = TC_SBUF_INIT;
+  va_list ap;
+  va_start(ap, fmt);
+  tc_sbuf_vprintf(&b, fmt, ap);
+  va_end(ap);
+  return tc_sbuf_finish(&b);
+}
+
+static int hs_net_prepare(const struct tc_host *host, void *curl_easy,
+                          int purpose, const char *url,
+                          const struct tc_binding *binding, char **errmsg) {
+  struct tc_module_entry *e = hs_entry(host);
+  if (e == NULL) {
+    if (errmsg != NULL)
+      *errmsg = tc_loader_fmt("net_prepare: invalid host table");
+    return TC_EINVAL;
+  }
+  return tc_registry_net_prepare(e->reg, curl_easy, purpose, url, binding,
+                                 errmsg);
+}
+
+static struct tc_metric *hs_metric_register(const struct tc_host *host,
+                                            const struct tc_metric_desc *desc,
+                                            char **errmsg) {
+  return tc_metrics_register(hs_metrics(host), desc, errmsg);
+}
+
+static int hs_metrics_visit(const struct tc_host *host, tc_metric_visit_fn fn,
+                            void *ud) {
+  return tc_metrics_visit(hs_metrics(host), fn, ud);
+}
+
+void tc_host_bind(struct tc_module_entry *e) {
+  struct tc_host *h = &e->pub.host;
+  memset(h, 0, sizeof(*h));
+  h->struct_size = sizeof(*h);
+  h->abi_major = TC_ABI_MAJOR;
+  h->abi_minor = TC_ABI_MINOR;
+#ifdef TC_VERSION
+  h->host_version = TC_VERSION;
+#else
+  h->host_version = "0.0.0";
+#endif
+  h->module_name = e->pub.desc->name;
+  h->core = e;
+  h->log = hs_log;
+  h->log_enabled = hs_log_enabled;
+  h->config_get = hs_config_get;
+  h->monotonic_ns = hs_monotonic_ns;
+  h->wall_ms = hs_wall_ms;
+  h->alloc = hs_alloc;
+  h->free = hs_free;
+  h->format = hs_format;
+  h->net_prepare = hs_net_prepare;
+  h->metric_register = hs_metric_register;
+  h->metric_add = tc_metric_add;
+  h->metric_set = tc_metric_set;
+  h->metric_observe = tc_metric_observe;
+  h->metrics_visit = hs_metrics_visit;
+}

@@ -1,0 +1,159 @@
+/* loader/lifecycle.c — instances of hooks, net hooks and metrics sinks:
+ * create+start in order (nets, hooks, sinks; load order within a kind),
+ * stop then destroy in exactly the reverse order; and the net-hook chain.
+ * Start/stop on the main thread; net_prepare from any thread in between. */
+#include <stdlib.h>
+
+#include "loader/loader_internal.h"
+
+/* The kinds in start order; stop walks this backwards. */
+enum lc_kind { LC_NET = 0, LC_HOOK = 1, LC_SINK = 2, LC_KINDS = 3 };
+
+/* A uniform view of one registered instance slot. */
+struct lc_slot {
+  const char *kind; /* for messages */
+  const char *name;
+  struct tc_loaded_module *owner;
+  void **inst;
+  int *created, *started;
+  int (*create)(const struct tc_host *, void **, char **);
+  int (*start)(void *, char **);
+  void (*stop)(void *);
+  void (*destroy)(void *);
+};
+
+static size_t lc_count(const struct tc_registry *reg, int kind) {
+  switch (kind) {
+  case LC_NET:
+    return reg->net_count;
+  case LC_HOOK:
+    return reg->hook_count;
+  default:
+    return reg->sink_count;
+  }
+}
+
+static struct lc_slot lc_slot(struct tc_registry *reg, int kind, size_t i) {
+  struct lc_slot s;
+  if (kind == LC_NET) {
+    struct tc_registered_net *n = &reg->nets[i];
+    s = (struct lc_slot){
+        "net hook",  n->vt->name,   n->owner,     &n->inst,    &n->created,
+        &n->started, n->vt->create, n->vt->start, n->vt->stop, n->vt->destroy};
+  } else if (kind == LC_HOOK) {
+    struct tc_registered_hook *h = &reg->hooks[i];
+    s = (struct lc_slot){
+        "hook",      h->vt->name,   h->owner,     &h->inst,    &h->created,
+        &h->started, h->vt->create, h->vt->start, h->vt->stop, h->vt->destroy};
+  } else {
+    struct tc_registered_sink *k = &reg->sinks[i];
+    s = (struct lc_slot){"metrics sink", k->vt->name,  k->owner,
+                         &k->inst,       &k->created,  &k->started,
+                         k->vt->create,  k->vt->start, k->vt->stop,
+                         k->vt->destroy};
+  }
+  return s;
+}
+
+static int lc_start_one(struct lc_slot *s, char **err) {
+  char *msg = NULL;
+  const char *step = "create";
+  int rc = TC_OK;
+  if (s->create != NULL) {
+    rc = s->create(&s->owner->host, s->inst, &msg);
+    if (rc == TC_OK)
+      *s->created = 1;
+  } else {
+    *s->created = 1;
+  }
+  if (rc == TC_OK && s->start != NULL) {
+    step = "start";
+    rc = s->start(*s->inst, &msg);
+  }
+  if (rc == TC_OK) {
+    *s->started = 1;
+    return 0;
+  }
+  *err = tc_loader_fmt("%s \"%s\" (module %s): %s failed: %s (%s)", s->kind,
+                       s->name, s->owner->desc->name, step,
+                       msg ? msg : tc_strerror(rc), tc_errname(rc));
+  free(msg);
+  return -1;
+}
+
+int tc_registry_start(struct tc_registry *reg, char **err) {
+  *err = NULL;
+  if (reg->started)
+    return 0;
+  reg->started = 1;
+  for (int kind = 0; kind < LC_KINDS; kind++) {
+    for (size_t i = 0; i < lc_count(reg, kind); i++) {
+      struct lc_slot s = lc_slot(reg, kind, i);
+      if (lc_start_one(&s, err) != 0) {
+        tc_registry_stop(reg);
+        return -1;
+      }
+    }
+  }
+  return 0;
+}
+
+void tc_registry_stop(struct tc_registry *reg) {
+  if (reg == NULL || !reg->started)
+    return;
+  /* Every stop first (instances may still use each other), then destroy. */
+  for (int pass = 0; pass < 2; pass++) {
+    for (int kind = LC_KINDS - 1; kind >= 0; kind--) {
+      for (size_t i = lc_count(reg, kind); i-- > 0;) {
+        struct lc_slot s = lc_slot(reg, kind, i);
+        if (pass == 0 && *s.started) {
+          if (s.stop != NULL)
+            s.stop(*s.inst);
+          *s.started = 0;
+        } else if (pass == 1 && *s.created) {
+          if (s.destroy != NULL)
+            s.destroy(*s.inst);
+          *s.created = 0;
+          *s.inst = NULL;
+        }
+      }
+    }
+  }
+  reg->started = 0;
+}
+
+int tc_registry_net_prepare(const struct tc_registry *reg, void *curl_easy,
+                            int purpose, const char *url,
+                            const struct tc_binding *binding, char **errmsg) {
+  if (errmsg != NULL)
+    *errmsg = NULL;
+  if (reg == NULL)
+    return TC_OK;
+  struct tc_net_target t = {sizeof(t), purpose, url, binding};
+  for (size_t i = 0; i < reg->net_count; i++) {
+    const struct tc_registered_net *n = &reg->nets[i];
+    if (n->vt->create != NULL && !n->created) {
+      if (errmsg != NULL)
+        *errmsg = tc_loader_fmt("net hook \"%s\" (module %s) is not started "
+                                "yet (start the registry before connecting)",
+                                n->vt->name, n->owner->desc->name);
+      return TC_ESTATE;
+    }
+    char *msg = NULL;
+    int rc = n->vt->prepare(n->inst, curl_easy, &t, &msg);
+    if (rc >= 0) {
+      free(msg);
+      continue;
+    }
+    if (errmsg != NULL)
+      *errmsg = msg != NULL ? msg
+                            : tc_loader_fmt("net hook \"%s\" (module %s) "
+                                            "refused the connection: %s",
+                                            n->vt->name, n->owner->desc->name,
+                                            tc_strerror(rc));
+    else
+      free(msg);
+    return rc;
+  }
+  return TC_OK;
+}
