@@ -1,0 +1,225 @@
+/* cli/cmd_run.c — `tunnel-client run`: the foreground daemon's lifecycle.
+ *
+ * Order: block SIGINT/SIGTERM (before any thread exists, so every thread
+ * inherits the mask and only sigwait() sees them; an inherited "ignore" is
+ * reset like Go's signal.Notify does) -> load config -> register
+ * secrets with the redactor -> open the log -> load and start modules ->
+ * write the pid file -> start the ops listener -> wait for a signal.
+ * Shutdown runs in reverse; a small watcher thread turns a second signal
+ * into an immediate exit (status 1) after removing the pid file, the URL
+ * file and the unix socket.
+ * Errors before the wait print one line on stderr ("configure
+ * tunnel-client: ..." or "start tunnel-client: ...") and exit 1, with every
+ * file written so far removed. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "config/config.h"
+#include "loader/loader.h"
+#include "ops/health.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/redact.h"
+
+/* Read by the watcher thread; set before it starts. */
+struct run_watch {
+  sigset_t signals;
+  const char *pid_file;
+  const char *url_file;
+  const char *socket_file; /* ours: bound during start */
+  atomic_int done;
+};
+
+static void *second_signal_watch(void *arg) {
+  struct run_watch *w = arg;
+  const struct timespec tick = {0, 10 * 1000 * 1000}; /* join latency */
+  while (!atomic_load(&w->done)) {
+    int sig = sigtimedwait(&w->signals, NULL, &tick);
+    if (sig != SIGINT && sig != SIGTERM)
+      continue;
+    tc_log(TC_LOG_WARN, NULL,
+           "second signal during shutdown: exiting now without cleanup of "
+           "modules",
+           "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
+    tc_fs_remove_if_exists(w->pid_file);
+    tc_fs_remove_if_exists(w->url_file);
+    tc_fs_remove_if_exists(w->socket_file);
+    _exit(1);
+  }
+  return NULL;
+}
+
+static void register_header_secrets(const struct tc_headers *h) {
+  for (size_t i = 0; i < h->count; i++)
+    tc_redact_add_secret(h->items[i].value);
+}
+
+static void register_secrets(const struct tc_config *cfg) {
+  tc_redact_add_secret(cfg->cp_api_key);
+  register_header_secrets(&cfg->cp_extra_headers);
+  register_header_secrets(&cfg->mcp_extra_headers);
+  register_header_secrets(&cfg->mcp_discovery_extra_headers);
+}
+
+/* A random per-process id (UUID v4 text) for the startup line. */
+static void instance_id(char out[37]) {
+  unsigned char r[16];
+  if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    unsigned long long seed = (unsigned long long)ts.tv_nsec ^
+                              ((unsigned long long)ts.tv_sec << 20) ^
+                              (unsigned long long)getpid();
+    for (size_t i = 0; i < sizeof(r); i++) {
+      seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+      r[i] = (unsigned char)(seed >> 56);
+    }
+  }
+  r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
+  r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
+  snprintf(out, 37,
+           "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x"
+           "%02x",
+           r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10],
+           r[11], r[12], r[13], r[14], r[15]);
+}
+
+/* One line on stderr (redacted) and, when logging to a file, in the log. */
+static int start_failed(const struct tc_config *cfg, const char *prefix,
+                        char *err) {
+  char *clean = tc_redact(err ? err : "unknown error");
+  fprintf(stderr, "%s: %s\n", prefix,
+          clean ? clean : "(error text withheld: out of memory)");
+  if (cfg != NULL && cfg->log_file != NULL)
+    tc_log(TC_LOG_ERROR, NULL, prefix, "error", clean, NULL);
+  free(clean);
+  free(err);
+  return 1;
+}
+
+int tc_cmd_run(int argc, char **argv) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, NULL);
+  /* A shell starting us in the background (no job control) sets SIGINT to
+   * "ignore", which would discard it before sigwait() sees it: take both
+   * back (they stay blocked, so the default action never runs). */
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+  signal(SIGPIPE, SIG_IGN);
+
+  struct tc_config cfg;
+  memset(&cfg, 0, sizeof(cfg));
+  char *err = NULL;
+  if (tc_config_load(&cfg, argc, argv, TC_CONFIG_RUN, NULL, NULL, NULL, &err) !=
+      0) {
+    int rc = start_failed(NULL, "configure tunnel-client", err);
+    tc_config_free(&cfg);
+    return rc;
+  }
+  register_secrets(&cfg);
+
+  struct tc_log_options lo = {
+      .level = cfg.log_level, .format = cfg.log_format, .file = cfg.log_file};
+  if (tc_log_open(&lo, &err) != 0) {
+    int rc = start_failed(NULL, "start tunnel-client", err);
+    tc_config_free(&cfg);
+    return rc;
+  }
+  if (cfg.log_http_raw_unsafe)
+    tc_log(TC_LOG_WARN, NULL,
+           "raw HTTP logging is enabled (--log.http-raw-unsafe): debug lines "
+           "will contain full requests and responses, including credentials; "
+           "turn it off once troubleshooting is done",
+           NULL);
+
+  struct tc_registry reg;
+  memset(&reg, 0, sizeof(reg));
+  struct tc_health_server *health = NULL;
+  int pid_written = 0, rc = 1;
+  char pidbuf[32];
+  snprintf(pidbuf, sizeof(pidbuf), "%ld", (long)getpid());
+
+  if (tc_loader_load_all(&reg, &cfg, &err) != 0 ||
+      tc_registry_start(&reg, &err) != 0)
+    goto start_error;
+  if (cfg.pid_file != NULL && cfg.pid_file[0] != '\0') {
+    char line[40];
+    int n = snprintf(line, sizeof(line), "%s\n", pidbuf);
+    char *why = NULL;
+    if (tc_fs_write_atomic(cfg.pid_file, line, (size_t)n, 0644, &why) != 0) {
+      if (asprintf(&err, "pid file (--pid.file): %s",
+                   why ? why : "out of memory") < 0)
+        err = NULL;
+      free(why);
+      goto start_error;
+    }
+    pid_written = 1;
+  }
+  if (tc_health_start(&health, &cfg, &err) != 0)
+    goto start_error;
+
+  char instance[37];
+  instance_id(instance);
+  const char *base = tc_health_base_url(health);
+  tc_log(TC_LOG_INFO, NULL, "tunnel-client started", "version",
+         tc_version_string(), "tunnel_id", cfg.cp_tunnel_id,
+         "client_instance_id", instance, "pid", pidbuf, "health",
+         cfg.health_unix_socket && cfg.health_unix_socket[0]
+             ? cfg.health_unix_socket
+             : cfg.health_listen_addr,
+         NULL);
+  tc_logf(TC_LOG_INFO, "health", "HEALTH URL: %s", base);
+  tc_logf(TC_LOG_INFO, "health", "WEB UI: %s/ui", base);
+
+  int sig = 0;
+  while (sigwait(&signals, &sig) != 0 || (sig != SIGINT && sig != SIGTERM))
+    ;
+  tc_log(TC_LOG_INFO, NULL, "shutting down", "signal",
+         sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
+
+  struct run_watch watch = {.signals = signals,
+                            .pid_file = cfg.pid_file,
+                            .url_file = cfg.health_url_file,
+                            .socket_file = cfg.health_unix_socket};
+  atomic_init(&watch.done, 0);
+  pthread_t watcher;
+  int watching =
+      pthread_create(&watcher, NULL, second_signal_watch, &watch) == 0;
+
+  tc_health_stop(health);
+  tc_registry_stop(&reg);
+  if (pid_written && tc_fs_remove_if_exists(cfg.pid_file) != 0)
+    tc_log(TC_LOG_WARN, NULL, "could not remove the pid file", "path",
+           cfg.pid_file, "error", strerror(errno), NULL);
+  tc_registry_free(&reg);
+  if (watching) {
+    atomic_store(&watch.done, 1);
+    pthread_join(watcher, NULL);
+  }
+  tc_log(TC_LOG_INFO, NULL, "tunnel-client stopped", NULL);
+  tc_log_close();
+  tc_config_free(&cfg);
+  return 0;
+
+start_error:
+  rc = start_failed(&cfg, "start tunnel-client", err);
+  tc_health_stop(health);
+  if (pid_written)
+    tc_fs_remove_if_exists(cfg.pid_file);
+  tc_registry_free(&reg);
+  tc_log_close();
+  tc_config_free(&cfg);
+  return rc;
+}

@@ -1,0 +1,458 @@
+/* ops/health.c — the ops listener (see health.h).
+ *
+ * We create and bind the listening socket ourselves and hand it to
+ * libmicrohttpd (MHD_OPTION_LISTEN_SOCKET): that way we know the real port
+ * (getsockname) and can serve a unix socket the same way as TCP.
+ * libmicrohttpd runs one polling thread plus a thread per connection, so a
+ * slow or streaming client never holds up the others. Its diagnostics go to
+ * tc_log at debug level (component "health").
+ *
+ * Routing is a table: adding a route is one entry in `routes` and a handler.
+ *
+ * Decisions: an empty host (":8080") binds the IPv6 wildcard in dual-stack
+ * mode (falling back to IPv4); a wildcard or empty host is advertised in
+ * the URL file as "localhost". The unix socket is chmod()ed 0600: only the
+ * owner can talk to the admin API. The socket file is removed on stop only
+ * if it is still the one we created (same device and inode). */
+#include "ops/health.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "util/fs.h"
+#include "util/log.h"
+
+#define HEALTH_CONNECTION_TIMEOUT_S 30u
+#define HEALTH_CONNECTION_LIMIT 256u
+
+struct tc_health_server {
+  struct MHD_Daemon *mhd;
+  char *base_url;
+  char *url_file;  /* NULL when not configured */
+  char *unix_path; /* NULL for TCP */
+  dev_t sock_dev;
+  ino_t sock_ino;
+};
+
+/* ---- routes -------------------------------------------------------------- */
+
+static enum MHD_Result respond_text(struct MHD_Connection *c,
+                                    unsigned int status, const char *body) {
+  /* MUST_COPY: the buffer is only read, the cast drops const for the API. */
+  struct MHD_Response *r = MHD_create_response_from_buffer(
+      strlen(body), (void *)(uintptr_t)body, MHD_RESPMEM_MUST_COPY);
+  if (r == NULL)
+    return MHD_NO;
+  MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                          "text/plain; charset=utf-8");
+  MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+  MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+  enum MHD_Result ret = MHD_queue_response(c, status, r);
+  MHD_destroy_response(r);
+  return ret;
+}
+
+typedef enum MHD_Result (*route_fn)(struct tc_health_server *srv,
+                                    struct MHD_Connection *c,
+                                    const char *method, const char *url);
+
+struct route {
+  const char *path;
+  int prefix; /* match path as a prefix (e.g. "/assets/") */
+  route_fn handler;
+};
+
+static enum MHD_Result route_healthz(struct tc_health_server *srv,
+                                     struct MHD_Connection *c,
+                                     const char *method, const char *url) {
+  /* Liveness only: the process is up and serving. Methods are not checked
+   * (like the official client's mux). HEAD gets no body from MHD. */
+  return respond_text(c, MHD_HTTP_OK, "live");
+}
+
+static const struct route routes[] = {
+    {"/healthz", 0, route_healthz},
+};
+
+static const struct route *find_route(const char *url) {
+  for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+    const struct route *r = &routes[i];
+    if (r->prefix ? strncmp(url, r->path, strlen(r->path)) == 0
+                  : strcmp(url, r->path) == 0)
+      return r;
+  }
+  return NULL;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
+                                  const char *url, const char *method,
+                                  const char *version, const char *upload,
+                                  size_t *upload_size, void **req_cls) {
+  static int seen;
+  if (*req_cls == NULL) { /* headers only; wait for the body */
+    *req_cls = &seen;
+    return MHD_YES;
+  }
+  if (*upload_size != 0) { /* no route reads a body yet: discard it */
+    *upload_size = 0;
+    return MHD_YES;
+  }
+  const struct route *r = find_route(url);
+  if (r == NULL)
+    return respond_text(c, MHD_HTTP_NOT_FOUND, "not found");
+  return r->handler(cls, c, method, url);
+}
+
+__attribute__((format(printf, 2, 0))) static void
+on_mhd_log(void *cls, const char *fmt, va_list ap) {
+  tc_logv(TC_LOG_DEBUG, "health", fmt, ap);
+}
+
+/* ---- binding ------------------------------------------------------------- */
+
+static int fail(char **err, const char *fmt, ...) TC_PRINTF(2, 3);
+static int fail(char **err, const char *fmt, ...) {
+  if (err != NULL) {
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(err, fmt, ap) < 0)
+      *err = NULL;
+    va_end(ap);
+  }
+  return -1;
+}
+
+/* Split "host:port" / "[v6]:port" / ":port". *host may be "". */
+static int split_host_port(const char *addr, char **host, char **port) {
+  const char *colon;
+  const char *h = addr;
+  size_t hlen;
+  if (addr[0] == '[') {
+    const char *close = strchr(addr, ']');
+    if (close == NULL || close[1] != ':')
+      return -1;
+    h = addr + 1;
+    hlen = (size_t)(close - h);
+    colon = close + 1;
+  } else {
+    colon = strrchr(addr, ':');
+    if (colon == NULL)
+      return -1;
+    hlen = (size_t)(colon - addr);
+    if (memchr(addr, ':', hlen) != NULL) /* bare IPv6 needs brackets */
+      return -1;
+  }
+  const char *p = colon + 1;
+  size_t plen = strlen(p);
+  if (plen == 0 || plen > 5 || strspn(p, "0123456789") != plen ||
+      atoi(p) > 65535)
+    return -1;
+  *host = strndup(h, hlen);
+  *port = strdup(p);
+  if (*host == NULL || *port == NULL) {
+    free(*host);
+    free(*port);
+    return -1;
+  }
+  return 0;
+}
+
+static int listen_on(const struct sockaddr *sa, socklen_t len, int v6only) {
+  int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0)
+    return -1;
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (sa->sa_family == AF_INET6)
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
+  if (bind(fd, sa, len) != 0 || listen(fd, 64) != 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  return fd;
+}
+
+static int is_wildcard_host(const char *h) {
+  return h[0] == '\0' || strcmp(h, "0.0.0.0") == 0 || strcmp(h, "::") == 0;
+}
+
+/* Bind TCP; on success *fd and *base_url ("http://host:port"). */
+static int bind_tcp(const char *addr, int *fd_out, int *family, char **base_url,
+                    char **err) {
+  char *host = NULL, *port = NULL;
+  if (split_host_port(addr, &host, &port) != 0)
+    return fail(err,
+                "health listen address \"%s\" is not host:port (for example "
+                "127.0.0.1:8080, [::1]:8080 or :8080; port 0 picks a free "
+                "port); fix --health.listen-addr / HEALTH_LISTEN_ADDR",
+                addr);
+  int fd = -1, e = 0;
+  if (host[0] == '\0') {
+    struct sockaddr_in6 any6 = {.sin6_family = AF_INET6,
+                                .sin6_addr = IN6ADDR_ANY_INIT,
+                                .sin6_port = htons((uint16_t)atoi(port))};
+    fd = listen_on((const struct sockaddr *)&any6, sizeof(any6), 0);
+    if (fd < 0) {
+      struct sockaddr_in any4 = {.sin_family = AF_INET,
+                                 .sin_addr.s_addr = htonl(INADDR_ANY),
+                                 .sin_port = htons((uint16_t)atoi(port))};
+      fd = listen_on((const struct sockaddr *)&any4, sizeof(any4), 0);
+    }
+    e = errno;
+  } else {
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    int gai = getaddrinfo(host, port, &hints, &res);
+    if (gai != 0) {
+      fail(err,
+           "health listen address %s: cannot resolve host \"%s\": %s (use an "
+           "IP address or a resolvable name)",
+           addr, host, gai_strerror(gai));
+      free(host);
+      free(port);
+      return -1;
+    }
+    for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
+      fd = listen_on(ai->ai_addr, ai->ai_addrlen, 1);
+      if (fd < 0)
+        e = errno;
+    }
+    freeaddrinfo(res);
+  }
+  if (fd < 0) {
+    fail(err,
+         "listen on health address %s: %s (choose a free port with "
+         "--health.listen-addr, or port 0 for any free port)",
+         addr, strerror(e));
+    free(host);
+    free(port);
+    return -1;
+  }
+
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof(ss);
+  char ip[INET6_ADDRSTRLEN] = "";
+  unsigned bound_port = 0;
+  int bound_any = 1;
+  getsockname(fd, (struct sockaddr *)&ss, &sl);
+  *family = ss.ss_family;
+  if (ss.ss_family == AF_INET) {
+    const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+    inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
+    bound_port = ntohs(in->sin_port);
+    bound_any = in->sin_addr.s_addr == htonl(INADDR_ANY);
+  } else if (ss.ss_family == AF_INET6) {
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+    inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
+    bound_port = ntohs(in6->sin6_port);
+    bound_any = IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr);
+  }
+  /* The configured host, otherwise the bound IP, otherwise localhost. */
+  const char *url_host = !is_wildcard_host(host) ? host
+                         : !bound_any            ? ip
+                                                 : "localhost";
+  int bracket = strchr(url_host, ':') != NULL;
+  int rc = asprintf(base_url, "http://%s%s%s:%u", bracket ? "[" : "", url_host,
+                    bracket ? "]" : "", bound_port);
+  free(host);
+  free(port);
+  if (rc < 0) {
+    close(fd);
+    return fail(err, "start health listener on %s: out of memory", addr);
+  }
+  *fd_out = fd;
+  return 0;
+}
+
+/* Bind a unix socket, replacing a stale one. */
+static int bind_unix(struct tc_health_server *srv, const char *path,
+                     int *fd_out, char **err) {
+  struct sockaddr_un sun = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof(sun.sun_path))
+    return fail(err,
+                "health unix socket path %s is too long (at most %zu bytes); "
+                "choose a shorter --health.unix-socket",
+                path, sizeof(sun.sun_path) - 1);
+  memcpy(sun.sun_path, path, strlen(path) + 1);
+
+  struct stat st;
+  if (lstat(path, &st) == 0) {
+    if (!S_ISSOCK(st.st_mode))
+      return fail(err,
+                  "health unix socket %s exists and is not a socket; remove "
+                  "it or choose another --health.unix-socket",
+                  path);
+    int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (probe < 0)
+      return fail(err, "health unix socket %s: %s", path, strerror(errno));
+    int rc = connect(probe, (const struct sockaddr *)&sun, sizeof(sun));
+    int e = errno;
+    close(probe);
+    if (rc == 0)
+      return fail(err,
+                  "health unix socket %s is in use by a running process; stop "
+                  "it or choose another --health.unix-socket",
+                  path);
+    if (e != ECONNREFUSED && e != ENOENT)
+      return fail(err,
+                  "health unix socket %s: cannot check whether it is in use: "
+                  "%s",
+                  path, strerror(e));
+    if (unlink(path) != 0 && errno != ENOENT)
+      return fail(err, "remove stale health unix socket %s: %s", path,
+                  strerror(errno));
+    tc_log(TC_LOG_INFO, "health", "removed stale health unix socket", "path",
+           path, NULL);
+  }
+
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0)
+    return fail(err, "health unix socket %s: %s", path, strerror(errno));
+  if (bind(fd, (const struct sockaddr *)&sun, sizeof(sun)) != 0) {
+    int e = errno;
+    close(fd);
+    return fail(err,
+                "bind health unix socket %s: %s (check that the directory "
+                "exists and is writable)",
+                path, strerror(e));
+  }
+  if (chmod(path, 0600) != 0 || listen(fd, 64) != 0 || stat(path, &st) != 0) {
+    int e = errno;
+    close(fd);
+    unlink(path);
+    return fail(err, "listen on health unix socket %s: %s", path, strerror(e));
+  }
+  srv->sock_dev = st.st_dev;
+  srv->sock_ino = st.st_ino;
+  *fd_out = fd;
+  return 0;
+}
+
+static void remove_socket_file(struct tc_health_server *srv) {
+  struct stat st;
+  if (srv->unix_path == NULL)
+    return;
+  if (lstat(srv->unix_path, &st) == 0 && st.st_dev == srv->sock_dev &&
+      st.st_ino == srv->sock_ino)
+    unlink(srv->unix_path);
+}
+
+int tc_health_start(struct tc_health_server **out, const struct tc_config *cfg,
+                    char **err) {
+  *out = NULL;
+  struct tc_health_server *srv = calloc(1, sizeof(*srv));
+  if (srv == NULL)
+    return fail(err, "start health listener: out of memory");
+  int fd = -1, family = AF_UNIX;
+  const char *where;
+  if (cfg->health_unix_socket != NULL && cfg->health_unix_socket[0] != '\0') {
+    where = cfg->health_unix_socket;
+    srv->unix_path = strdup(where);
+    if (srv->unix_path == NULL || bind_unix(srv, where, &fd, err) != 0) {
+      if (srv->unix_path == NULL)
+        fail(err, "start health listener: out of memory");
+      free(srv->unix_path);
+      free(srv);
+      return -1;
+    }
+    char *b64 = tc_base64url_encode(where, strlen(where));
+    if (b64 == NULL || asprintf(&srv->base_url, "http+unix://%s", b64) < 0)
+      srv->base_url = NULL;
+    free(b64);
+  } else {
+    where =
+        cfg->health_listen_addr ? cfg->health_listen_addr : "127.0.0.1:8080";
+    if (bind_tcp(where, &fd, &family, &srv->base_url, err) != 0) {
+      free(srv);
+      return -1;
+    }
+  }
+  if (srv->base_url == NULL) {
+    fail(err, "start health listener on %s: out of memory", where);
+    goto fail_fd;
+  }
+
+  unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD |
+                       MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+                       MHD_USE_ERROR_LOG;
+  if (family == AF_INET6)
+    flags |= MHD_USE_IPv6;
+  /* The logger must come first, or MHD warns through its default one. */
+  srv->mhd = MHD_start_daemon(
+      flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
+      on_mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
+      MHD_OPTION_CONNECTION_TIMEOUT, HEALTH_CONNECTION_TIMEOUT_S,
+      MHD_OPTION_CONNECTION_LIMIT, HEALTH_CONNECTION_LIMIT, MHD_OPTION_END);
+  if (srv->mhd == NULL) {
+    fail(err,
+         "start health listener on %s: libmicrohttpd refused to start (run "
+         "with --log.level debug for details)",
+         where);
+    goto fail_fd;
+  }
+  fd = -1; /* owned by MHD now */
+
+  if (cfg->health_url_file != NULL && cfg->health_url_file[0] != '\0') {
+    srv->url_file = strdup(cfg->health_url_file);
+    char *why = NULL;
+    if (srv->url_file == NULL ||
+        tc_fs_write_atomic(srv->url_file, srv->base_url, strlen(srv->base_url),
+                           0600, &why) != 0) {
+      fail(err, "health URL file (--health.url-file): %s",
+           why ? why : "out of memory");
+      free(why);
+      free(srv->url_file);
+      srv->url_file = NULL; /* nothing of ours to remove */
+      tc_health_stop(srv);
+      return -1;
+    }
+  }
+  *out = srv;
+  return 0;
+
+fail_fd:
+  if (fd >= 0)
+    close(fd);
+  if (srv->mhd != NULL)
+    MHD_stop_daemon(srv->mhd);
+  remove_socket_file(srv);
+  free(srv->unix_path);
+  free(srv->base_url);
+  free(srv);
+  return -1;
+}
+
+const char *tc_health_base_url(const struct tc_health_server *srv) {
+  return srv ? srv->base_url : NULL;
+}
+
+void tc_health_stop(struct tc_health_server *srv) {
+  if (srv == NULL)
+    return;
+  if (srv->mhd != NULL)
+    MHD_stop_daemon(srv->mhd); /* also closes the listening socket */
+  if (srv->url_file != NULL && tc_fs_remove_if_exists(srv->url_file) != 0)
+    tc_log(TC_LOG_WARN, "health", "could not remove the health URL file",
+           "path", srv->url_file, NULL);
+  remove_socket_file(srv);
+  free(srv->url_file);
+  free(srv->unix_path);
+  free(srv->base_url);
+  free(srv);
+}

@@ -1,0 +1,25 @@
+/* ops/health.h — the ops listener (libmicrohttpd): /healthz for now.
+ *
+ * Binds TCP (--health.listen-addr, port 0 = ephemeral) or a unix socket
+ * (--health.unix-socket: a stale socket file is removed, a live one is an
+ * error), then writes --health.url-file atomically (0600): "http://host:port"
+ * with no newline, or "http+unix://<base64url(path)>". tc_health_stop()
+ * removes the URL file and the socket.
+ * Threads: start/stop on the main thread; requests on libmicrohttpd's own
+ * threads. */
+#ifndef TC_OPS_HEALTH_H
+#define TC_OPS_HEALTH_H
+
+#include "config/config.h"
+
+struct tc_health_server;
+
+/* Returns 0, or -1 with *err (malloc()ed, one line naming the address). */
+int tc_health_start(struct tc_health_server **out, const struct tc_config *cfg,
+                    char **err);
+/* Base URL, e.g. "http://127.0.0.1:41234". Borrowed until stop. */
+const char *tc_health_base_url(const struct tc_health_server *srv);
+/* Stop serving, remove URL file and socket, free. NULL is a no-op. */
+void tc_health_stop(struct tc_health_server *srv);
+
+#endif /* TC_OPS_HEALTH_H */
