@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install what tunnel-client needs to build and test on Debian 12.
+# Sourced by scripts/demo and scripts/test; safe to run again.
+set -euo pipefail
+TC_APT_PACKAGES=(build-essential cmake pkg-config clang curl ca-certificates
+  libcurl4-openssl-dev libjansson-dev libyaml-dev libltdl-dev libmicrohttpd-dev libcmocka-dev)
+
+tc_install_deps() {
+  local missing=()
+  for p in "${TC_APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "installing: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+}
+
+# tc_build DIR [cmake args...]: configure and build into DIR.
+tc_build() {
+  local dir=$1; shift
+  cmake -S "$TC_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake --build "$dir" -j "$(nproc)"
+}
