@@ -8,7 +8,9 @@
  * datagrams of at most SD_MAX_PACKET bytes. The address is resolved by the
  * exporter thread (not at start), so an unreachable StatsD server never
  * stops the agent; failures are logged once until the next success. stop()
- * sends a final export and joins the thread. */
+ * sends a final export and joins the thread. Without an `address` the sink
+ * stays registered but exports nothing (the built-ins load by default, and
+ * the agent must not send datagrams nobody asked for). */
 #define _POSIX_C_SOURCE 200809L /* getaddrinfo, clock_gettime, strdup */
 
 #include <ctype.h>
@@ -352,6 +354,12 @@ static int sd_create(const struct tc_host *host, void **inst, char **errmsg) {
   s->prefix = host->format(
       "%s", sd_cfg != NULL && sd_cfg->prefix != NULL ? sd_cfg->prefix : "");
   const char *addr = sd_cfg != NULL ? sd_cfg->address : NULL;
+  if (addr == NULL) {
+    host->free(s->prefix);
+    host->free(s);
+    *inst = NULL; /* export disabled */
+    return TC_OK;
+  }
   pthread_condattr_t ca;
   int ok = s->prefix != NULL &&
            sd_split_address(host, addr, &s->node, &s->service) == 0 &&
@@ -381,6 +389,8 @@ static int sd_create(const struct tc_host *host, void **inst, char **errmsg) {
 
 static int sd_start(void *inst, char **errmsg) {
   struct sd_inst *s = inst;
+  if (s == NULL)
+    return TC_OK; /* no address configured: export disabled */
   int rc = pthread_create(&s->thread, NULL, sd_thread, s);
   if (rc != 0) {
     *errmsg = s->host->format("cannot start the statsd exporter thread: %s",
@@ -446,8 +456,9 @@ static int sd_init(const struct tc_host *host, struct tc_registrar *reg,
                    const void *config, char **errmsg) {
   const struct sd_config *cfg = config;
   char *node = NULL, *service = NULL;
-  int ok =
-      cfg != NULL && sd_split_address(host, cfg->address, &node, &service) == 0;
+  int ok = cfg != NULL &&
+           (cfg->address == NULL ||
+            sd_split_address(host, cfg->address, &node, &service) == 0);
   host->free(node);
   host->free(service);
   if (!ok) {
@@ -466,9 +477,8 @@ static int sd_init(const struct tc_host *host, struct tc_registrar *reg,
 }
 
 static const struct tc_config_field sd_fields[] = {
-    {"address", TC_CFG_STRING, "127.0.0.1:8125",
-     offsetof(struct sd_config, address), "StatsD server as host:port (UDP)", 0,
-     0},
+    {"address", TC_CFG_STRING, NULL, offsetof(struct sd_config, address),
+     "StatsD server as host:port (UDP); export is off until it is set", 0, 0},
     {"interval", TC_CFG_DURATION, "10s",
      offsetof(struct sd_config, interval_ms),
      "how often the metrics are exported", 100, 3600000},

@@ -620,7 +620,7 @@ static void test_builtins_load(void **state) {
   const struct tc_config_field *f =
       tc_module_config_fields(tc_registry_module(&reg, "metrics-statsd")->desc);
   assert_string_equal(f[0].key, "address");
-  assert_string_equal(f[0].default_value, "127.0.0.1:8125");
+  assert_null(f[0].default_value); /* no address: export stays off */
   assert_string_equal(f[1].key, "interval");
   assert_string_equal(f[1].default_value, "10s");
   assert_string_equal(f[2].key, "prefix");
@@ -828,6 +828,26 @@ static void test_proxy_net_hook(void **state) {
   tc_registry_free(&reg);
 }
 
+/* Loaded by default, the statsd sink must not export anywhere until an
+ * address is configured. */
+static void test_statsd_off_without_address(void **state) {
+  char *dirs[] = {TC_BUILD_MODULE_DIR};
+  struct tc_config cfg;
+  cfg_with_dirs(&cfg, dirs, 1);
+  struct tc_registry reg = {0};
+  char *err = NULL;
+  if (tc_loader_load_one(&reg, &cfg, "metrics-statsd", NULL, "test", &err) !=
+      0)
+    fail_msg("%s", err);
+  assert_int_equal(tc_registry_start(&reg, &err), 0);
+  const struct tc_registered_sink *s = tc_registry_sink(&reg, "statsd");
+  assert_non_null(s);
+  assert_true(s->started);
+  assert_null(s->inst); /* no exporter instance, no thread, no socket */
+  tc_registry_stop(&reg);
+  tc_registry_free(&reg);
+}
+
 static void test_statsd_exports(void **state) {
   int ufd = socket(AF_INET, SOCK_DGRAM, 0);
   struct sockaddr_in sa;
@@ -1009,6 +1029,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_transports_thin),
       cmocka_unit_test(test_prometheus_render),
       cmocka_unit_test(test_proxy_net_hook),
+      cmocka_unit_test(test_statsd_off_without_address),
       cmocka_unit_test(test_statsd_exports),
   };
   const struct CMUnitTest lifecycle[] = {
