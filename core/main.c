@@ -12,6 +12,7 @@ struct tc_command {
 static const struct tc_command commands[] = {
     {"run", tc_cmd_run},
     {"modules", tc_cmd_modules},
+    {"dev", tc_cmd_dev},
     {"help", tc_cmd_help},
     {"version", tc_cmd_version},
 };

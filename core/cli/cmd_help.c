@@ -4,7 +4,9 @@
 
 #include "cli/cli.h"
 
-const char *tc_version_string(void) { return TC_VERSION; }
+const char *tc_version_string(void) {
+  return TC_VERSION;
+}
 
 int tc_cmd_version(int argc, char **argv) {
   (void)argc;
@@ -32,7 +34,8 @@ static const struct tc_help_entry help_commands[] = {
      "  --control-plane.tunnel-id tunnel_...   (CONTROL_PLANE_TUNNEL_ID)\n"
      "  --control-plane.api-key env:NAME|file:PATH (CONTROL_PLANE_API_KEY)\n"
      "  --mcp.server-url URL | --mcp.command \"CMD ARGS\"\n"
-     "  --health.listen-addr 127.0.0.1:8080  --health.url-file F  --pid.file F\n"
+     "  --health.listen-addr 127.0.0.1:8080  --health.url-file F  --pid.file "
+     "F\n"
      "  --log.level info  --log.format struct-text|json  --log.file F\n"
      "  --module NAME|PATH (repeatable)  --modules.dir DIR (repeatable)\n"},
     {"modules", "list loaded modules or describe one",
@@ -59,7 +62,8 @@ static const struct tc_help_entry help_topics[] = {
      "3. Check it:  curl \"$(cat /tmp/tc.url)/healthz\"\n"},
     {"samples", "the profile samples and what they are for",
      "Profiles are YAML files (config_version: 1) in the profile directory:\n"
-     "--profile-dir, $TUNNEL_CLIENT_PROFILE_DIR, $XDG_CONFIG_HOME/tunnel-client\n"
+     "--profile-dir, $TUNNEL_CLIENT_PROFILE_DIR, "
+     "$XDG_CONFIG_HOME/tunnel-client\n"
      "or ~/.config/tunnel-client. Select one with --profile NAME.\n"},
     {"doctor", "how to diagnose a configuration",
      "Configuration errors are reported as one line naming the key, where it\n"

@@ -27,20 +27,20 @@ enum tc_log_format {
 
 /* One MCP binding (a channel served by a transport). */
 struct tc_binding_cfg {
-  char *channel;     /* canonical: lowercase, ^[a-z0-9_-]{1,64}$, "main" default */
-  char *transport;   /* "http" (server-url) or "stdio" (command), or a module's */
-  char *url;         /* http */
+  char *channel; /* canonical: lowercase, ^[a-z0-9_-]{1,64}$, "main" default */
+  char *transport; /* "http" (server-url) or "stdio" (command), or a module's */
+  char *url;       /* http */
   char *unix_socket; /* http, optional */
   char *http_proxy;  /* http, optional */
   char *client_cert; /* http, optional (pair with client_key) */
   char *client_key;
-  char *command;     /* stdio: the raw command line (shell-like quoting) */
+  char *command; /* stdio: the raw command line (shell-like quoting) */
 };
 
 /* One module the profile or --module asked for. */
 struct tc_module_req {
-  char *spec;         /* a module name ("mcp-http") or a path to a .so */
-  char *origin;       /* "--module", or "<profile file>:<line>" */
+  char *spec;   /* a module name ("mcp-http") or a path to a .so */
+  char *origin; /* "--module", or "<profile file>:<line>" */
   struct tc_kvlist *settings; /* the entry's `config:` map, or NULL */
 };
 
@@ -57,26 +57,26 @@ struct tc_kvlist {
 
 struct tc_config {
   /* Where the profile came from (NULL when none). */
-  char *profile_path;   /* resolved YAML file */
-  char *profile_name;   /* --profile name, if any */
+  char *profile_path; /* resolved YAML file */
+  char *profile_name; /* --profile name, if any */
 
   /* control plane */
-  char *cp_base_url;        /* default https://api.openai.com */
-  char *cp_url_path;        /* "" or "/prefix" */
-  char *cp_tunnel_id;       /* ^tunnel_[a-z0-9]{32}$ */
-  char *cp_api_key;         /* SECRET: never log, never print */
+  char *cp_base_url;  /* default https://api.openai.com */
+  char *cp_url_path;  /* "" or "/prefix" */
+  char *cp_tunnel_id; /* ^tunnel_[a-z0-9]{32}$ */
+  char *cp_api_key;   /* SECRET: never log, never print */
   char *cp_organization_id;
   char *cp_client_cert, *cp_client_key;
   char *cp_http_proxy;
-  int cp_max_inflight;                 /* 1..10000, default 20 */
-  int64_t cp_poll_timeout_ms;          /* > 0, default 30000 */
+  int cp_max_inflight;                   /* 1..10000, default 20 */
+  int64_t cp_poll_timeout_ms;            /* > 0, default 30000 */
   int64_t cp_poll_deadline_guardrail_ms; /* (0, 60000), default 5000 */
-  char **cp_poll_channels;             /* canonical, unique; NULL = unscoped */
+  char **cp_poll_channels; /* canonical, unique; NULL = unscoped */
   size_t cp_poll_channel_count;
-  struct tc_headers cp_extra_headers;  /* values resolved (may be secret) */
+  struct tc_headers cp_extra_headers; /* values resolved (may be secret) */
 
   /* MCP */
-  struct tc_binding_cfg *bindings;     /* config order */
+  struct tc_binding_cfg *bindings; /* config order */
   size_t binding_count;
   char *mcp_http_proxy;
   char *mcp_client_cert, *mcp_client_key;
@@ -91,9 +91,9 @@ struct tc_config {
   char *ca_bundle;  /* path after env:/file: resolution */
 
   /* logging */
-  int log_level;          /* enum tc_log_level from tc/host.h; default info */
-  int log_format;         /* enum tc_log_format */
-  char *log_file;         /* NULL = stdout */
+  int log_level;  /* enum tc_log_level from tc/host.h; default info */
+  int log_format; /* enum tc_log_format */
+  char *log_file; /* NULL = stdout */
   bool log_http_raw_unsafe;
 
   /* ops listener and process files */
@@ -105,12 +105,12 @@ struct tc_config {
   /* admin UI */
   bool allow_remote_ui;
   bool open_web_ui;
-  int log_buffer_events;         /* 1..100000, default 2000 */
+  int log_buffer_events;           /* 1..100000, default 2000 */
   int64_t proxy_check_interval_ms; /* > 0, default 60000 */
 
   /* modules */
-  char **module_dirs;            /* --modules.dir (repeatable), then
-                                    TUNNEL_CLIENT_MODULE_PATH entries */
+  char **module_dirs; /* --modules.dir (repeatable), then
+                         TUNNEL_CLIENT_MODULE_PATH entries */
   size_t module_dir_count;
   struct tc_module_req *modules; /* empty = load the built-ins */
   size_t module_count;
@@ -122,15 +122,16 @@ struct tc_config {
 
 /* What the calling command needs validated. */
 enum tc_config_mode {
-  TC_CONFIG_LENIENT = 0, /* modules, doctor-style inspection: no required keys */
-  TC_CONFIG_RUN = 1      /* run: tunnel id, API key and a main binding required */
+  TC_CONFIG_LENIENT =
+      0,            /* modules, doctor-style inspection: no required keys */
+  TC_CONFIG_RUN = 1 /* run: tunnel id, API key and a main binding required */
 };
 
 /* A flag that belongs to the calling command rather than to the config
  * (e.g. `--json`). Boolean flags set *bool_out; valued flags set *value_out
  * (borrowed from argv). */
 struct tc_cmd_flag {
-  const char *name;  /* without dashes, e.g. "json" */
+  const char *name; /* without dashes, e.g. "json" */
   bool takes_value;
   bool *bool_out;
   const char **value_out;

@@ -16,7 +16,7 @@
 
 #include <stdarg.h>
 
-#include "tc/host.h" /* enum tc_log_level */
+#include "tc/host.h"   /* enum tc_log_level */
 #include "tc/module.h" /* TC_PRINTF */
 
 struct tc_log_options {

@@ -836,8 +836,7 @@ static void test_statsd_off_without_address(void **state) {
   cfg_with_dirs(&cfg, dirs, 1);
   struct tc_registry reg = {0};
   char *err = NULL;
-  if (tc_loader_load_one(&reg, &cfg, "metrics-statsd", NULL, "test", &err) !=
-      0)
+  if (tc_loader_load_one(&reg, &cfg, "metrics-statsd", NULL, "test", &err) != 0)
     fail_msg("%s", err);
   assert_int_equal(tc_registry_start(&reg, &err), 0);
   const struct tc_registered_sink *s = tc_registry_sink(&reg, "statsd");

@@ -14,7 +14,7 @@ extern "C" {
 /* X(name, value, message) — append only; values are part of ABI v1. */
 #define TC_ERRNO_MAP(X)                                                        \
   X(TC_OK, 0, "success")                                                       \
-  X(TC_DECLINED, 1, "declined: not handled by this module")                   \
+  X(TC_DECLINED, 1, "declined: not handled by this module")                    \
   X(TC_AGAIN, 2, "temporarily unavailable, try again")                         \
   X(TC_ERR, -1, "unspecified error")                                           \
   X(TC_ENOMEM, -2, "out of memory")                                            \
@@ -31,7 +31,7 @@ extern "C" {
   X(TC_EDNS, -13, "name resolution failed")                                    \
   X(TC_EEXIST, -14, "already exists")                                          \
   X(TC_ENOENT, -15, "not found")                                               \
-  X(TC_ESTATE, -16, "operation not allowed in the current state")             \
+  X(TC_ESTATE, -16, "operation not allowed in the current state")              \
   X(TC_EABI, -17, "ABI mismatch")
 
 enum tc_result {

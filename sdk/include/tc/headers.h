@@ -29,12 +29,13 @@ struct tc_header {
 };
 
 struct tc_headers {
-  size_t count;           /* number of used entries */
-  size_t capacity;        /* allocated entries */
+  size_t count;            /* number of used entries */
+  size_t capacity;         /* allocated entries */
   struct tc_header *items; /* NULL when capacity == 0 */
 };
 
-#define TC_HEADERS_INIT {0, 0, NULL}
+#define TC_HEADERS_INIT                                                        \
+  { 0, 0, NULL }
 
 static inline int tc_header_name_eq(const char *a, const char *b) {
   for (;; a++, b++) {

@@ -29,10 +29,10 @@ enum tc_log_level {
 
 /* What an outbound connection is for; net hooks decide policy from it. */
 enum tc_net_purpose {
-  TC_NET_CONTROL_PLANE = 1, /* tunnel service: poll, response, metadata */
-  TC_NET_MCP = 2,           /* a binding's MCP origin */
-  TC_NET_OAUTH_METADATA = 3,/* PRMD and authorization-server metadata */
-  TC_NET_PROXY_CHECK = 4    /* periodic proxy health check */
+  TC_NET_CONTROL_PLANE = 1,  /* tunnel service: poll, response, metadata */
+  TC_NET_MCP = 2,            /* a binding's MCP origin */
+  TC_NET_OAUTH_METADATA = 3, /* PRMD and authorization-server metadata */
+  TC_NET_PROXY_CHECK = 4     /* periodic proxy health check */
 };
 
 struct tc_binding;
@@ -66,7 +66,7 @@ struct tc_host {
    * printf-style string (NULL on ENOMEM) — handy for *errmsg. */
   void *(*alloc)(size_t size);
   void (*free)(void *ptr);
-  char *(*format)(const char *fmt, ...) TC_PRINTF(1, 2);
+  char *(*format)(const char *fmt, ...)TC_PRINTF(1, 2);
 
   /* Apply the net-hook chain (proxy, CA bundle, client certificate) to a
    * libcurl easy handle (`CURL *`) before it connects to `url` for

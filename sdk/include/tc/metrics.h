@@ -69,8 +69,7 @@ struct tc_metrics_sink_vtable {
   /* Mandatory for PULL. Any ops-server thread, concurrently. On TC_OK *out is
    * a malloc()ed buffer of *len bytes the core frees; *content_type is a
    * static string. */
-  int (*render)(void *inst, char **out, size_t *len,
-                const char **content_type);
+  int (*render)(void *inst, char **out, size_t *len, const char **content_type);
   /* Optional. Main thread, reverse order of start; must join its threads. */
   void (*stop)(void *inst);
   /* Optional. Main thread, after stop. */

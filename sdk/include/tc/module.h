@@ -62,10 +62,11 @@ struct tc_config_field {
   const char *default_value; /* textual default, or NULL for none */
   size_t offset;             /* offsetof() into the module's config block */
   const char *help;          /* one line for `modules describe` */
-  int64_t min, max;          /* TC_CFG_INT/DURATION bounds; ignored if min >= max */
+  int64_t min, max; /* TC_CFG_INT/DURATION bounds; ignored if min >= max */
 };
 
-#define TC_CONFIG_END {NULL, 0, NULL, 0, NULL, 0, 0}
+#define TC_CONFIG_END                                                          \
+  { NULL, 0, NULL, 0, NULL, 0, 0 }
 
 /* ---- The descriptor ------------------------------------------------------ */
 struct tc_module {
@@ -89,9 +90,9 @@ struct tc_module {
   void (*fini)(const struct tc_host *host);
 
   /* Optional, appended in 1.0. */
-  const char *summary;                 /* one line for `modules list` */
+  const char *summary;                  /* one line for `modules list` */
   const struct tc_config_field *config; /* TC_CONFIG_END-terminated, or NULL */
-  size_t config_size;                  /* bytes of the config block */
+  size_t config_size;                   /* bytes of the config block */
 };
 
 #ifdef TC_STATIC_MODULE

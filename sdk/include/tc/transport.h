@@ -31,23 +31,23 @@ struct tc_binding {
   const char *http_proxy;  /* per-binding proxy, or NULL */
   const char *client_cert; /* per-binding mTLS pair (paths), or NULL */
   const char *client_key;
-  const char *command;     /* stdio bindings: the command line, else NULL */
+  const char *command; /* stdio bindings: the command line, else NULL */
   const struct tc_headers *extra_headers;           /* MCP origin only */
   const struct tc_headers *discovery_extra_headers; /* probes/PRMD only */
-  int64_t connection_max_ttl_ms;  /* bound on one call's stream */
-  int max_concurrent_requests;    /* worker slots the core will use */
+  int64_t connection_max_ttl_ms; /* bound on one call's stream */
+  int max_concurrent_requests;   /* worker slots the core will use */
 };
 
 /* One command handed to a transport. Borrowed for the duration of call(). */
 struct tc_request {
   size_t struct_size;
-  const char *type;        /* "jsonrpc", "session_termination", ... */
-  const char *channel;     /* canonical channel */
-  const char *request_id;  /* tunnel request id (logs only, not a secret) */
-  const char *body;        /* JSON-RPC bytes exactly as received */
+  const char *type;       /* "jsonrpc", "session_termination", ... */
+  const char *channel;    /* canonical channel */
+  const char *request_id; /* tunnel request id (logs only, not a secret) */
+  const char *body;       /* JSON-RPC bytes exactly as received */
   size_t body_len;
   const struct tc_headers *headers; /* command headers, forwarded verbatim */
-  uint64_t deadline_ns;    /* monotonic deadline, 0 = none */
+  uint64_t deadline_ns;             /* monotonic deadline, 0 = none */
   /* Non-zero once the command was canceled (deadline, shutdown). Cheap;
    * poll it while blocked. */
   int (*is_canceled)(const struct tc_request *req);
@@ -68,8 +68,8 @@ struct tc_response {
    * e.g. "connection_refused", "eof", "malformed_json" (or NULL). */
   const char *failure_source;
   const char *failure_kind;
-  int upstream_response_received;   /* 0/1 */
-  int upstream_status;              /* target_http only, else 0 */
+  int upstream_response_received; /* 0/1 */
+  int upstream_status;            /* target_http only, else 0 */
 };
 
 /* Where a call's output goes. notify() 0..n times, then complete() exactly
