@@ -1,81 +1,29 @@
 /* Config layering: flag > env > YAML > default, the API key layers,
  * empty env vars, command flags and positionals, module dirs, effective
  * values. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include <cmocka.h>
-
-#include "config/config.h"
-#include "config/config_internal.h"
+#include "config_test_support.h"
 #include "tc/host.h"
 #include "util/redact.h"
 
-#define TID "tunnel_0123456789abcdef0123456789abcdef"
 #define TID2 "tunnel_ffffffffffffffffffffffffffffffff"
-#define CANARY "sk-canary-SECRET-123"
 
-static char tmpdir[64];
-
-static void clear_env(void) {
-  for (int id = 0; id < TC_K_COUNT; id++) {
-    const struct tc_cfg_key *k = tc_cfg_key_by_id(id);
-    if (k->env != NULL)
-      unsetenv(k->env);
-    if (k->env_late != NULL)
-      unsetenv(k->env_late);
-  }
-  const char *more[] = {"TUNNEL_CLIENT_CONFIG", "TUNNEL_CLIENT_PROFILE",
-                        "TUNNEL_CLIENT_PROFILE_FILE",
-                        "TUNNEL_CLIENT_PROFILE_DIR", "XDG_CONFIG_HOME"};
-  for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
-    unsetenv(more[i]);
-}
+static const char *const extra_env[] = {"TUNNEL_CLIENT_CONFIG",
+                                        "TUNNEL_CLIENT_PROFILE",
+                                        "TUNNEL_CLIENT_PROFILE_FILE",
+                                        "TUNNEL_CLIENT_PROFILE_DIR",
+                                        "XDG_CONFIG_HOME",
+                                        NULL};
 
 static int setup(void **state) {
   (void)state;
-  clear_env();
-  strcpy(tmpdir, "/tmp/tc-cfg-layer-XXXXXX");
-  return mkdtemp(tmpdir) != NULL ? 0 : -1;
+  clear_config_env(extra_env);
+  return make_tmpdir("/tmp/tc-cfg-layer-XXXXXX");
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-  clear_env();
-  return system(cmd) == 0 ? 0 : -1;
-}
-
-static char *write_file(const char *name, const char *text) {
-  char *path = malloc(256);
-  snprintf(path, 256, "%s/%s", tmpdir, name);
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs(text, f);
-  fclose(f);
-  return path;
-}
-
-/* Load with a NULL-terminated argument list. */
-static int load(struct tc_config *cfg, enum tc_config_mode mode, char **err,
-                ...) {
-  char *argv[64];
-  int argc = 0;
-  va_list ap;
-  va_start(ap, err);
-  for (char *a = va_arg(ap, char *); a != NULL; a = va_arg(ap, char *))
-    argv[argc++] = a;
-  va_end(ap);
-  argv[argc] = NULL;
-  *err = NULL;
-  return tc_config_load(cfg, argc, argv, mode, NULL, NULL, NULL, err);
+  clear_config_env(extra_env);
+  return remove_tmpdir();
 }
 
 static void test_defaults(void **state) {

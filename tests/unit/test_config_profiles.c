@@ -1,116 +1,47 @@
 /* Profile selection (--config / --profile / --profile-file and their env
  * vars), name and file rules, and profile directory resolution. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cmocka.h>
-
-#include "config/config.h"
 #include "config/profiles.h"
+#include "config_test_support.h"
 
-static char tmpdir[64];
+/* Only the selection variables and the two keys these tests set are
+ * cleared (not the whole key table); HOME is restored after each test. */
 static const char *const env_vars[] = {"TUNNEL_CLIENT_CONFIG",
                                        "TUNNEL_CLIENT_PROFILE",
                                        "TUNNEL_CLIENT_PROFILE_FILE",
                                        "TUNNEL_CLIENT_PROFILE_DIR",
                                        "XDG_CONFIG_HOME",
                                        "LOG_LEVEL",
-                                       "CONTROL_PLANE_MAX_INFLIGHT_REQUESTS"};
+                                       "CONTROL_PLANE_MAX_INFLIGHT_REQUESTS",
+                                       NULL};
 static char *saved_home;
-
-static void clear_env(void) {
-  for (size_t i = 0; i < sizeof(env_vars) / sizeof(env_vars[0]); i++)
-    unsetenv(env_vars[i]);
-}
 
 static int setup(void **state) {
   (void)state;
-  clear_env();
-  strcpy(tmpdir, "/tmp/tc-cfg-prof-XXXXXX");
-  return mkdtemp(tmpdir) != NULL ? 0 : -1;
+  unset_env_list(env_vars);
+  return make_tmpdir("/tmp/tc-cfg-prof-XXXXXX");
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-  clear_env();
+  unset_env_list(env_vars);
   if (saved_home != NULL)
     setenv("HOME", saved_home, 1);
   else
     unsetenv("HOME");
-  return system(cmd) == 0 ? 0 : -1;
-}
-
-/* Create <tmpdir>/<rel> (directories included) holding `text`. */
-static char *put(const char *rel, const char *text) {
-  char *path = malloc(512);
-  snprintf(path, 512, "%s/%s", tmpdir, rel);
-  for (char *p = path + strlen(tmpdir) + 1; *p != '\0'; p++) {
-    if (*p == '/') {
-      *p = '\0';
-      mkdir(path, 0700);
-      *p = '/';
-    }
-  }
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs(text, f);
-  fclose(f);
-  return path;
-}
-
-static char *sub(const char *rel) {
-  char *path = malloc(512);
-  snprintf(path, 512, "%s/%s", tmpdir, rel);
-  return path;
-}
-
-static int load(struct tc_config *cfg, char **err, ...) {
-  char *argv[32];
-  int argc = 0;
-  va_list ap;
-  va_start(ap, err);
-  for (char *a = va_arg(ap, char *); a != NULL; a = va_arg(ap, char *))
-    argv[argc++] = a;
-  va_end(ap);
-  argv[argc] = NULL;
-  *err = NULL;
-  return tc_config_load(cfg, argc, argv, TC_CONFIG_LENIENT, NULL, NULL, NULL,
-                        err);
+  return remove_tmpdir();
 }
 
 static void expect_error(const char *want, ...) {
-  struct tc_config cfg;
-  char *err = NULL;
-  char *argv[32];
-  int argc = 0;
   va_list ap;
   va_start(ap, want);
-  for (char *a = va_arg(ap, char *); a != NULL; a = va_arg(ap, char *))
-    argv[argc++] = a;
+  char *err = vload_error(want, ap);
   va_end(ap);
-  argv[argc] = NULL;
-  assert_int_equal(tc_config_load(&cfg, argc, argv, TC_CONFIG_LENIENT, NULL,
-                                  NULL, NULL, &err),
-                   -1);
-  if (strstr(err, want) == NULL)
-    print_error("error \"%s\" lacks \"%s\"\n", err, want);
-  assert_non_null(strstr(err, want));
-  assert_null(strchr(err, '\n'));
   free(err);
 }
 
 static void test_mutual_exclusion(void **state) {
   (void)state;
-  char *a = put("a.yaml", "log:\n  level: info\n");
+  char *a = write_file("a.yaml", "log:\n  level: info\n");
   expect_error("--config and --profile are mutually exclusive", "--config", a,
                "--profile", "dev", NULL);
   expect_error("--profile and --profile-file are mutually exclusive",
@@ -132,8 +63,9 @@ static void test_mutual_exclusion(void **state) {
   /* a flag overrides all the env vars (even conflicting ones) */
   struct tc_config cfg;
   char *err = NULL;
-  char *b = put("b.yaml", "control_plane:\n  max_inflight_requests: 7\n");
-  assert_int_equal(load(&cfg, &err, "--config", b, NULL), 0);
+  char *b =
+      write_file("b.yaml", "control_plane:\n  max_inflight_requests: 7\n");
+  assert_int_equal(load(&cfg, TC_CONFIG_LENIENT, &err, "--config", b, NULL), 0);
   assert_int_equal(cfg.cp_max_inflight, 7);
   assert_string_equal(cfg.profile_path, b);
   assert_null(cfg.profile_name);
@@ -152,7 +84,7 @@ static void test_empty_values(void **state) {
   setenv("TUNNEL_CLIENT_CONFIG", "", 1);
   struct tc_config cfg;
   char *err = NULL;
-  assert_int_equal(load(&cfg, &err, NULL), 0);
+  assert_int_equal(load(&cfg, TC_CONFIG_LENIENT, &err, NULL), 0);
   assert_null(cfg.profile_path);
   tc_config_free(&cfg);
 }
@@ -182,19 +114,21 @@ static void test_names_and_files(void **state) {
   expect_error("invalid profile name in TUNNEL_CLIENT_PROFILE", NULL);
   unsetenv("TUNNEL_CLIENT_PROFILE");
 
-  char *yml = put("p.yml", "log: {}\n");
+  char *yml = write_file("p.yml", "log: {}\n");
   expect_error("must end in .yaml", "--profile-file", yml, NULL);
-  char *yaml = put("p.yaml", "log:\n  level: info\n");
+  char *yaml = write_file("p.yaml", "log:\n  level: info\n");
   struct tc_config cfg;
   char *err = NULL;
-  assert_int_equal(load(&cfg, &err, "--profile-file", yaml, NULL), 0);
+  assert_int_equal(
+      load(&cfg, TC_CONFIG_LENIENT, &err, "--profile-file", yaml, NULL), 0);
   assert_string_equal(cfg.profile_path, yaml);
   tc_config_free(&cfg);
   /* --config takes any file name */
-  assert_int_equal(load(&cfg, &err, "--config", yml, NULL), 0);
+  assert_int_equal(load(&cfg, TC_CONFIG_LENIENT, &err, "--config", yml, NULL),
+                   0);
   tc_config_free(&cfg);
   /* a missing explicit file */
-  char *missing = sub("missing.yaml");
+  char *missing = tmp_path("missing.yaml");
   expect_error("cannot read profile", "--profile-file", missing, NULL);
   free(missing);
   free(yml);
@@ -204,9 +138,9 @@ static void test_names_and_files(void **state) {
 static void test_dir_resolution(void **state) {
   (void)state;
   char *out = NULL, *err = NULL;
-  char *home = sub("home");
-  char *xdg = sub("xdg");
-  char *envdir = sub("envdir");
+  char *home = tmp_path("home");
+  char *xdg = tmp_path("xdg");
+  char *envdir = tmp_path("envdir");
   setenv("HOME", home, 1);
   assert_int_equal(tc_profile_dir(NULL, &out, &err), 0);
   char want[600];
@@ -248,43 +182,48 @@ static void test_profile_by_name(void **state) {
   (void)state;
   struct tc_config cfg;
   char *err = NULL;
-  char *h = put("home/.config/tunnel-client/dev.yaml",
-                "control_plane:\n  max_inflight_requests: 1\n");
-  char *x = put("xdg/tunnel-client/dev.yaml",
-                "control_plane:\n  max_inflight_requests: 2\n");
-  char *e =
-      put("envdir/dev.yaml", "control_plane:\n  max_inflight_requests: 3\n");
-  char *f =
-      put("flagdir/dev.yaml", "control_plane:\n  max_inflight_requests: 4\n");
-  char *home = sub("home"), *xdg = sub("xdg"), *envdir = sub("envdir"),
-       *flagdir = sub("flagdir");
+  char *h = write_file("home/.config/tunnel-client/dev.yaml",
+                       "control_plane:\n  max_inflight_requests: 1\n");
+  char *x = write_file("xdg/tunnel-client/dev.yaml",
+                       "control_plane:\n  max_inflight_requests: 2\n");
+  char *e = write_file("envdir/dev.yaml",
+                       "control_plane:\n  max_inflight_requests: 3\n");
+  char *f = write_file("flagdir/dev.yaml",
+                       "control_plane:\n  max_inflight_requests: 4\n");
+  char *home = tmp_path("home"), *xdg = tmp_path("xdg"),
+       *envdir = tmp_path("envdir"), *flagdir = tmp_path("flagdir");
 
   setenv("HOME", home, 1);
-  assert_int_equal(load(&cfg, &err, "--profile", "dev", NULL), 0);
+  assert_int_equal(
+      load(&cfg, TC_CONFIG_LENIENT, &err, "--profile", "dev", NULL), 0);
   assert_int_equal(cfg.cp_max_inflight, 1);
   assert_string_equal(cfg.profile_path, h);
   assert_string_equal(cfg.profile_name, "dev");
   tc_config_free(&cfg);
 
   setenv("XDG_CONFIG_HOME", xdg, 1);
-  assert_int_equal(load(&cfg, &err, "--profile", "dev", NULL), 0);
+  assert_int_equal(
+      load(&cfg, TC_CONFIG_LENIENT, &err, "--profile", "dev", NULL), 0);
   assert_int_equal(cfg.cp_max_inflight, 2);
   tc_config_free(&cfg);
 
   setenv("TUNNEL_CLIENT_PROFILE_DIR", envdir, 1);
-  assert_int_equal(load(&cfg, &err, "--profile", "dev", NULL), 0);
+  assert_int_equal(
+      load(&cfg, TC_CONFIG_LENIENT, &err, "--profile", "dev", NULL), 0);
   assert_int_equal(cfg.cp_max_inflight, 3);
   tc_config_free(&cfg);
 
-  assert_int_equal(
-      load(&cfg, &err, "--profile", "dev", "--profile-dir", flagdir, NULL), 0);
+  assert_int_equal(load(&cfg, TC_CONFIG_LENIENT, &err, "--profile", "dev",
+                        "--profile-dir", flagdir, NULL),
+                   0);
   assert_int_equal(cfg.cp_max_inflight, 4);
   assert_string_equal(cfg.profile_path, f);
   tc_config_free(&cfg);
 
   /* --profile-dir also applies to the TUNNEL_CLIENT_PROFILE env var */
   setenv("TUNNEL_CLIENT_PROFILE", "dev", 1);
-  assert_int_equal(load(&cfg, &err, "--profile-dir", flagdir, NULL), 0);
+  assert_int_equal(
+      load(&cfg, TC_CONFIG_LENIENT, &err, "--profile-dir", flagdir, NULL), 0);
   assert_int_equal(cfg.cp_max_inflight, 4);
   assert_string_equal(cfg.profile_name, "dev");
   tc_config_free(&cfg);
@@ -300,7 +239,8 @@ static void test_profile_by_name(void **state) {
 
   /* flags and env still beat the profile */
   setenv("CONTROL_PLANE_MAX_INFLIGHT_REQUESTS", "9", 1);
-  assert_int_equal(load(&cfg, &err, "--profile", "dev", NULL), 0);
+  assert_int_equal(
+      load(&cfg, TC_CONFIG_LENIENT, &err, "--profile", "dev", NULL), 0);
   assert_int_equal(cfg.cp_max_inflight, 9);
   tc_config_free(&cfg);
 

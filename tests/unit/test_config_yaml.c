@@ -1,72 +1,26 @@
 /* Strict YAML profiles (unknown keys, wrong types, duplicates, syntax,
  * config_version, with exact file:line) and env:/file: references. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cmocka.h>
-
-#include "config/config.h"
-#include "config/config_internal.h"
+#include "config_test_support.h"
 #include "tc/host.h"
 
-#define TID "tunnel_0123456789abcdef0123456789abcdef"
-#define CANARY "sk-canary-SECRET-123"
-
-static char tmpdir[64];
-
-static void clear_env(void) {
-  for (int id = 0; id < TC_K_COUNT; id++) {
-    const struct tc_cfg_key *k = tc_cfg_key_by_id(id);
-    if (k->env != NULL)
-      unsetenv(k->env);
-    if (k->env_late != NULL)
-      unsetenv(k->env_late);
-  }
-  const char *more[] = {
-      "TUNNEL_CLIENT_CONFIG",       "TUNNEL_CLIENT_PROFILE",
-      "TUNNEL_CLIENT_PROFILE_FILE", "TUNNEL_CLIENT_PROFILE_DIR",
-      "TC_TEST_FULL_KEY",           "TC_REF_VAR"};
-  for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
-    unsetenv(more[i]);
-}
+static const char *const extra_env[] = {"TUNNEL_CLIENT_CONFIG",
+                                        "TUNNEL_CLIENT_PROFILE",
+                                        "TUNNEL_CLIENT_PROFILE_FILE",
+                                        "TUNNEL_CLIENT_PROFILE_DIR",
+                                        "TC_TEST_FULL_KEY",
+                                        "TC_REF_VAR",
+                                        NULL};
 
 static int setup(void **state) {
   (void)state;
-  clear_env();
-  strcpy(tmpdir, "/tmp/tc-cfg-yaml-XXXXXX");
-  return mkdtemp(tmpdir) != NULL ? 0 : -1;
+  clear_config_env(extra_env);
+  return make_tmpdir("/tmp/tc-cfg-yaml-XXXXXX");
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-  clear_env();
-  return system(cmd) == 0 ? 0 : -1;
-}
-
-static char *tmp_file(const char *name, const char *text) {
-  char *path = malloc(256);
-  snprintf(path, 256, "%s/%s", tmpdir, name);
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs(text, f);
-  fclose(f);
-  return path;
-}
-
-static char *data_file(const char *name) {
-  const char *dir = getenv("TC_TEST_DATA");
-  char *path = malloc(512);
-  snprintf(path, 512, "%s/config/%s", dir != NULL ? dir : "tests/data", name);
-  return path;
+  clear_config_env(extra_env);
+  return remove_tmpdir();
 }
 
 /* Load --config path in `mode`; returns rc, *err set on failure. */
@@ -199,23 +153,23 @@ static void test_unknown_key(void **state) {
   free(err);
   free(path);
 
-  char *p2 = tmp_file("top.yaml", "log:\n  level: info\nfrobnicate: 1\n");
+  char *p2 = write_file("top.yaml", "log:\n  level: info\nfrobnicate: 1\n");
   err = profile_error(p2);
   assert_prefix(err, p2, 3, "unknown key \"frobnicate\"");
   assert_non_null(strstr(err, "control_plane"));
   free(err);
   free(p2);
 
-  char *p3 = tmp_file("item.yaml", "mcp:\n  server_urls:\n"
-                                   "    - channel: main\n"
-                                   "      urll: http://x\n");
+  char *p3 = write_file("item.yaml", "mcp:\n  server_urls:\n"
+                                     "    - channel: main\n"
+                                     "      urll: http://x\n");
   err = profile_error(p3);
   assert_prefix(err, p3, 4, "unknown key \"mcp.server_urls[0].urll\"");
   assert_non_null(strstr(err, "did you mean"));
   free(err);
   free(p3);
 
-  char *p4 = tmp_file("mod.yaml", "modules:\n  - name: x\n    confg: {}\n");
+  char *p4 = write_file("mod.yaml", "modules:\n  - name: x\n    confg: {}\n");
   err = profile_error(p4);
   assert_prefix(err, p4, 3, "unknown key \"modules[0].confg\"");
   free(err);
@@ -232,41 +186,41 @@ static void test_wrong_type(void **state) {
   free(err);
   free(path);
 
-  char *p2 = tmp_file("list.yaml", "control_plane:\n  extra_headers:\n"
-                                   "    - \"X-A: b\"\n");
+  char *p2 = write_file("list.yaml", "control_plane:\n  extra_headers:\n"
+                                     "    - \"X-A: b\"\n");
   err = profile_error(p2);
   assert_prefix(err, p2, 3,
                 "control_plane.extra_headers must be a mapping, not a list");
   free(err);
   free(p2);
 
-  char *p3 = tmp_file("seq.yaml", "control_plane:\n  poll_channels: main\n");
+  char *p3 = write_file("seq.yaml", "control_plane:\n  poll_channels: main\n");
   err = profile_error(p3);
   assert_prefix(err, p3, 2, "control_plane.poll_channels must be a list");
   free(err);
   free(p3);
 
-  char *p4 = tmp_file("sect.yaml", "log: debug\n");
+  char *p4 = write_file("sect.yaml", "log: debug\n");
   err = profile_error(p4);
   assert_prefix(err, p4, 1, "log must be a mapping, not a single value");
   free(err);
   free(p4);
 
-  char *p5 = tmp_file("root.yaml", "- a\n- b\n");
+  char *p5 = write_file("root.yaml", "- a\n- b\n");
   err = profile_error(p5);
   assert_prefix(err, p5, 1, "a profile must be a mapping");
   free(err);
   free(p5);
 
-  char *p6 = tmp_file("modcfg.yaml", "modules:\n  - name: x\n    config:\n"
-                                     "      nested: {a: 1}\n");
+  char *p6 = write_file("modcfg.yaml", "modules:\n  - name: x\n    config:\n"
+                                       "      nested: {a: 1}\n");
   err = profile_error(p6);
   assert_prefix(err, p6, 4, "modules[0].config.nested must be a single value");
   free(err);
   free(p6);
 
   /* a YAML value of the right shape but a wrong value names file:line */
-  char *p7 = tmp_file("val.yaml", "admin_ui:\n  open_browser: sometimes\n");
+  char *p7 = write_file("val.yaml", "admin_ui:\n  open_browser: sometimes\n");
   err = profile_error(p7);
   char want[600];
   snprintf(want, sizeof(want), "in %s:2 (admin_ui.open_browser)", p7);
@@ -284,8 +238,8 @@ static void test_duplicate_key(void **state) {
   free(err);
   free(path);
 
-  char *p2 = tmp_file("dup.yaml", "mcp:\n  http_proxy: http://a:1\n"
-                                  "mcp:\n  http_proxy: http://b:1\n");
+  char *p2 = write_file("dup.yaml", "mcp:\n  http_proxy: http://a:1\n"
+                                    "mcp:\n  http_proxy: http://b:1\n");
   err = profile_error(p2);
   assert_prefix(err, p2, 3, "duplicate key \"mcp\"");
   free(err);
@@ -307,13 +261,13 @@ static void test_syntax_and_version(void **state) {
   free(err);
   free(path);
 
-  char *p2 = tmp_file("tab.yaml", "log:\n\tlevel: info\n");
+  char *p2 = write_file("tab.yaml", "log:\n\tlevel: info\n");
   err = profile_error(p2);
   assert_prefix(err, p2, 2, "invalid YAML");
   free(err);
   free(p2);
 
-  char *p3 = tmp_file("map.yaml", "log:\n  level: info\n  format: json: x\n");
+  char *p3 = write_file("map.yaml", "log:\n  level: info\n  format: json: x\n");
   err = profile_error(p3);
   assert_prefix(err, p3, 3, "invalid YAML");
   free(err);
@@ -325,7 +279,7 @@ static void test_syntax_and_version(void **state) {
   free(err);
   free(path);
 
-  char *p4 = tmp_file("two.yaml", "log:\n  level: info\n---\nlog: {}\n");
+  char *p4 = write_file("two.yaml", "log:\n  level: info\n---\nlog: {}\n");
   err = profile_error(p4);
   assert_prefix(err, p4, 4, "the profile holds more than one YAML document");
   free(err);
@@ -341,7 +295,7 @@ static void test_syntax_and_version(void **state) {
                         "---\n",
                         "log: {}\n---\n"};
   for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
-    char *p = tmp_file("fine.yaml", fine[i]);
+    char *p = write_file("fine.yaml", fine[i]);
     struct tc_config cfg;
     assert_int_equal(load_profile(&cfg, p, TC_CONFIG_LENIENT, &err), 0);
     tc_config_free(&cfg);
@@ -395,7 +349,7 @@ static void test_refs_unit(void **state) {
   free(err);
   err = NULL;
 
-  char *f = tmp_file("val", CANARY "\r\n");
+  char *f = write_file("val", CANARY "\r\n");
   char ref[300];
   snprintf(ref, sizeof(ref), "FILE:%s", f);
   assert_int_equal(
@@ -409,7 +363,7 @@ static void test_refs_unit(void **state) {
   free(out);
   free(f);
 
-  char *empty = tmp_file("empty", "\n");
+  char *empty = write_file("empty", "\n");
   snprintf(ref, sizeof(ref), "file:%s", empty);
   assert_int_equal(
       tc_cfg_ref_resolve(ref, TC_CFG_REF_VALUE, "W", &out, &was_ref, &err), -1);
@@ -443,7 +397,7 @@ static void test_refs_in_config(void **state) {
   struct tc_config cfg;
   char *err = NULL;
   setenv("TC_REF_VAR", "https://ref.example", 1);
-  char *cmdfile = tmp_file("cmd", "node srv.js\n");
+  char *cmdfile = write_file("cmd", "node srv.js\n");
   char *prof_text = malloc(1024);
   snprintf(prof_text, 1024,
            "control_plane:\n"
@@ -455,7 +409,7 @@ static void test_refs_in_config(void **state) {
            "  extra_headers:\n"
            "    X-Secret: env:TC_REF_VAR\n",
            cmdfile);
-  char *prof = tmp_file("p.yaml", prof_text);
+  char *prof = write_file("p.yaml", prof_text);
   assert_int_equal(load_profile(&cfg, prof, TC_CONFIG_LENIENT, &err), 0);
   assert_string_equal(cfg.cp_base_url, "https://ref.example");
   assert_string_equal(cfg.bindings[0].command, "node srv.js");
@@ -491,7 +445,7 @@ static void test_refs_in_config(void **state) {
   free(err);
 
   /* cloudflared.token must be a reference in YAML */
-  char *p2 = tmp_file("cf.yaml", "cloudflared:\n  token: " CANARY "\n");
+  char *p2 = write_file("cf.yaml", "cloudflared:\n  token: " CANARY "\n");
   assert_int_equal(load_profile(&cfg, p2, TC_CONFIG_LENIENT, &err), -1);
   assert_non_null(strstr(err, "cloudflared token"));
   assert_null(strstr(err, "canary"));
