@@ -1,0 +1,29 @@
+/* controlplane/jsonrpc.h — JSON-RPC 2.0 message rules used on both sides of
+ * the dispatcher: classifying a polled message, and deciding whether an
+ * upstream error body may pass through byte-exact
+ * (mcp-oauth-ops.md §1.3). Pure functions, thread-safe. */
+#ifndef TC_CONTROLPLANE_JSONRPC_H
+#define TC_CONTROLPLANE_JSONRPC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "controlplane/command.h"
+
+/* Classify a decoded message. Requests need "jsonrpc":"2.0" and a non-empty
+ * string "method"; an "id" (when present) must be a string or an integer
+ * (MCP forbids null ids). A message without "method" that carries "result"
+ * or "error" and an id is a response. On TC_CP_RPC_INVALID *why is set to a
+ * static explanation. `msg` may be NULL (= invalid). */
+enum tc_cp_rpc_kind tc_cp_jsonrpc_classify(const json_t *msg, const char **why);
+
+/* True when `body` is a JSON-RPC error reply to the request whose id is the
+ * JSON text `id_raw`: "jsonrpc":"2.0", no "method" or "result", an "error"
+ * object with an integer "code" and a string "message", and an "id" equal to
+ * the request's. Such a body is forwarded byte-exact with its status. */
+bool tc_cp_jsonrpc_is_error_reply(const char *body, size_t len,
+                                  const char *id_raw);
+
+#endif /* TC_CONTROLPLANE_JSONRPC_H */
