@@ -10,11 +10,8 @@ struct tc_command {
 };
 
 static const struct tc_command commands[] = {
-    {"run", tc_cmd_run},
-    {"modules", tc_cmd_modules},
-    {"dev", tc_cmd_dev},
-    {"help", tc_cmd_help},
-    {"version", tc_cmd_version},
+    {"run", tc_cmd_run},   {"modules", tc_cmd_modules}, {"dev", tc_cmd_dev},
+    {"help", tc_cmd_help}, {"version", tc_cmd_version},
 };
 
 int main(int argc, char **argv) {
@@ -28,10 +25,11 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
     if (strcmp(cmd, commands[i].name) != 0)
       continue;
-    /* `tunnel-client CMD --help` shows the command's help. */
-    for (int a = 2; a < argc; a++)
-      if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0)
-        return tc_cmd_help(1, argv + 1);
+    /* `tunnel-client CMD --help` shows the command's help; subcommands
+     * (`dev mcp-stub --help`) answer --help themselves. */
+    if (argc > 2 &&
+        (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0))
+      return tc_cmd_help(1, argv + 1);
     return commands[i].fn(argc - 2, argv + 2);
   }
   fprintf(stderr,

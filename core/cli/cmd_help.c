@@ -44,6 +44,14 @@ static const struct tc_help_entry help_commands[] = {
      "\n"
      "Modules are searched in --modules.dir, TUNNEL_CLIENT_MODULE_PATH, the\n"
      "build tree next to the binary, then the installed module directory.\n"},
+    {"dev", "local stand-ins for a tunnel: the MCP stub",
+     "Usage: tunnel-client dev mcp-stub [--listen-addr 127.0.0.1:0]\n"
+     "         [--server-name mcp-stub] [--server-version 0.1.0] [--url-file "
+     "F]\n"
+     "\n"
+     "Runs a small Streamable HTTP MCP server (tools echo, uppercase,\n"
+     "server_info) with OAuth metadata, for demos and tests.\n"
+     "'tunnel-client dev mcp-stub --help' explains its reply formats.\n"},
     {"help", "show help for a command or topic",
      "Usage: tunnel-client help [command|topic]\n"},
     {"version", "print the version", "Usage: tunnel-client version\n"},
