@@ -1,22 +1,555 @@
-/* mcp-http — the "http" transport: MCP over Streamable HTTP.
+/* mcp-http — the "http" transport: MCP over Streamable HTTP (libcurl).
  *
- * This version validates bindings and answers every call with a
- * client_internal failure ("not_implemented"): forwarding arrives in a
- * later release, and the summary says so. */
+ * One POST per command to the binding URL: body verbatim, command headers
+ * verbatim (they win over the binding's static headers), Accept and
+ * Content-Type added when absent, no redirects. An application/json reply
+ * is the terminal response; a text/event-stream reply is parsed as it
+ * arrives: notifications go to sink->notify, the message answering the
+ * request id completes the call and ends the transfer. Failures carry
+ * provenance (protocol.md §1.8); a non-2xx body crosses only when it is a
+ * valid JSON-RPC error for this request.
+ *
+ * Keep-alive: each instance keeps a mutex-guarded pool of idle easy
+ * handles (at most one per concurrent worker), so connections survive
+ * between commands; a CURLSH shares DNS and TLS sessions among them.
+ * probe() is not provided: readiness probing arrives with a later issue.
+ *
+ * Threads: call() and terminate_session() run concurrently on worker
+ * threads; each uses its own easy handle for the whole transfer. */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+#include <jansson.h>
+
 #include <tc/tc.h>
+
+#include "mh_internal.h"
+
+#define MH_ERROR_BODY_MAX (100u * 1024u)   /* captured non-2xx body */
+#define MH_REPLY_MAX (64u * 1024u * 1024u) /* 2xx JSON reply / SSE event */
 
 struct mh_config {
   int64_t connect_timeout_ms;
 };
 
+/* Set by init on the main thread before any worker exists. */
+static int64_t mh_connect_timeout_ms = 10000;
+
 struct mh_inst {
   const struct tc_host *host;
+  const struct tc_binding *binding; /* borrowed until destroy */
   char *channel;
+  char *origin; /* for logs: no userinfo, path or query */
+  atomic_int stopping;
+  pthread_mutex_t pool_lock; /* guards idle/nidle/cap */
+  CURL **idle;
+  size_t nidle, cap;
+  CURLSH *share;
+  pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 };
+
+/* ---- handle pool and share ----------------------------------------------- */
+
+static void share_lock(CURL *h, curl_lock_data d, curl_lock_access a,
+                       void *ud) {
+  (void)h;
+  (void)a;
+  struct mh_inst *mi = ud;
+  pthread_mutex_lock(&mi->share_locks[(int)d % CURL_LOCK_DATA_LAST]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data d, void *ud) {
+  (void)h;
+  struct mh_inst *mi = ud;
+  pthread_mutex_unlock(&mi->share_locks[(int)d % CURL_LOCK_DATA_LAST]);
+}
+
+/* An idle handle (options reset, connections kept) or a new one. */
+static CURL *pool_get(struct mh_inst *mi) {
+  CURL *c = NULL;
+  pthread_mutex_lock(&mi->pool_lock);
+  if (mi->nidle > 0)
+    c = mi->idle[--mi->nidle];
+  pthread_mutex_unlock(&mi->pool_lock);
+  if (c != NULL)
+    curl_easy_reset(c);
+  else
+    c = curl_easy_init();
+  return c;
+}
+
+static void pool_put(struct mh_inst *mi, CURL *c) {
+  pthread_mutex_lock(&mi->pool_lock);
+  if (mi->nidle == mi->cap) {
+    size_t cap = mi->cap ? mi->cap * 2 : 4;
+    CURL **n = realloc(mi->idle, cap * sizeof(*n));
+    if (n == NULL) {
+      pthread_mutex_unlock(&mi->pool_lock);
+      curl_easy_cleanup(c);
+      return;
+    }
+    mi->idle = n;
+    mi->cap = cap;
+  }
+  mi->idle[mi->nidle++] = c;
+  pthread_mutex_unlock(&mi->pool_lock);
+}
+
+/* ---- one transfer -------------------------------------------------------- */
+
+enum mh_mode {
+  MH_MODE_UNSET = 0,
+  MH_MODE_DISCARD, /* body not needed */
+  MH_MODE_BUFFER,  /* keep the body up to limit */
+  MH_MODE_SSE      /* parse as an event stream */
+};
+
+struct mh_xfer {
+  struct mh_inst *mi;
+  const struct tc_request *req;
+  const struct tc_sink *sink; /* NULL for DELETE */
+  CURL *curl;
+  json_t *req_id;
+  int expect_reply;
+  enum mh_mode mode;
+  long status;
+  struct tc_headers headers; /* upstream headers of the final response */
+  char *body;
+  size_t body_len, body_cap, body_limit;
+  int too_large;
+  struct mh_sse sse;
+  int notify_failed;
+  int done;               /* terminal message captured in body */
+  const char *proto_kind; /* protocol failure found in the stream */
+  int canceled;           /* aborted by is_canceled or stop */
+  int oom;
+};
+
+static int buf_append(struct mh_xfer *x, const char *p, size_t len) {
+  if (x->body_len + len > x->body_limit) {
+    x->too_large = 1;
+    return -1;
+  }
+  if (x->body_len + len + 1 > x->body_cap) {
+    size_t cap = x->body_cap ? x->body_cap : 4096;
+    while (cap < x->body_len + len + 1)
+      cap *= 2;
+    char *n = realloc(x->body, cap);
+    if (n == NULL) {
+      x->oom = 1;
+      return -1;
+    }
+    x->body = n;
+    x->body_cap = cap;
+  }
+  memcpy(x->body + x->body_len, p, len);
+  x->body_len += len;
+  x->body[x->body_len] = '\0';
+  return 0;
+}
+
+static void response_init(struct tc_response *r, const struct mh_xfer *x) {
+  memset(r, 0, sizeof(*r));
+  r->struct_size = sizeof(*r);
+  r->status = (int)x->status;
+  r->headers = &x->headers;
+}
+
+/* One SSE event: a notification is forwarded, the answer ends the stream,
+ * anything else is a protocol failure. Returns non-zero to stop. */
+static int on_sse_event(void *ud, const char *data, size_t len) {
+  struct mh_xfer *x = ud;
+  json_t *msg = json_loadb(data, len, JSON_DECODE_ANY, NULL);
+  if (msg == NULL) {
+    x->proto_kind = "malformed_json";
+    return 1;
+  }
+  int stop = 1;
+  json_t *id = json_is_object(msg) ? json_object_get(msg, "id") : NULL;
+  json_t *method = json_is_object(msg) ? json_object_get(msg, "method") : NULL;
+  if (json_is_string(method) && id == NULL) {
+    stop = 0;
+    if (!x->notify_failed && x->sink != NULL) {
+      struct tc_response r;
+      response_init(&r, x);
+      r.body = data;
+      r.body_len = len;
+      x->notify_failed = x->sink->notify(x->sink, &r) < 0;
+    }
+  } else if (mh_check_response(data, len, x->req_id) == MH_BODY_OK) {
+    x->body_len = 0;
+    if (buf_append(x, data, len) == 0)
+      x->done = 1;
+  } else {
+    /* a server->client request, or a response to some other id */
+    x->proto_kind = "invalid_protocol_response";
+  }
+  json_decref(msg);
+  return stop;
+}
+
+static void decide_mode(struct mh_xfer *x) {
+  char *ct = NULL;
+  curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &x->status);
+  curl_easy_getinfo(x->curl, CURLINFO_CONTENT_TYPE, &ct);
+  int ok = x->status >= 200 && x->status < 300;
+  if (!x->expect_reply || x->sink == NULL) {
+    x->mode = MH_MODE_DISCARD;
+  } else if (ok && mh_media_type_is(ct, "text/event-stream")) {
+    x->mode = MH_MODE_SSE;
+    x->body_limit = MH_REPLY_MAX; /* holds the answer once it arrives */
+    mh_sse_init(&x->sse, MH_REPLY_MAX, on_sse_event, x);
+  } else {
+    x->mode = MH_MODE_BUFFER;
+    x->body_limit = ok ? MH_REPLY_MAX : MH_ERROR_BODY_MAX;
+  }
+}
+
+static size_t on_write(char *p, size_t size, size_t n, void *ud) {
+  struct mh_xfer *x = ud;
+  size_t len = size * n;
+  if (x->mode == MH_MODE_UNSET)
+    decide_mode(x);
+  switch (x->mode) {
+  case MH_MODE_BUFFER:
+    return buf_append(x, p, len) == 0 ? len : 0;
+  case MH_MODE_SSE: {
+    int rc = mh_sse_feed(&x->sse, p, len);
+    if (rc < 0)
+      x->too_large = 1;
+    return rc == 0 ? len : 0; /* stop reading after the answer */
+  }
+  default:
+    return len;
+  }
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud) {
+  struct mh_xfer *x = ud;
+  size_t len = size * n;
+  if (mh_collect_header(&x->headers, p, len) != 0) {
+    x->oom = 1;
+    return 0;
+  }
+  return len;
+}
+
+static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+                       curl_off_t un) {
+  (void)dt;
+  (void)dn;
+  (void)ut;
+  (void)un;
+  struct mh_xfer *x = ud;
+  if (atomic_load(&x->mi->stopping) ||
+      (x->req->is_canceled != NULL && x->req->is_canceled(x->req))) {
+    x->canceled = 1;
+    return 1;
+  }
+  return 0;
+}
+
+static int64_t remaining_ms(const struct mh_inst *mi,
+                            const struct tc_request *req) {
+  if (req->deadline_ns == 0)
+    return INT64_MAX;
+  uint64_t now = mi->host->monotonic_ns();
+  if (now >= req->deadline_ns)
+    return 0;
+  int64_t ms = (int64_t)((req->deadline_ns - now) / 1000000u);
+  return ms > 0 ? ms : 1;
+}
+
+/* Configure x->curl for one request within budget_ms. Returns 0, or -1
+ * (a net hook's reason, malloc()ed and secret-free, in *net_err). */
+static int setup(struct mh_xfer *x, int64_t budget_ms, struct curl_slist *hdrs,
+                 char **net_err) {
+  struct mh_inst *mi = x->mi;
+  CURL *c = x->curl;
+  const struct tc_binding *b = mi->binding;
+  int64_t total = budget_ms;
+  if (b->connection_max_ttl_ms > 0 && b->connection_max_ttl_ms < total)
+    total = b->connection_max_ttl_ms;
+  int64_t connect =
+      mh_connect_timeout_ms < total ? mh_connect_timeout_ms : total;
+  CURLcode rc = CURLE_OK;
+  rc |= curl_easy_setopt(c, CURLOPT_URL, b->url);
+  rc |= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  rc |= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  rc |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  rc |= curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+  rc |= curl_easy_setopt(c, CURLOPT_SHARE, mi->share);
+  rc |= curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+  rc |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)connect);
+  if (total != INT64_MAX)
+    rc |= curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)total);
+  rc |= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
+  rc |= curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
+  rc |= curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  rc |= curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
+  rc |= curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+  rc |= curl_easy_setopt(c, CURLOPT_XFERINFODATA, x);
+  rc |= curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  if (b->unix_socket != NULL && b->unix_socket[0] != '\0')
+    rc |= curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, b->unix_socket);
+  /* mTLS: only ever sent to the binding URL (no redirects are followed). */
+  if (b->client_cert != NULL && b->client_key != NULL) {
+    rc |= curl_easy_setopt(c, CURLOPT_SSLCERT, b->client_cert);
+    rc |= curl_easy_setopt(c, CURLOPT_SSLKEY, b->client_key);
+  }
+  if (rc != CURLE_OK)
+    return -1;
+  const struct tc_host *h = mi->host;
+  if (TC_HOST_HAS(h, net_prepare) && h->net_prepare != NULL &&
+      h->net_prepare(h, c, TC_NET_MCP, b->url, b, net_err) < 0)
+    return -1;
+  return 0;
+}
+
+static void complete_failure(struct mh_xfer *x, int status, const char *source,
+                             const char *kind, int received) {
+  struct tc_response r;
+  response_init(&r, x);
+  r.status = status;
+  r.failure_source = source;
+  r.failure_kind = kind;
+  r.upstream_response_received = received;
+  if (strcmp(source, "target_http") == 0)
+    r.upstream_status = (int)x->status;
+  x->sink->complete(x->sink, &r);
+}
+
+/* Map a reply with a non-usable body to target_http (4xx/5xx) or protocol. */
+static void complete_bad_body(struct mh_xfer *x, const char *kind) {
+  if (x->status >= 400 && x->status <= 599)
+    complete_failure(x, (int)x->status, "target_http", kind, 1);
+  else
+    complete_failure(x, 502, "protocol", kind, 1);
+}
+
+static void complete_success(struct mh_xfer *x, const char *body, size_t len) {
+  struct tc_response r;
+  response_init(&r, x);
+  r.body = body;
+  r.body_len = len;
+  x->sink->complete(x->sink, &r);
+}
+
+/* Exactly one complete() for a finished transfer. */
+static const char *finish(struct mh_xfer *x, CURLcode rc) {
+  long status = 0;
+  curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
+  if (x->status == 0)
+    x->status = status;
+  int ok = x->status >= 200 && x->status < 300;
+  if (x->done) {
+    complete_success(x, x->body, x->body_len);
+    return "answer";
+  }
+  if (x->canceled || rc == CURLE_OPERATION_TIMEDOUT) {
+    complete_failure(x, 504, "timeout", "timeout", 0);
+    return "timeout";
+  }
+  if (x->oom) {
+    complete_failure(x, 502, "client_internal", "unknown", 0);
+    return "out of memory";
+  }
+  if (x->proto_kind != NULL) {
+    complete_failure(x, 502, "protocol", x->proto_kind, 1);
+    return x->proto_kind;
+  }
+  if (x->too_large) {
+    complete_bad_body(x, "response_body_too_large");
+    return "body too large";
+  }
+  if (rc != CURLE_OK) {
+    struct mh_failure f;
+    long os_errno = 0;
+    curl_easy_getinfo(x->curl, CURLINFO_OS_ERRNO, &os_errno);
+    mh_failure_from_curl(rc, os_errno, &f);
+    if (x->mode == MH_MODE_SSE && strcmp(f.source, "client_internal") == 0)
+      f.source = "transport_closed";
+    complete_failure(x, 502, f.source, f.kind,
+                     strcmp(f.source, "transport_closed") != 0 && status > 0);
+    return curl_easy_strerror(rc);
+  }
+  if (!x->expect_reply) {
+    if (ok) {
+      complete_success(x, NULL, 0);
+      return "accepted";
+    }
+    complete_bad_body(x, "http_status");
+    return "rejected";
+  }
+  if (x->mode == MH_MODE_SSE) {
+    complete_failure(x, 502, "transport_closed", "eof", 0);
+    return "stream ended before the answer";
+  }
+  if (ok) {
+    enum mh_body_verdict v = mh_check_response(x->body, x->body_len, x->req_id);
+    if (v == MH_BODY_OK) {
+      complete_success(x, x->body, x->body_len);
+      return "answer";
+    }
+    complete_failure(x, 502, "protocol",
+                     v == MH_BODY_NOT_PROTOCOL ? "invalid_protocol_response"
+                                               : mh_verdict_kind(v),
+                     1);
+    return "unusable reply";
+  }
+  enum mh_body_verdict v = mh_check_error_body(x->body, x->body_len, x->req_id);
+  if (v == MH_BODY_OK) {
+    complete_success(x, x->body, x->body_len);
+    return "JSON-RPC error";
+  }
+  complete_bad_body(x, mh_verdict_kind(v));
+  return "non-protocol error reply";
+}
+
+static void xfer_free(struct mh_xfer *x) {
+  if (x->mode == MH_MODE_SSE)
+    mh_sse_free(&x->sse);
+  free(x->body);
+  json_decref(x->req_id);
+  tc_headers_clear(&x->headers);
+}
+
+static int mh_call(void *inst, const struct tc_request *req,
+                   const struct tc_sink *sink) {
+  struct mh_inst *mi = inst;
+  const struct tc_host *h = mi->host;
+  const char *rid = req->request_id ? req->request_id : "-";
+  struct mh_xfer x;
+  memset(&x, 0, sizeof(x));
+  x.mi = mi;
+  x.req = req;
+  x.sink = sink;
+  x.expect_reply =
+      mh_request_expects_reply(req->body, req->body_len, &x.req_id);
+  int64_t budget = remaining_ms(mi, req);
+  if (budget == 0 || atomic_load(&mi->stopping) ||
+      (req->is_canceled != NULL && req->is_canceled(req))) {
+    complete_failure(&x, 504, "timeout", "timeout", 0);
+    xfer_free(&x);
+    return TC_OK;
+  }
+  struct curl_slist *hdrs = NULL;
+  size_t skipped = 0;
+  x.curl = pool_get(mi);
+  if (x.curl == NULL ||
+      mh_build_headers(req->headers, mi->binding->extra_headers,
+                       MH_HEADERS_POST, &hdrs, &skipped) != 0) {
+    if (x.curl != NULL)
+      pool_put(mi, x.curl);
+    complete_failure(&x, 502, "client_internal", "unknown", 0);
+    xfer_free(&x);
+    return TC_OK;
+  }
+  if (skipped > 0)
+    h->log(h, TC_LOG_WARN, mi->channel,
+           "request %s: %zu header(s) with an invalid name or a line break "
+           "left out",
+           rid, skipped);
+  char *net_err = NULL;
+  const char *outcome;
+  if (setup(&x, budget, hdrs, &net_err) != 0 ||
+      curl_easy_setopt(x.curl, CURLOPT_POST, 1L) != CURLE_OK ||
+      curl_easy_setopt(x.curl, CURLOPT_POSTFIELDS,
+                       req->body ? req->body : "") != CURLE_OK ||
+      curl_easy_setopt(x.curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                       (curl_off_t)(req->body ? req->body_len : 0)) !=
+          CURLE_OK) {
+    h->log(h, TC_LOG_ERROR, mi->channel,
+           "request %s: cannot prepare POST %s: %s", rid, mi->origin,
+           net_err ? net_err : "libcurl refused an option");
+    complete_failure(&x, 502, "client_internal", "unknown", 0);
+    outcome = NULL;
+  } else {
+    CURLcode rc = curl_easy_perform(x.curl);
+    outcome = finish(&x, rc);
+  }
+  free(net_err);
+  if (outcome != NULL && h->log_enabled(h, TC_LOG_DEBUG))
+    h->log(h, TC_LOG_DEBUG, mi->channel, "request %s: POST %s -> %ld (%s)", rid,
+           mi->origin, x.status, outcome);
+  curl_easy_setopt(x.curl, CURLOPT_HTTPHEADER, NULL);
+  curl_slist_free_all(hdrs);
+  pool_put(mi, x.curl);
+  xfer_free(&x);
+  return TC_OK;
+}
+
+static int mh_terminate_session(void *inst, const struct tc_request *req,
+                                int *status) {
+  struct mh_inst *mi = inst;
+  const struct tc_host *h = mi->host;
+  *status = 0;
+  int64_t budget = remaining_ms(mi, req);
+  if (budget == 0)
+    return TC_ETIMEDOUT;
+  struct mh_xfer x;
+  memset(&x, 0, sizeof(x));
+  x.mi = mi;
+  x.req = req;
+  struct curl_slist *hdrs = NULL;
+  x.curl = pool_get(mi);
+  if (x.curl == NULL)
+    return TC_ENOMEM;
+  if (mh_build_headers(req->headers, mi->binding->extra_headers,
+                       MH_HEADERS_DELETE, &hdrs, NULL) != 0) {
+    pool_put(mi, x.curl);
+    return TC_ENOMEM;
+  }
+  char *net_err = NULL;
+  int ret = TC_OK;
+  if (setup(&x, budget, hdrs, &net_err) != 0 ||
+      curl_easy_setopt(x.curl, CURLOPT_CUSTOMREQUEST, "DELETE") != CURLE_OK) {
+    h->log(h, TC_LOG_ERROR, mi->channel, "cannot prepare DELETE %s: %s",
+           mi->origin, net_err ? net_err : "libcurl refused an option");
+    ret = TC_ERR;
+  } else {
+    CURLcode rc = curl_easy_perform(x.curl);
+    long st = 0;
+    curl_easy_getinfo(x.curl, CURLINFO_RESPONSE_CODE, &st);
+    if (rc == CURLE_OK) {
+      *status = (int)st;
+    } else {
+      ret = x.canceled || rc == CURLE_OPERATION_TIMEDOUT ? TC_ETIMEDOUT
+                                                         : TC_ECONNECT;
+      h->log(h, TC_LOG_WARN, mi->channel, "DELETE %s failed: %s", mi->origin,
+             curl_easy_strerror(rc));
+    }
+  }
+  free(net_err);
+  curl_easy_setopt(x.curl, CURLOPT_HTTPHEADER, NULL);
+  curl_slist_free_all(hdrs);
+  pool_put(mi, x.curl);
+  xfer_free(&x);
+  return ret;
+}
+
+/* ---- lifecycle ----------------------------------------------------------- */
+
+static void mh_destroy(void *inst) {
+  struct mh_inst *mi = inst;
+  if (mi == NULL)
+    return;
+  for (size_t i = 0; i < mi->nidle; i++)
+    curl_easy_cleanup(mi->idle[i]);
+  free(mi->idle);
+  if (mi->share != NULL)
+    curl_share_cleanup(mi->share);
+  for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+    pthread_mutex_destroy(&mi->share_locks[i]);
+  pthread_mutex_destroy(&mi->pool_lock);
+  free(mi->origin);
+  mi->host->free(mi->channel);
+  mi->host->free(mi);
+}
 
 static int mh_create(const struct tc_host *host,
                      const struct tc_binding *binding, void **inst,
@@ -32,37 +565,33 @@ static int mh_create(const struct tc_host *host,
   struct mh_inst *mi = host->alloc(sizeof(*mi));
   if (mi == NULL)
     return TC_ENOMEM;
+  memset(mi, 0, sizeof(*mi));
   mi->host = host;
+  mi->binding = binding;
+  atomic_init(&mi->stopping, 0);
+  pthread_mutex_init(&mi->pool_lock, NULL);
+  for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+    pthread_mutex_init(&mi->share_locks[i], NULL);
   mi->channel = host->format("%s", channel);
-  if (mi->channel == NULL) {
-    host->free(mi);
+  mi->origin = mh_url_origin(binding->url);
+  mi->share = curl_share_init();
+  if (mi->channel == NULL || mi->origin == NULL || mi->share == NULL ||
+      curl_share_setopt(mi->share, CURLSHOPT_LOCKFUNC, share_lock) ||
+      curl_share_setopt(mi->share, CURLSHOPT_UNLOCKFUNC, share_unlock) ||
+      curl_share_setopt(mi->share, CURLSHOPT_USERDATA, mi) ||
+      curl_share_setopt(mi->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) ||
+      curl_share_setopt(mi->share, CURLSHOPT_SHARE,
+                        CURL_LOCK_DATA_SSL_SESSION)) {
+    mh_destroy(mi);
     return TC_ENOMEM;
   }
   *inst = mi;
   return TC_OK;
 }
 
-static int mh_call(void *inst, const struct tc_request *req,
-                   const struct tc_sink *sink) {
+static void mh_stop(void *inst) {
   struct mh_inst *mi = inst;
-  mi->host->log(mi->host, TC_LOG_WARN, mi->channel,
-                "transport not implemented yet; failing request %s",
-                req != NULL && req->request_id ? req->request_id : "?");
-  struct tc_response res;
-  memset(&res, 0, sizeof(res));
-  res.struct_size = sizeof(res);
-  res.status = 502;
-  res.failure_source = "client_internal";
-  res.failure_kind = "not_implemented";
-  return sink->complete(sink, &res);
-}
-
-static void mh_destroy(void *inst) {
-  struct mh_inst *mi = inst;
-  if (mi == NULL)
-    return;
-  mi->host->free(mi->channel);
-  mi->host->free(mi);
+  atomic_store(&mi->stopping, 1);
 }
 
 static const struct tc_transport_vtable mh_transport = {
@@ -71,14 +600,29 @@ static const struct tc_transport_vtable mh_transport = {
     .flags = 0,
     .create = mh_create,
     .call = mh_call,
+    .terminate_session = mh_terminate_session,
+    .stop = mh_stop,
     .destroy = mh_destroy,
 };
 
 static int mh_init(const struct tc_host *host, struct tc_registrar *reg,
                    const void *config, char **errmsg) {
+  const struct mh_config *cfg = config;
+  if (cfg != NULL && cfg->connect_timeout_ms > 0)
+    mh_connect_timeout_ms = cfg->connect_timeout_ms;
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    *errmsg = host->format("cannot initialise libcurl");
+    return TC_ERR;
+  }
+  int rc = reg->add_transport(reg, &mh_transport, errmsg);
+  if (rc != TC_OK)
+    curl_global_cleanup(); /* the loader calls fini only after success */
+  return rc;
+}
+
+static void mh_fini(const struct tc_host *host) {
   (void)host;
-  (void)config; /* connect_timeout: validated by the core's bounds */
-  return reg->add_transport(reg, &mh_transport, errmsg);
+  curl_global_cleanup();
 }
 
 static const struct tc_config_field mh_fields[] = {
@@ -87,8 +631,7 @@ static const struct tc_config_field mh_fields[] = {
      "time allowed to connect to the MCP server (TCP and TLS)", 100, 300000},
     TC_CONFIG_END};
 
-TC_MODULE_DEFINE(mcp_http, .name = "mcp-http", .version = "0.1.0",
-                 .init = mh_init,
-                 .summary = "MCP over Streamable HTTP (transport \"http\"; "
-                            "forwarding not implemented yet)",
+TC_MODULE_DEFINE(mcp_http, .name = "mcp-http", .version = "0.2.0",
+                 .init = mh_init, .fini = mh_fini,
+                 .summary = "MCP over Streamable HTTP (transport \"http\")",
                  .config = mh_fields, .config_size = sizeof(struct mh_config));

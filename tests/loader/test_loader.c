@@ -705,11 +705,21 @@ static void test_transports_thin(void **state) {
   req.struct_size = sizeof(req);
   req.type = "jsonrpc";
   req.request_id = "req_1";
+  static const char body[] =
+      "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}";
+  req.body = body;
+  req.body_len = sizeof(body) - 1;
+  /* The built-ins started together: the proxy net hook prepares the
+   * handle, mcp-http reports the refused connection with its provenance. */
+  char *err = NULL;
+  if (tc_registry_start(&reg, &err) != 0)
+    fail_msg("%s", err);
   assert_int_equal(http->vt->call(inst, &req, &sink), TC_OK);
   assert_int_equal(cap.calls, 1);
-  assert_string_equal(cap.source, "client_internal");
-  assert_string_equal(cap.kind, "not_implemented");
+  assert_string_equal(cap.source, "connect");
+  assert_string_equal(cap.kind, "connection_refused");
   http->vt->destroy(inst);
+  tc_registry_stop(&reg);
   tc_registry_free(&reg);
 }
 

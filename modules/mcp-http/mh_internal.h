@@ -1,0 +1,96 @@
+/* mh_internal.h — pieces of the mcp-http module shared between its files.
+ * Nothing here is exported from mcp-http.so (hidden visibility). */
+#ifndef MH_INTERNAL_H
+#define MH_INTERNAL_H
+
+#include <stddef.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include <tc/tc.h>
+
+/* ---- SSE (mh_sse.c) -------------------------------------------------------
+ * Incremental text/event-stream parser: feed bytes in any split; each
+ * complete event with non-empty data and an empty or "message" event name
+ * is handed to on_event (data lines joined by '\n'). Comments, id, retry
+ * and unknown fields are consumed; empty-data (priming) events skipped.
+ * Not thread-safe; one parser per stream. */
+struct mh_sse {
+  /* Return 0 to go on, non-zero to stop the stream (mh_sse_feed returns 1). */
+  int (*on_event)(void *ud, const char *data, size_t len);
+  void *ud;
+  size_t max; /* bound on one line and on one event's data */
+  char *line;
+  size_t line_len, line_cap;
+  char *data;
+  size_t data_len, data_cap;
+  int named_other; /* the event has a name other than "message" */
+  int after_cr;    /* last byte seen was '\r' (a following '\n' is eaten) */
+};
+
+void mh_sse_init(struct mh_sse *p, size_t max,
+                 int (*on_event)(void *ud, const char *data, size_t len),
+                 void *ud);
+/* 0: consumed; 1: on_event asked to stop; -1: a line or event exceeded
+ * `max`, or out of memory. */
+int mh_sse_feed(struct mh_sse *p, const char *buf, size_t len);
+void mh_sse_free(struct mh_sse *p);
+
+/* ---- classification (mh_classify.c) -------------------------------------- */
+
+/* Provenance of a libcurl failure (protocol.md §1.8). */
+struct mh_failure {
+  const char *source; /* "connect", "dns", "tls", "timeout", ... */
+  const char *kind;   /* "connection_refused", "eof", ... or NULL */
+};
+void mh_failure_from_curl(CURLcode rc, long os_errno, struct mh_failure *out);
+
+/* The request's JSON-RPC shape. *id gets a new reference to the request id
+ * (NULL when absent or the body is not JSON). Returns 1 when an answer is
+ * expected (a request), 0 for a notification or a client response. */
+int mh_request_expects_reply(const char *body, size_t len, json_t **id);
+
+/* Outcome of checking a reply body against the request id. */
+enum mh_body_verdict {
+  MH_BODY_OK = 0,        /* the JSON-RPC response to this request */
+  MH_BODY_MISSING,       /* empty */
+  MH_BODY_MALFORMED,     /* not JSON */
+  MH_BODY_INVALID_ERROR, /* has "error" but not a valid JSON-RPC error */
+  MH_BODY_NOT_PROTOCOL,  /* JSON, but not this request's response */
+};
+/* 2xx bodies: any response (result or error) whose id equals req_id. */
+enum mh_body_verdict mh_check_response(const char *body, size_t len,
+                                       const json_t *req_id);
+/* Non-2xx bodies: pass-through only for a JSON-RPC 2.0 error object with an
+ * integer code, string message, no method/result, and the request's id. */
+enum mh_body_verdict mh_check_error_body(const char *body, size_t len,
+                                         const json_t *req_id);
+/* Wire kind name for a verdict other than MH_BODY_OK. */
+const char *mh_verdict_kind(enum mh_body_verdict v);
+
+/* ---- headers (mh_headers.c) ---------------------------------------------- */
+
+enum mh_header_mode {
+  MH_HEADERS_POST,  /* + Accept and Content-Type when absent */
+  MH_HEADERS_DELETE /* command and static headers only */
+};
+/* Build the outgoing header list: command headers verbatim (minus Host,
+ * Content-Length, Transfer-Encoding), then static headers whose name the
+ * command lacks, then defaults. Entries with CR/LF or a bad name are left
+ * out and counted in *skipped. Returns 0, or -1 on ENOMEM (*out freed). */
+int mh_build_headers(const struct tc_headers *cmd,
+                     const struct tc_headers *extra, enum mh_header_mode mode,
+                     struct curl_slist **out, size_t *skipped);
+/* Feed one raw response header line (as CURLOPT_HEADERFUNCTION sees it) into
+ * `h`: a status line clears it, "Name: value" is appended (trimmed).
+ * Returns 0 or -1 on ENOMEM. */
+int mh_collect_header(struct tc_headers *h, const char *line, size_t len);
+/* 1 when the Content-Type value's media type equals `type` (ASCII
+ * case-insensitive, parameters ignored). */
+int mh_media_type_is(const char *content_type, const char *type);
+/* "scheme://host[:port]" of url without userinfo, path or query
+ * (malloc()ed; NULL on ENOMEM). For logs. */
+char *mh_url_origin(const char *url);
+
+#endif /* MH_INTERNAL_H */
