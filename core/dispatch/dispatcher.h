@@ -1,0 +1,74 @@
+/* dispatch/dispatcher.h — the bounded command queue and the worker pool
+ * that runs each control-plane command against its channel's transport
+ * (protocol.md §1.6–§1.7, §3; DESIGN.md §4).
+ *
+ * The poller submits decoded commands; `mcp.max-concurrent-requests`
+ * workers take them in FIFO order, resolve the deadline, route by channel
+ * (no binding -> 400, never a fallback to main), call the transport and
+ * post every result through the poster: notifications strictly before the
+ * one terminal response, nothing after the deadline.
+ *
+ * Threads: new/drain/free on the main thread; free_slots, wait_slot and
+ * submit from the poller (any one thread at a time is not required: they
+ * are synchronised). The poster is called from worker threads,
+ * concurrently, and must stay valid until tc_dispatcher_free() returns. */
+#ifndef TC_DISPATCH_DISPATCHER_H
+#define TC_DISPATCH_DISPATCHER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "controlplane/command.h"
+#include "controlplane/response.h"
+#include "loader/loader.h"
+
+/* Where results go. post() returns 0 when the response was delivered (or
+ * the service answered it terminally), else < 0 with *err malloc()ed (the
+ * dispatcher logs and frees it). `deadline_ns` is monotonic, 0 = none. */
+struct tc_dispatch_poster {
+  void *ud;
+  int (*post)(void *ud, const struct tc_cp_command *cmd,
+              const struct tc_cp_response *r, uint64_t deadline_ns,
+              char **err); /* e.g. tc_cp_post */
+};
+
+struct tc_dispatcher;
+
+/* Create and start one transport instance per cfg binding (registry lookup
+ * by binding->transport), a queue of cfg->cp_max_inflight slots and
+ * cfg->mcp_max_concurrent workers. cfg, reg and the poster's ud are
+ * borrowed until tc_dispatcher_free(). Returns 0, or -1 with *err
+ * (malloc()ed, one line naming the channel and transport) and nothing
+ * left running. */
+int tc_dispatcher_new(struct tc_dispatcher **out, const struct tc_config *cfg,
+                      struct tc_registry *reg,
+                      const struct tc_dispatch_poster *poster, char **err);
+
+/* Free queue slots now (0 once draining). */
+size_t tc_dispatcher_free_slots(struct tc_dispatcher *d);
+
+/* Wait up to timeout_ms (< 0: without limit) for a free slot. Returns 1
+ * when one is free, 0 on timeout or once draining. */
+int tc_dispatcher_wait_slot(struct tc_dispatcher *d, int timeout_ms);
+
+/* Queue a command: its members move into the queue and *cmd is zeroed.
+ * `receipt_ns` is the monotonic time the poll reply arrived (the deadline's
+ * base). Returns 0, or -1 when the queue is full or draining (then *cmd is
+ * left untouched and still owned by the caller). */
+int tc_dispatcher_submit(struct tc_dispatcher *d, struct tc_cp_command *cmd,
+                         uint64_t receipt_ns);
+
+/* Stop accepting; let the workers finish queued and in-flight commands
+ * within grace_ms; then cancel in-flight calls (the transports see
+ * is_canceled() turn true), answer still-queued commands whose deadline has
+ * not passed with a synthesized failure, and wait for the workers to exit.
+ * Every terminal response still due is posted before this returns.
+ * Idempotent; main thread. */
+void tc_dispatcher_drain(struct tc_dispatcher *d, int64_t grace_ms);
+
+/* Drain with no grace if not drained yet, stop and destroy the transport
+ * instances (reverse order), free everything. NULL is a no-op. */
+void tc_dispatcher_free(struct tc_dispatcher *d);
+
+#endif /* TC_DISPATCH_DISPATCHER_H */
