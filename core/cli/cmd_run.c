@@ -24,6 +24,9 @@
 
 #include "cli/cli.h"
 #include "config/config.h"
+#include "controlplane/client.h"
+#include "controlplane/poller.h"
+#include "dispatch/dispatcher.h"
 #include "loader/loader.h"
 #include "ops/health.h"
 #include "util/fs.h"
@@ -70,27 +73,29 @@ static void register_secrets(const struct tc_config *cfg) {
   register_header_secrets(&cfg->mcp_discovery_extra_headers);
 }
 
-/* A random per-process id (UUID v4 text) for the startup line. */
-static void instance_id(char out[37]) {
-  unsigned char r[16];
-  if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    unsigned long long seed = (unsigned long long)ts.tv_nsec ^
-                              ((unsigned long long)ts.tv_sec << 20) ^
-                              (unsigned long long)getpid();
-    for (size_t i = 0; i < sizeof(r); i++) {
-      seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-      r[i] = (unsigned char)(seed >> 56);
-    }
-  }
-  r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
-  r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
-  snprintf(out, 37,
-           "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x"
-           "%02x",
-           r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10],
-           r[11], r[12], r[13], r[14], r[15]);
+/* How long in-flight and queued commands may take to finish at shutdown. */
+#define RUN_DRAIN_GRACE_MS 15000
+
+static int run_post(void *ud, const struct tc_cp_command *cmd,
+                    const struct tc_cp_response *r, uint64_t deadline_ns,
+                    char **err) {
+  return tc_cp_post(ud, cmd, r, deadline_ns, err);
+}
+
+/* Startup metadata fetch (GET /v1/tunnels/{id}): informative only, so it
+ * runs beside the poller and a failure is just logged. */
+static void *fetch_metadata(void *arg) {
+  struct tc_cp_client *cp = arg;
+  char *json = NULL, *err = NULL;
+  if (tc_cp_fetch_metadata(cp, &json, &err) == 0)
+    tc_log(TC_LOG_INFO, "controlplane", "tunnel metadata", "tunnel", json,
+           NULL);
+  else
+    tc_log(TC_LOG_WARN, "controlplane", "tunnel metadata unavailable", "error",
+           err, NULL);
+  free(json);
+  free(err);
+  return NULL;
 }
 
 /* One line on stderr (redacted) and, when logging to a file, in the log. */
@@ -147,12 +152,20 @@ int tc_cmd_run(int argc, char **argv) {
   struct tc_registry reg;
   memset(&reg, 0, sizeof(reg));
   struct tc_health_server *health = NULL;
-  int pid_written = 0, rc = 1;
+  struct tc_cp_client *cp = NULL;
+  struct tc_dispatcher *disp = NULL;
+  struct tc_poller *poller = NULL;
+  pthread_t meta_thread;
+  int meta_started = 0, pid_written = 0, rc = 1;
   char pidbuf[32];
   snprintf(pidbuf, sizeof(pidbuf), "%ld", (long)getpid());
 
   if (tc_loader_load_all(&reg, &cfg, &err) != 0 ||
-      tc_registry_start(&reg, &err) != 0)
+      tc_registry_start(&reg, &err) != 0 ||
+      tc_cp_client_new(&cp, &cfg, &reg, &err) != 0)
+    goto start_error;
+  struct tc_dispatch_poster poster = {.ud = cp, .post = run_post};
+  if (tc_dispatcher_new(&disp, &cfg, &reg, &poster, &err) != 0)
     goto start_error;
   if (cfg.pid_file != NULL && cfg.pid_file[0] != '\0') {
     char line[40];
@@ -167,15 +180,18 @@ int tc_cmd_run(int argc, char **argv) {
     }
     pid_written = 1;
   }
-  if (tc_health_start(&health, &cfg, &err) != 0)
+  if (tc_health_start(&health, &cfg, &err) != 0 ||
+      tc_poller_start(&poller, cp, disp, &err) != 0)
     goto start_error;
+  meta_started = pthread_create(&meta_thread, NULL, fetch_metadata, cp) == 0;
 
-  char instance[37];
-  instance_id(instance);
+  char origin[256];
   const char *base = tc_health_base_url(health);
   tc_log(TC_LOG_INFO, NULL, "tunnel-client started", "version",
          tc_version_string(), "tunnel_id", cfg.cp_tunnel_id,
-         "client_instance_id", instance, "pid", pidbuf, "health",
+         "client_instance_id", tc_cp_instance_id(), "control_plane",
+         tc_url_origin(cfg.cp_base_url, origin, sizeof(origin)), "pid", pidbuf,
+         "health",
          cfg.health_unix_socket && cfg.health_unix_socket[0]
              ? cfg.health_unix_socket
              : cfg.health_listen_addr,
@@ -197,7 +213,25 @@ int tc_cmd_run(int argc, char **argv) {
   pthread_t watcher;
   int watching =
       pthread_create(&watcher, NULL, second_signal_watch, &watch) == 0;
+  rc = 0;
+  goto shutdown;
 
+start_error:
+  rc = start_failed(&cfg, "start tunnel-client", err);
+  watching = 0;
+
+shutdown:
+  /* Stop taking work, let what was taken finish and be posted, then tear
+   * down in reverse order of start. */
+  tc_poller_stop(poller);
+  if (disp != NULL)
+    tc_dispatcher_drain(disp, RUN_DRAIN_GRACE_MS);
+  if (cp != NULL)
+    tc_cp_client_interrupt(cp); /* ends the metadata fetch if still going */
+  if (meta_started)
+    pthread_join(meta_thread, NULL);
+  tc_dispatcher_free(disp);
+  tc_cp_client_free(cp);
   tc_health_stop(health);
   tc_registry_stop(&reg);
   if (pid_written && tc_fs_remove_if_exists(cfg.pid_file) != 0)
@@ -208,17 +242,8 @@ int tc_cmd_run(int argc, char **argv) {
     atomic_store(&watch.done, 1);
     pthread_join(watcher, NULL);
   }
-  tc_log(TC_LOG_INFO, NULL, "tunnel-client stopped", NULL);
-  tc_log_close();
-  tc_config_free(&cfg);
-  return 0;
-
-start_error:
-  rc = start_failed(&cfg, "start tunnel-client", err);
-  tc_health_stop(health);
-  if (pid_written)
-    tc_fs_remove_if_exists(cfg.pid_file);
-  tc_registry_free(&reg);
+  if (rc == 0)
+    tc_log(TC_LOG_INFO, NULL, "tunnel-client stopped", NULL);
   tc_log_close();
   tc_config_free(&cfg);
   return rc;
