@@ -1,0 +1,419 @@
+/* dev/control_plane.c — the dev control plane's HTTP side (see
+ * control_plane.h): lifecycle, routing, authentication and reply helpers.
+ *
+ * Routes (every JSON error is the §1.9 envelope
+ * {"error":{"message","type","param","code"}}):
+ *   GET  /readyz                           {"status":"ok"}, no auth
+ *   GET  /v1/tunnels/{id}                  {"id","name","description"}
+ *   GET  /v1/tunnels/{id}/poll             long poll (control_plane_agent.c)
+ *   POST /v1/tunnels/{id}/response         agent responses (same file)
+ *   POST|DELETE /v1/mcp/{id}[/{channel}]   MCP ingress, no auth
+ *                                          (control_plane_ingress.c)
+ *   GET  /.well-known/oauth-protected-resource/v1/mcp/{id}   PRMD, no auth
+ *   POST|DELETE /_dev/faults, GET /_dev/responses, GET /_dev/stats
+ * /v1/tunnels/... and /_dev/... need "Authorization: Bearer <api key>"
+ * (401 otherwise); another tunnel id is 404; unknown paths 404; a known
+ * path with another method 405. Request bodies over 1 MiB get 413. */
+#include "dev/control_plane.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "dev/control_plane_internal.h"
+#include "util/log.h"
+#include "util/net_listen.h"
+
+#define DEVCP_CONNECTION_LIMIT 256u
+#define DEVCP_CONNECTION_TIMEOUT_S 900u /* idle; long polls are not idle */
+#define DEVCP_DEFAULT_TUNNEL "tunnel_22222222222222222222222222222222"
+#define DEVCP_DEFAULT_KEY "local-tunnel-client-dev-proxy"
+#define PRMD_PREFIX "/.well-known/oauth-protected-resource/v1/mcp/"
+
+/* ---- replies ------------------------------------------------------------- */
+
+enum MHD_Result tc_devcp_respond(struct MHD_Connection *c, unsigned int status,
+                                 const char *ctype, const char *body,
+                                 size_t len, ...) {
+  struct MHD_Response *r = MHD_create_response_from_buffer(
+      len, (void *)(uintptr_t)body, MHD_RESPMEM_MUST_COPY);
+  if (r == NULL)
+    return MHD_NO;
+  if (ctype != NULL)
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+  MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+  va_list ap;
+  va_start(ap, len);
+  for (const char *k = va_arg(ap, const char *); k != NULL;
+       k = va_arg(ap, const char *))
+    MHD_add_response_header(r, k, va_arg(ap, const char *));
+  va_end(ap);
+  enum MHD_Result ret = MHD_queue_response(c, status, r);
+  MHD_destroy_response(r);
+  return ret;
+}
+
+enum MHD_Result tc_devcp_respond_json(struct MHD_Connection *c,
+                                      unsigned int status, json_t *v) {
+  char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+  json_decref(v);
+  if (text == NULL) {
+    static const char oom[] = "out of memory";
+    return tc_devcp_respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain",
+                            oom, strlen(oom), NULL);
+  }
+  enum MHD_Result ret =
+      tc_devcp_respond(c, status, "application/json", text, strlen(text), NULL);
+  free(text);
+  return ret;
+}
+
+enum MHD_Result tc_devcp_respond_error(struct MHD_Connection *c,
+                                       unsigned int status, const char *type,
+                                       const char *code, const char *message,
+                                       const char *retry_after) {
+  json_t *v = json_pack("{s:{s:s,s:s,s:n,s:s?}}", "error", "message", message,
+                        "type", type, "param", "code", code);
+  char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+  json_decref(v);
+  if (text == NULL)
+    return MHD_NO;
+  enum MHD_Result ret;
+  if (retry_after != NULL && retry_after[0] != '\0')
+    ret = tc_devcp_respond(c, status, "application/json", text, strlen(text),
+                           MHD_HTTP_HEADER_RETRY_AFTER, retry_after, NULL);
+  else
+    ret = tc_devcp_respond(c, status, "application/json", text, strlen(text),
+                           NULL);
+  free(text);
+  return ret;
+}
+
+void tc_devcp_deadline(int64_t ms, struct timespec *out) {
+  clock_gettime(CLOCK_MONOTONIC, out);
+  if (ms < 0)
+    ms = 0;
+  out->tv_sec += (time_t)(ms / 1000);
+  out->tv_nsec += (long)(ms % 1000) * 1000000L;
+  if (out->tv_nsec >= 1000000000L) {
+    out->tv_sec++;
+    out->tv_nsec -= 1000000000L;
+  }
+}
+
+int tc_devcp_valid_channel(const char *name) {
+  size_t n = strlen(name);
+  if (n == 0 || n > 64)
+    return 0;
+  for (size_t i = 0; i < n; i++) {
+    char ch = name[i];
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+          ch == '-'))
+      return 0;
+  }
+  return 1;
+}
+
+char *tc_devcp_public_base(const struct tc_devcp *s, struct MHD_Connection *c) {
+  const char *host =
+      MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+  int plain = host != NULL && host[0] != '\0' && strlen(host) <= 255;
+  for (const char *p = host; plain && *p; p++)
+    if (!(isalnum((unsigned char)*p) || strchr(".-:[]_", *p) != NULL))
+      plain = 0;
+  char *out = NULL;
+  if (!plain)
+    return strdup(s->base_url);
+  if (asprintf(&out, "http://%s", host) < 0)
+    return NULL;
+  return out;
+}
+
+/* ---- routing ------------------------------------------------------------- */
+
+static int authorized(const struct tc_devcp *s, struct MHD_Connection *c) {
+  const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                              MHD_HTTP_HEADER_AUTHORIZATION);
+  return h != NULL && strncmp(h, "Bearer ", 7) == 0 &&
+         strcmp(h + 7, s->api_key) == 0;
+}
+
+static enum MHD_Result respond_405(struct MHD_Connection *c,
+                                   const char *allow) {
+  json_t *v = json_pack("{s:{s:s,s:s,s:n,s:n}}", "error", "message",
+                        "method not allowed on this route", "type",
+                        "invalid_request_error", "param", "code");
+  char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+  json_decref(v);
+  if (text == NULL)
+    return MHD_NO;
+  enum MHD_Result ret =
+      tc_devcp_respond(c, MHD_HTTP_METHOD_NOT_ALLOWED, "application/json", text,
+                       strlen(text), MHD_HTTP_HEADER_ALLOW, allow, NULL);
+  free(text);
+  return ret;
+}
+
+static enum MHD_Result not_found(struct MHD_Connection *c, const char *what) {
+  return tc_devcp_respond_error(c, MHD_HTTP_NOT_FOUND, "invalid_request_error",
+                                NULL, what, NULL);
+}
+
+/* `seg` (up to '/' or NUL) equals the configured tunnel id. Sets *rest to
+ * what follows the segment. */
+static int tunnel_matches(const struct tc_devcp *s, const char *seg,
+                          const char **rest) {
+  size_t n = strcspn(seg, "/");
+  *rest = seg + n;
+  return n == strlen(s->tunnel_id) && strncmp(seg, s->tunnel_id, n) == 0;
+}
+
+static enum MHD_Result route_tunnels(struct tc_devcp *s,
+                                     struct MHD_Connection *c, const char *seg,
+                                     const char *method,
+                                     const struct devcp_req *rq) {
+  if (!authorized(s, c))
+    return tc_devcp_respond_error(
+        c, MHD_HTTP_UNAUTHORIZED, "invalid_request_error", NULL,
+        "missing or wrong API key: send Authorization: Bearer <api key>", NULL);
+  const char *rest = NULL;
+  if (!tunnel_matches(s, seg, &rest))
+    return not_found(c, "tunnel not found");
+  int is_get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
+  if (strcmp(rest, "") == 0)
+    return is_get ? tc_devcp_handle_metadata(s, c) : respond_405(c, "GET");
+  if (strcmp(rest, "/poll") == 0)
+    return is_get ? tc_devcp_handle_poll(s, c) : respond_405(c, "GET");
+  if (strcmp(rest, "/response") == 0)
+    return strcmp(method, MHD_HTTP_METHOD_POST) == 0
+               ? tc_devcp_handle_response(s, c, rq)
+               : respond_405(c, "POST");
+  return not_found(c, "no such tunnel route");
+}
+
+static enum MHD_Result route_mcp(struct tc_devcp *s, struct MHD_Connection *c,
+                                 const char *seg, const char *method,
+                                 const struct devcp_req *rq) {
+  const char *rest = NULL;
+  if (!tunnel_matches(s, seg, &rest))
+    return tc_devcp_respond_error(
+        c, MHD_HTTP_NOT_FOUND, "invalid_request_error",
+        "invalid_tunnel_id_format", "tunnel not found", NULL);
+  const char *channel = "main";
+  if (rest[0] == '/') {
+    channel = rest + 1;
+    if (!tc_devcp_valid_channel(channel))
+      return tc_devcp_respond_error(
+          c, MHD_HTTP_NOT_FOUND, "invalid_request_error",
+          "invalid_channel_format",
+          "channel must be 1-64 of a-z, 0-9, '_' or '-'", NULL);
+  }
+  if (strcmp(method, MHD_HTTP_METHOD_POST) != 0 &&
+      strcmp(method, MHD_HTTP_METHOD_DELETE) != 0)
+    return respond_405(c, "POST, DELETE");
+  return tc_devcp_handle_mcp(s, c, method, channel, rq);
+}
+
+static enum MHD_Result dispatch(struct tc_devcp *s, struct MHD_Connection *c,
+                                const char *url, const char *method,
+                                const struct devcp_req *rq) {
+  if (rq->too_large)
+    return tc_devcp_respond_error(
+        c, MHD_HTTP_CONTENT_TOO_LARGE, "invalid_request_error",
+        "request_body_too_large", "request body is larger than 1 MiB", NULL);
+  if (rq->body.failed)
+    return MHD_NO;
+  if (strcmp(url, "/readyz") == 0)
+    return tc_devcp_respond(c, MHD_HTTP_OK, "application/json",
+                            "{\"status\":\"ok\"}", 15, NULL);
+  if (strncmp(url, "/v1/tunnels/", 12) == 0)
+    return route_tunnels(s, c, url + 12, method, rq);
+  if (strncmp(url, "/v1/mcp/", 8) == 0)
+    return route_mcp(s, c, url + 8, method, rq);
+  if (strncmp(url, PRMD_PREFIX, strlen(PRMD_PREFIX)) == 0) {
+    const char *rest = NULL;
+    if (!tunnel_matches(s, url + strlen(PRMD_PREFIX), &rest) || *rest != '\0')
+      return not_found(c, "tunnel not found");
+    return strcmp(method, MHD_HTTP_METHOD_GET) == 0 ? tc_devcp_handle_prmd(s, c)
+                                                    : respond_405(c, "GET");
+  }
+  if (strncmp(url, "/_dev/", 6) == 0) {
+    if (!authorized(s, c))
+      return tc_devcp_respond_error(
+          c, MHD_HTTP_UNAUTHORIZED, "invalid_request_error", NULL,
+          "missing or wrong API key: send Authorization: Bearer <api key>",
+          NULL);
+    return tc_devcp_handle_dev(s, c, url + 6, method, rq);
+  }
+  return not_found(c, "no such route");
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
+                                  const char *url, const char *method,
+                                  const char *version, const char *upload,
+                                  size_t *upload_size, void **req_cls) {
+  (void)version;
+  struct devcp_req *rq = *req_cls;
+  if (rq == NULL) { /* headers only */
+    rq = calloc(1, sizeof(*rq));
+    if (rq == NULL)
+      return MHD_NO;
+    *req_cls = rq;
+    return MHD_YES;
+  }
+  if (*upload_size != 0) {
+    if (!rq->too_large) {
+      if (rq->body.len + *upload_size > DEVCP_MAX_BODY) {
+        rq->too_large = 1; /* keep reading, answer 413 at the end */
+        tc_sbuf_free(&rq->body);
+      } else {
+        tc_sbuf_append(&rq->body, upload, *upload_size);
+      }
+    }
+    *upload_size = 0;
+    return MHD_YES;
+  }
+  return dispatch(cls, c, url, method, rq);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+                         enum MHD_RequestTerminationCode toe) {
+  (void)cls;
+  (void)c;
+  (void)toe;
+  struct devcp_req *rq = *req_cls;
+  if (rq == NULL)
+    return;
+  tc_sbuf_free(&rq->body);
+  free(rq);
+  *req_cls = NULL;
+}
+
+__attribute__((format(printf, 2, 0))) static void
+on_mhd_log(void *cls, const char *fmt, va_list ap) {
+  (void)cls;
+  tc_logv(TC_LOG_DEBUG, "devcp", fmt, ap);
+}
+
+/* ---- lifecycle ------------------------------------------------------------
+ */
+
+static int fail(char **err, const char *fmt, ...) TC_PRINTF(2, 3);
+static int fail(char **err, const char *fmt, ...) {
+  if (err != NULL) {
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(err, fmt, ap) < 0)
+      *err = NULL;
+    va_end(ap);
+  }
+  return -1;
+}
+
+static void devcp_free(struct tc_devcp *s) {
+  while (s->pending != NULL)
+    tc_devcp_pending_finish(s, s->pending);
+  pthread_cond_destroy(&s->changed);
+  pthread_mutex_destroy(&s->lock);
+  json_decref(s->responses);
+  free(s->base_url);
+  free(s->tunnel_id);
+  free(s->api_key);
+  free(s);
+}
+
+static int valid_token(const char *v) {
+  size_t n = strlen(v);
+  if (n == 0 || n > 256)
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!(isalnum((unsigned char)v[i]) || v[i] == '_' || v[i] == '-'))
+      return 0;
+  return 1;
+}
+
+int tc_devcp_start(struct tc_devcp **out, const struct tc_devcp_options *opt,
+                   char **err) {
+  static const struct tc_net_listen_names names = {"dev control-plane",
+                                                   "--listen", NULL};
+  *out = NULL;
+  const char *addr = opt && opt->listen_addr ? opt->listen_addr : "127.0.0.1:0";
+  const char *tid =
+      opt && opt->tunnel_id ? opt->tunnel_id : DEVCP_DEFAULT_TUNNEL;
+  const char *key = opt && opt->api_key ? opt->api_key : DEVCP_DEFAULT_KEY;
+  if (!valid_token(tid))
+    return fail(err, "dev control-plane: --tunnel-id must be 1-256 of "
+                     "A-Z, a-z, 0-9, '_' or '-' (e.g. tunnel_ + 32 "
+                     "lowercase alphanumerics)");
+  if (!valid_token(key))
+    return fail(err, "dev control-plane: --api-key must be 1-256 of A-Z, "
+                     "a-z, 0-9, '_' or '-'; fix its value");
+  struct tc_devcp *s = calloc(1, sizeof(*s));
+  if (s == NULL)
+    return fail(err, "start dev control-plane: out of memory");
+  pthread_mutex_init(&s->lock, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&s->changed, &ca);
+  pthread_condattr_destroy(&ca);
+  s->response_timeout_ms =
+      opt && opt->response_timeout_ms > 0 ? opt->response_timeout_ms : 30000;
+  s->tunnel_id = strdup(tid);
+  s->api_key = strdup(key);
+  s->responses = json_array();
+  if (s->tunnel_id == NULL || s->api_key == NULL || s->responses == NULL) {
+    devcp_free(s);
+    return fail(err, "start dev control-plane: out of memory");
+  }
+  struct tc_net_listener l;
+  if (tc_net_listen_tcp(addr, &names, &l, err) != 0) {
+    devcp_free(s);
+    return -1;
+  }
+  s->base_url = l.base_url;
+  unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD |
+                       MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+                       MHD_USE_ERROR_LOG;
+  if (l.family == AF_INET6)
+    flags |= MHD_USE_IPv6;
+  /* The logger must come first, or MHD warns through its default one. */
+  s->mhd = MHD_start_daemon(
+      flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+      on_mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, l.fd,
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+      MHD_OPTION_CONNECTION_TIMEOUT, DEVCP_CONNECTION_TIMEOUT_S,
+      MHD_OPTION_CONNECTION_LIMIT, DEVCP_CONNECTION_LIMIT, MHD_OPTION_END);
+  if (s->mhd == NULL) {
+    close(l.fd);
+    devcp_free(s);
+    return fail(err,
+                "start dev control-plane on %s: libmicrohttpd refused to "
+                "start (too many open files or threads?)",
+                addr);
+  }
+  tc_log(TC_LOG_INFO, "devcp", "dev control plane serving", "url", s->base_url,
+         "tunnel_id", s->tunnel_id, NULL);
+  *out = s;
+  return 0;
+}
+
+const char *tc_devcp_base_url(const struct tc_devcp *cp) {
+  return cp ? cp->base_url : NULL;
+}
+
+void tc_devcp_stop(struct tc_devcp *cp) {
+  if (cp == NULL)
+    return;
+  pthread_mutex_lock(&cp->lock);
+  cp->stopping = 1;
+  pthread_cond_broadcast(&cp->changed);
+  pthread_mutex_unlock(&cp->lock);
+  MHD_stop_daemon(cp->mhd); /* joins connection threads, closes the socket */
+  devcp_free(cp);
+}

@@ -1,0 +1,38 @@
+/* dev/control_plane.h — a local, in-memory tunnel service on loopback for
+ * development and tests (`tunnel-client dev control-plane`): the control
+ * plane a tunnel-client polls (protocol.md §1) plus the MCP ingress that
+ * turns HTTP calls into polled commands (§4), with one-shot fault knobs.
+ * The routes are listed in the top comment of control_plane.c.
+ *
+ * Threads: start/stop from one thread; requests are served on
+ * libmicrohttpd's threads (one per connection), so long polls and waiting
+ * ingress calls never block each other. Not for production: state lives in
+ * memory, one fixed API key. */
+#ifndef TC_DEV_CONTROL_PLANE_H
+#define TC_DEV_CONTROL_PLANE_H
+
+#include <stdint.h>
+
+struct tc_devcp;
+
+struct tc_devcp_options {
+  const char *listen_addr;     /* host:port, port 0 = ephemeral;
+                                  NULL = "127.0.0.1:0" */
+  const char *tunnel_id;       /* NULL = "tunnel_" + 32 x '2' */
+  const char *api_key;         /* NULL = "local-tunnel-client-dev-proxy" */
+  int64_t response_timeout_ms; /* how long an ingress call waits for the
+                                  terminal response; <= 0 = 30000 */
+};
+
+/* Bind and start serving. Option strings are copied. Returns 0 and *out, or
+ * -1 with *out = NULL and *err (malloc()ed, one line naming the address or
+ * option and how to fix it). */
+int tc_devcp_start(struct tc_devcp **out, const struct tc_devcp_options *opt,
+                   char **err);
+/* "http://host:port" of the listener; borrowed until stop. */
+const char *tc_devcp_base_url(const struct tc_devcp *cp);
+/* Wake every waiting poll and ingress call, stop serving (waits for
+ * in-flight requests), free everything. NULL is a no-op. */
+void tc_devcp_stop(struct tc_devcp *cp);
+
+#endif /* TC_DEV_CONTROL_PLANE_H */
