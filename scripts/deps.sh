@@ -3,7 +3,13 @@
 # Sourced by scripts/demo and scripts/test; safe to run again.
 set -euo pipefail
 TC_APT_PACKAGES=(build-essential cmake pkg-config clang curl ca-certificates
-  libcurl4-openssl-dev libjansson-dev libyaml-dev libltdl-dev libmicrohttpd-dev libcmocka-dev)
+  libcurl4-openssl-dev libjansson-dev libyaml-dev libltdl-dev libmicrohttpd-dev libcmocka-dev
+  jq)
+# The contract and e2e tests run node (ajv from tests/contract); Debian 12's
+# nodejs 18 is enough. A node already on PATH (e.g. from nvm) is used as is.
+if ! command -v node >/dev/null 2>&1; then
+  TC_APT_PACKAGES+=(nodejs npm)
+fi
 
 tc_install_deps() {
   local missing=()

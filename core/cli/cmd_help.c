@@ -37,21 +37,37 @@ static const struct tc_help_entry help_commands[] = {
      "  --health.listen-addr 127.0.0.1:8080  --health.url-file F  --pid.file "
      "F\n"
      "  --log.level info  --log.format struct-text|json  --log.file F\n"
-     "  --module NAME|PATH (repeatable)  --modules.dir DIR (repeatable)\n"},
+     "  --module NAME|PATH (repeatable)  --modules.dir DIR (repeatable)\n"
+     "\n"
+     "Embedded MCP stub (instead of --mcp.server-url/--mcp.command; the\n"
+     "tunnel id and API key are still required):\n"
+     "  --embedded-mcp-stub                  serve 'dev mcp-stub' in-process "
+     "as\n"
+     "                                       channel main\n"
+     "  --embedded-mcp-listen-addr 127.0.0.1:0\n"
+     "  --embedded-mcp-server-name mcp-stub  --embedded-mcp-server-version "
+     "0.1.0\n"},
     {"modules", "list loaded modules or describe one",
      "Usage: tunnel-client modules list [--json]\n"
      "       tunnel-client modules describe NAME\n"
      "\n"
      "Modules are searched in --modules.dir, TUNNEL_CLIENT_MODULE_PATH, the\n"
      "build tree next to the binary, then the installed module directory.\n"},
-    {"dev", "local stand-ins for a tunnel: the MCP stub",
-     "Usage: tunnel-client dev mcp-stub [--listen-addr 127.0.0.1:0]\n"
-     "         [--server-name mcp-stub] [--server-version 0.1.0] [--url-file "
-     "F]\n"
+    {"dev", "local stand-ins for a tunnel: MCP stub, control plane, proxy",
+     "Usage: tunnel-client dev mcp-stub [--listen-addr 127.0.0.1:0] ...\n"
+     "       tunnel-client dev control-plane [--listen 127.0.0.1:0] ...\n"
+     "       tunnel-client dev proxy --embedded-mcp-stub|--mcp-server-url "
+     "URL|\n"
+     "         --mcp-command CMD|--profile NAME [--url-file F] ...\n"
      "\n"
-     "Runs a small Streamable HTTP MCP server (tools echo, uppercase,\n"
-     "server_info) with OAuth metadata, for demos and tests.\n"
-     "'tunnel-client dev mcp-stub --help' explains its reply formats.\n"},
+     "mcp-stub runs a small Streamable HTTP MCP server (tools echo, "
+     "uppercase,\n"
+     "server_info) with OAuth metadata; control-plane runs an in-memory "
+     "tunnel\n"
+     "service; proxy runs that service and the agent in one process and "
+     "prints\n"
+     "the MCP URL to call. 'tunnel-client dev help COMMAND' lists each one's\n"
+     "flags.\n"},
     {"help", "show help for a command or topic",
      "Usage: tunnel-client help [command|topic]\n"},
     {"version", "print the version", "Usage: tunnel-client version\n"},

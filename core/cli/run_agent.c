@@ -1,0 +1,283 @@
+/* cli/run_agent.c — the foreground agent's lifecycle (run_agent.h), shared
+ * by `tunnel-client run` and `dev proxy`.
+ *
+ * Order: block SIGINT/SIGTERM (before any thread exists, so every thread
+ * inherits the mask and only sigwait() sees them; an inherited "ignore" is
+ * reset like Go's signal.Notify does) -> start the embedded MCP stub when
+ * asked (run_embedded.h) -> load config -> register
+ * secrets with the redactor -> open the log -> load and start modules ->
+ * write the pid file -> start the ops listener and the poller -> the
+ * caller's on_ready hook -> wait for a signal.
+ * Shutdown runs in reverse; a small watcher thread turns a second signal
+ * into an immediate exit (status 1) after removing the pid file, the URL
+ * file and the unix socket.
+ * Errors before the wait print one line on stderr ("configure
+ * tunnel-client: ..." or "start tunnel-client: ...") and exit 1, with every
+ * file written so far removed. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/run_agent.h"
+#include "cli/run_embedded.h"
+#include "config/config.h"
+#include "controlplane/client.h"
+#include "controlplane/poller.h"
+#include "dev/mcp_stub.h"
+#include "dispatch/dispatcher.h"
+#include "loader/loader.h"
+#include "ops/health.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/redact.h"
+
+/* Read by the watcher thread; set before it starts. */
+struct run_watch {
+  sigset_t signals;
+  const char *pid_file;
+  const char *url_file;
+  const char *socket_file; /* ours: bound during start */
+  const char *extra_file;  /* the caller's (hooks), may be NULL */
+  atomic_int done;
+};
+
+static void *second_signal_watch(void *arg) {
+  struct run_watch *w = arg;
+  const struct timespec tick = {0, 10 * 1000 * 1000}; /* join latency */
+  while (!atomic_load(&w->done)) {
+    int sig = sigtimedwait(&w->signals, NULL, &tick);
+    if (sig != SIGINT && sig != SIGTERM)
+      continue;
+    tc_log(TC_LOG_WARN, NULL,
+           "second signal during shutdown: exiting now without cleanup of "
+           "modules",
+           "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
+    tc_fs_remove_if_exists(w->pid_file);
+    tc_fs_remove_if_exists(w->url_file);
+    tc_fs_remove_if_exists(w->socket_file);
+    tc_fs_remove_if_exists(w->extra_file);
+    _exit(1);
+  }
+  return NULL;
+}
+
+static void register_header_secrets(const struct tc_headers *h) {
+  for (size_t i = 0; i < h->count; i++)
+    tc_redact_add_secret(h->items[i].value);
+}
+
+static void register_secrets(const struct tc_config *cfg) {
+  tc_redact_add_secret(cfg->cp_api_key);
+  register_header_secrets(&cfg->cp_extra_headers);
+  register_header_secrets(&cfg->mcp_extra_headers);
+  register_header_secrets(&cfg->mcp_discovery_extra_headers);
+}
+
+/* How long in-flight and queued commands may take to finish at shutdown. */
+#define RUN_DRAIN_GRACE_MS 15000
+
+static int run_post(void *ud, const struct tc_cp_command *cmd,
+                    const struct tc_cp_response *r, uint64_t deadline_ns,
+                    char **err) {
+  return tc_cp_post(ud, cmd, r, deadline_ns, err);
+}
+
+/* Startup metadata fetch (GET /v1/tunnels/{id}): informative only, so it
+ * runs beside the poller and a failure is just logged. */
+static void *fetch_metadata(void *arg) {
+  struct tc_cp_client *cp = arg;
+  char *json = NULL, *err = NULL;
+  if (tc_cp_fetch_metadata(cp, &json, &err) == 0)
+    tc_log(TC_LOG_INFO, "controlplane", "tunnel metadata", "tunnel", json,
+           NULL);
+  else
+    tc_log(TC_LOG_WARN, "controlplane", "tunnel metadata unavailable", "error",
+           err, NULL);
+  free(json);
+  free(err);
+  return NULL;
+}
+
+/* One line on stderr (redacted) and, when logging to a file, in the log. */
+static int start_failed(const struct tc_config *cfg, const char *prefix,
+                        char *err) {
+  char *clean = tc_redact(err ? err : "unknown error");
+  fprintf(stderr, "%s: %s\n", prefix,
+          clean ? clean : "(error text withheld: out of memory)");
+  if (cfg != NULL && cfg->log_file != NULL)
+    tc_log(TC_LOG_ERROR, NULL, prefix, "error", clean, NULL);
+  free(clean);
+  free(err);
+  return 1;
+}
+
+int tc_run_agent(int argc, char **argv, const struct tc_run_hooks *hooks) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, NULL);
+  /* A shell starting us in the background (no job control) sets SIGINT to
+   * "ignore", which would discard it before sigwait() sees it: take both
+   * back (they stay blocked, so the default action never runs). */
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+  signal(SIGPIPE, SIG_IGN);
+
+  struct tc_config cfg;
+  memset(&cfg, 0, sizeof(cfg));
+  char *err = NULL;
+  /* The embedded stub must exist before the config is validated: it is
+   * the main binding. */
+  struct tc_run_embedded emb;
+  int erc = tc_run_embedded_prepare(&emb, argc, argv, &err);
+  if (erc != 0)
+    return start_failed(
+        NULL, erc == -1 ? "configure tunnel-client" : "start tunnel-client",
+        err);
+  if (tc_config_load(&cfg, emb.argc, emb.argv, TC_CONFIG_RUN,
+                     tc_run_embedded_flags(), NULL, NULL, &err) != 0) {
+    int rc = start_failed(NULL, "configure tunnel-client", err);
+    tc_config_free(&cfg);
+    tc_run_embedded_release(&emb);
+    return rc;
+  }
+  register_secrets(&cfg);
+
+  struct tc_log_options lo = {
+      .level = cfg.log_level, .format = cfg.log_format, .file = cfg.log_file};
+  if (tc_log_open(&lo, &err) != 0) {
+    int rc = start_failed(NULL, "start tunnel-client", err);
+    tc_config_free(&cfg);
+    tc_run_embedded_release(&emb);
+    return rc;
+  }
+  if (emb.stub != NULL)
+    tc_logf(TC_LOG_INFO, NULL,
+            "embedded MCP stub serving as channel main: %s/mcp",
+            tc_mcp_stub_base_url(emb.stub));
+  if (cfg.log_http_raw_unsafe)
+    tc_log(TC_LOG_WARN, NULL,
+           "raw HTTP logging is enabled (--log.http-raw-unsafe): debug lines "
+           "will contain full requests and responses, including credentials; "
+           "turn it off once troubleshooting is done",
+           NULL);
+
+  struct tc_registry reg;
+  memset(&reg, 0, sizeof(reg));
+  struct tc_health_server *health = NULL;
+  struct tc_cp_client *cp = NULL;
+  struct tc_dispatcher *disp = NULL;
+  struct tc_poller *poller = NULL;
+  pthread_t meta_thread;
+  int meta_started = 0, pid_written = 0, rc = 1;
+  char pidbuf[32];
+  snprintf(pidbuf, sizeof(pidbuf), "%ld", (long)getpid());
+
+  if (tc_loader_load_all(&reg, &cfg, &err) != 0 ||
+      tc_registry_start(&reg, &err) != 0 ||
+      tc_cp_client_new(&cp, &cfg, &reg, &err) != 0)
+    goto start_error;
+  struct tc_dispatch_poster poster = {.ud = cp, .post = run_post};
+  if (tc_dispatcher_new(&disp, &cfg, &reg, &poster, &err) != 0)
+    goto start_error;
+  if (cfg.pid_file != NULL && cfg.pid_file[0] != '\0') {
+    char line[40];
+    int n = snprintf(line, sizeof(line), "%s\n", pidbuf);
+    char *why = NULL;
+    if (tc_fs_write_atomic(cfg.pid_file, line, (size_t)n, 0644, &why) != 0) {
+      if (asprintf(&err, "pid file (--pid.file): %s",
+                   why ? why : "out of memory") < 0)
+        err = NULL;
+      free(why);
+      goto start_error;
+    }
+    pid_written = 1;
+  }
+  if (tc_health_start(&health, &cfg, &err) != 0 ||
+      tc_poller_start(&poller, cp, disp, &err) != 0)
+    goto start_error;
+  meta_started = pthread_create(&meta_thread, NULL, fetch_metadata, cp) == 0;
+
+  char origin[256];
+  const char *base = tc_health_base_url(health);
+  tc_log(TC_LOG_INFO, NULL, "tunnel-client started", "version",
+         tc_version_string(), "tunnel_id", cfg.cp_tunnel_id,
+         "client_instance_id", tc_cp_instance_id(), "control_plane",
+         tc_url_origin(cfg.cp_base_url, origin, sizeof(origin)), "pid", pidbuf,
+         "health",
+         cfg.health_unix_socket && cfg.health_unix_socket[0]
+             ? cfg.health_unix_socket
+             : cfg.health_listen_addr,
+         NULL);
+  tc_logf(TC_LOG_INFO, "health", "HEALTH URL: %s", base);
+  tc_logf(TC_LOG_INFO, "health", "WEB UI: %s/ui", base);
+  if (hooks != NULL && hooks->on_ready != NULL) {
+    struct tc_run_ready ready = {.cfg = &cfg, .health_base_url = base};
+    if (hooks->on_ready(hooks->ud, &ready, &err) != 0) {
+      if (err == NULL)
+        err = strdup("out of memory");
+      goto start_error;
+    }
+  }
+
+  int sig = 0;
+  while (sigwait(&signals, &sig) != 0 || (sig != SIGINT && sig != SIGTERM))
+    ;
+  tc_log(TC_LOG_INFO, NULL, "shutting down", "signal",
+         sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
+
+  struct run_watch watch = {.signals = signals,
+                            .pid_file = cfg.pid_file,
+                            .url_file = cfg.health_url_file,
+                            .socket_file = cfg.health_unix_socket,
+                            .extra_file =
+                                hooks ? hooks->extra_cleanup_file : NULL};
+  atomic_init(&watch.done, 0);
+  pthread_t watcher;
+  int watching =
+      pthread_create(&watcher, NULL, second_signal_watch, &watch) == 0;
+  rc = 0;
+  goto shutdown;
+
+start_error:
+  rc = start_failed(&cfg, "start tunnel-client", err);
+  watching = 0;
+
+shutdown:
+  /* Stop taking work, let what was taken finish and be posted, then tear
+   * down in reverse order of start. */
+  tc_poller_stop(poller);
+  if (disp != NULL)
+    tc_dispatcher_drain(disp, RUN_DRAIN_GRACE_MS);
+  if (cp != NULL)
+    tc_cp_client_interrupt(cp); /* ends the metadata fetch if still going */
+  if (meta_started)
+    pthread_join(meta_thread, NULL);
+  tc_dispatcher_free(disp);
+  tc_cp_client_free(cp);
+  tc_health_stop(health);
+  tc_registry_stop(&reg);
+  tc_run_embedded_release(&emb); /* after the transports that used it */
+  if (pid_written && tc_fs_remove_if_exists(cfg.pid_file) != 0)
+    tc_log(TC_LOG_WARN, NULL, "could not remove the pid file", "path",
+           cfg.pid_file, "error", strerror(errno), NULL);
+  tc_registry_free(&reg);
+  if (watching) {
+    atomic_store(&watch.done, 1);
+    pthread_join(watcher, NULL);
+  }
+  if (rc == 0)
+    tc_log(TC_LOG_INFO, NULL, "tunnel-client stopped", NULL);
+  tc_log_close();
+  tc_config_free(&cfg);
+  return rc;
+}
