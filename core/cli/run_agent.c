@@ -81,9 +81,6 @@ static void register_secrets(const struct tc_config *cfg) {
   register_header_secrets(&cfg->mcp_discovery_extra_headers);
 }
 
-/* How long in-flight and queued commands may take to finish at shutdown. */
-#define RUN_DRAIN_GRACE_MS 15000
-
 static int run_post(void *ud, const struct tc_cp_command *cmd,
                     const struct tc_cp_response *r, uint64_t deadline_ns,
                     char **err) {
@@ -257,7 +254,7 @@ shutdown:
    * down in reverse order of start. */
   tc_poller_stop(poller);
   if (disp != NULL)
-    tc_dispatcher_drain(disp, RUN_DRAIN_GRACE_MS);
+    tc_dispatcher_drain(disp, cfg.shutdown_grace_ms);
   if (cp != NULL)
     tc_cp_client_interrupt(cp); /* ends the metadata fetch if still going */
   if (meta_started)

@@ -101,6 +101,7 @@ struct tc_config {
   char *health_unix_socket; /* replaces TCP when set */
   char *health_url_file;
   char *pid_file;
+  int64_t shutdown_grace_ms; /* drain time at SIGTERM, 0..10m, default 15s */
 
   /* admin UI */
   bool allow_remote_ui;

@@ -206,6 +206,13 @@ static const struct tc_cfg_key keys[TC_K_COUNT] = {
     [TC_K_PID_FILE] = {TC_K_PID_FILE, "process.pid_file", "pid.file",
                        "pid-file", "PID_FILE", NULL, NULL, TC_T_STR, 0, NULL,
                        OFF(pid_file), 0, 0, NULL, "PID file"},
+    /* Not in the official client: it drops in-flight work at shutdown. */
+    [TC_K_SHUTDOWN_GRACE] = {TC_K_SHUTDOWN_GRACE,
+                             "process.shutdown_grace_period",
+                             "shutdown.grace-period", NULL,
+                             "SHUTDOWN_GRACE_PERIOD", NULL, NULL, TC_T_DUR, 0,
+                             "15s", OFF(shutdown_grace_ms), 0, 10 * MS_M, NULL,
+                             "shutdown grace period"},
 
     /* admin UI */
     [TC_K_ADMIN_ALLOW_REMOTE] = {TC_K_ADMIN_ALLOW_REMOTE,

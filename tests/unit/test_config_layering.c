@@ -419,6 +419,38 @@ static void test_mtls_base_url(void **state) {
   tc_config_free(&cfg);
 }
 
+/* Our shutdown grace period: default 15s, YAML < env < flag, bounded. */
+static void test_shutdown_grace(void **state) {
+  (void)state;
+  struct tc_config cfg;
+  char *err = NULL;
+  assert_int_equal(load(&cfg, TC_CONFIG_LENIENT, &err, NULL), 0);
+  assert_int_equal(cfg.shutdown_grace_ms, 15000);
+  tc_config_free(&cfg);
+  char *prof = write_file("g.yaml", "process:\n  shutdown_grace_period: 1s\n");
+  assert_int_equal(load(&cfg, TC_CONFIG_LENIENT, &err, "--config", prof, NULL),
+                   0);
+  assert_int_equal(cfg.shutdown_grace_ms, 1000);
+  tc_config_free(&cfg);
+  setenv("SHUTDOWN_GRACE_PERIOD", "500ms", 1);
+  assert_int_equal(load(&cfg, TC_CONFIG_LENIENT, &err, "--config", prof, NULL),
+                   0);
+  assert_int_equal(cfg.shutdown_grace_ms, 500);
+  tc_config_free(&cfg);
+  assert_int_equal(load(&cfg, TC_CONFIG_LENIENT, &err, "--config", prof,
+                        "--shutdown.grace-period", "2s", NULL),
+                   0);
+  assert_int_equal(cfg.shutdown_grace_ms, 2000);
+  tc_config_free(&cfg);
+  unsetenv("SHUTDOWN_GRACE_PERIOD");
+  assert_int_equal(load(&cfg, TC_CONFIG_LENIENT, &err,
+                        "--shutdown.grace-period", "11m", NULL),
+                   -1);
+  assert_non_null(strstr(err, "--shutdown.grace-period"));
+  free(err);
+  free(prof);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
@@ -438,6 +470,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_log_file_sets_format, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_mtls_base_url, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_shutdown_grace, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
