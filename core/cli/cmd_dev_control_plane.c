@@ -1,0 +1,123 @@
+/* cli/cmd_dev_control_plane.c — `dev control-plane`: an in-memory tunnel
+ * service with an MCP ingress (dev/control_plane.h) in the foreground until
+ * SIGINT/SIGTERM, then exit 0. Errors are one line on stderr and exit 1. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli/dev_common.h"
+#include "dev/control_plane.h"
+
+const char tc_dev_control_plane_usage[] =
+    "Usage: tunnel-client dev control-plane [--listen 127.0.0.1:0]\n"
+    "         [--tunnel-id ID] [--api-key KEY] [--response-timeout 30s]\n"
+    "         [--url-file F]\n"
+    "\n"
+    "Serves an in-memory tunnel service until SIGINT or SIGTERM (then exits "
+    "0):\n"
+    "  GET  /v1/tunnels/{id}            tunnel metadata\n"
+    "  GET  /v1/tunnels/{id}/poll       long poll: 200 {\"commands\":[...]} "
+    "as soon\n"
+    "                                   as one is queued, 204 after "
+    "timeout_ms\n"
+    "  POST /v1/tunnels/{id}/response   responses (X-Tunnel-Shard-Token "
+    "required)\n"
+    "  POST|DELETE /v1/mcp/{id}[/{channel}]   MCP ingress (no auth): the call "
+    "becomes\n"
+    "                                   a command and waits for its response; "
+    "SSE\n"
+    "                                   when Accept has text/event-stream and\n"
+    "                                   notifications arrive\n"
+    "  GET  /.well-known/oauth-protected-resource/v1/mcp/{id}   PRMD via an\n"
+    "                                   oauth_discovery command\n"
+    "  POST /_dev/faults  one-shot faults, e.g. {\"poll\":[{\"status\":503,\n"
+    "                     \"retry_after\":\"1\"}],\"response\":[{\"reset\":"
+    "true},\n"
+    "                     {\"delay_ms\":500}],\"duplicate_delivery\":true}; "
+    "DELETE clears\n"
+    "  GET  /_dev/responses, /_dev/stats   recorded responses and counters\n"
+    "/v1/tunnels/... and /_dev/... need 'Authorization: Bearer <api key>'.\n"
+    "\n"
+    "Flags:\n"
+    "  --listen HOST:PORT        address to bind (default 127.0.0.1:0; port 0\n"
+    "                            picks a free port)\n"
+    "  --tunnel-id ID            tunnel id served (default tunnel_ + 32 x 2)\n"
+    "  --api-key KEY             bearer key agents must send (default\n"
+    "                            local-tunnel-client-dev-proxy)\n"
+    "  --response-timeout D      how long an ingress call waits for its "
+    "response\n"
+    "                            (e.g. 30s, 1500ms; default 30s)\n"
+    "  --url-file F              write the base URL (http://host:port, no\n"
+    "                            newline, mode 0600) once serving; removed on\n"
+    "                            exit\n";
+
+struct devcp_flags {
+  char *listen;
+  char *tunnel_id;
+  char *api_key;
+  char *response_timeout;
+  char *url_file;
+};
+
+int tc_cmd_dev_control_plane(int argc, char **argv) {
+  struct devcp_flags f = {"127.0.0.1:0", NULL, NULL, "30s", NULL};
+  const struct tc_dev_flag known[] = {
+      {"--listen", &f.listen, NULL, false},
+      {"--tunnel-id", &f.tunnel_id, NULL, false},
+      {"--api-key", &f.api_key, NULL, false},
+      {"--response-timeout", &f.response_timeout, NULL, false},
+      {"--url-file", &f.url_file, NULL, false},
+  };
+  int prc = tc_dev_parse_flags(
+      "control-plane", tc_dev_control_plane_usage,
+      "flags are --listen, --tunnel-id, --api-key, --response-timeout and "
+      "--url-file",
+      known, sizeof(known) / sizeof(known[0]), argc, argv);
+  if (prc != 0)
+    return prc == 2 ? 0 : 1;
+  int64_t timeout_ms = 0;
+  if (tc_dev_response_timeout_ms("control-plane", f.response_timeout,
+                                 &timeout_ms) != 0)
+    return 1;
+
+  sigset_t signals;
+  tc_dev_block_signals(&signals);
+
+  struct tc_devcp_options o = {.listen_addr = f.listen,
+                               .tunnel_id = f.tunnel_id,
+                               .api_key = f.api_key,
+                               .response_timeout_ms = timeout_ms};
+  struct tc_devcp *cp = NULL;
+  char *err = NULL;
+  if (tc_devcp_start(&cp, &o, &err) != 0) {
+    fprintf(stderr, "%s\n", err ? err : "dev control-plane: out of memory");
+    free(err);
+    return 1;
+  }
+  const char *base = tc_devcp_base_url(cp);
+  if (f.url_file != NULL &&
+      tc_dev_write_url_file("control-plane", f.url_file, base) != 0) {
+    tc_devcp_stop(cp);
+    return 1;
+  }
+  const char *tid =
+      f.tunnel_id ? f.tunnel_id : "tunnel_22222222222222222222222222222222";
+  printf("Dev control plane is serving (Ctrl-C or SIGTERM stops it)\n"
+         "  Control plane URL:   %s\n"
+         "  Tunnel id:           %s\n"
+         "  MCP URL:             %s/v1/mcp/%s\n"
+         "\n"
+         "Next step:\n"
+         "  tunnel-client run --control-plane.base-url '%s' "
+         "--control-plane.tunnel-id %s \\\n"
+         "    --control-plane.api-key <the --api-key value> "
+         "--mcp.server-url <MCP server URL>\n",
+         base, tid, base, tid, base, tid);
+  fflush(stdout);
+
+  tc_dev_wait_for_stop(&signals, "devcp");
+  tc_devcp_stop(cp);
+  tc_dev_remove_output_file("devcp", f.url_file,
+                            "could not remove the URL file");
+  return 0;
+}
