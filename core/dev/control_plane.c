@@ -7,10 +7,12 @@
  *   GET  /v1/tunnels/{id}                  {"id","name","description"}
  *   GET  /v1/tunnels/{id}/poll             long poll (control_plane_agent.c)
  *   POST /v1/tunnels/{id}/response         agent responses (same file)
- *   POST|DELETE /v1/mcp/{id}[/{channel}]   MCP ingress, no auth
+ *   POST|DELETE /v1/mcp/{id}[/{channel}]   MCP ingress, no auth ("{id}/"
+ *                                          = channel main)
  *                                          (control_plane_ingress.c)
  *   GET  /.well-known/oauth-protected-resource/v1/mcp/{id}   PRMD, no auth
- *   POST|DELETE /_dev/faults, GET /_dev/responses, GET /_dev/stats
+ *   POST|DELETE /_dev/faults, POST /_dev/commands, GET /_dev/responses,
+ *   GET /_dev/stats
  * /v1/tunnels/... and /_dev/... need "Authorization: Bearer <api key>"
  * (401 otherwise); another tunnel id is 404; unknown paths 404; a known
  * path with another method 405. Request bodies over 1 MiB get 413. */
@@ -175,8 +177,7 @@ static int tunnel_matches(const struct tc_devcp *s, const char *seg,
 
 static enum MHD_Result route_tunnels(struct tc_devcp *s,
                                      struct MHD_Connection *c, const char *seg,
-                                     const char *method,
-                                     const struct devcp_req *rq) {
+                                     const char *method, struct devcp_req *rq) {
   if (!authorized(s, c))
     return tc_devcp_respond_error(
         c, MHD_HTTP_UNAUTHORIZED, "invalid_request_error", NULL,
@@ -188,7 +189,7 @@ static enum MHD_Result route_tunnels(struct tc_devcp *s,
   if (strcmp(rest, "") == 0)
     return is_get ? tc_devcp_handle_metadata(s, c) : respond_405(c, "GET");
   if (strcmp(rest, "/poll") == 0)
-    return is_get ? tc_devcp_handle_poll(s, c) : respond_405(c, "GET");
+    return is_get ? tc_devcp_handle_poll(s, c, rq) : respond_405(c, "GET");
   if (strcmp(rest, "/response") == 0)
     return strcmp(method, MHD_HTTP_METHOD_POST) == 0
                ? tc_devcp_handle_response(s, c, rq)
@@ -204,8 +205,8 @@ static enum MHD_Result route_mcp(struct tc_devcp *s, struct MHD_Connection *c,
     return tc_devcp_respond_error(
         c, MHD_HTTP_NOT_FOUND, "invalid_request_error",
         "invalid_tunnel_id_format", "tunnel not found", NULL);
-  const char *channel = "main";
-  if (rest[0] == '/') {
+  const char *channel = "main"; /* also for a trailing "/" */
+  if (rest[0] == '/' && rest[1] != '\0') {
     channel = rest + 1;
     if (!tc_devcp_valid_channel(channel))
       return tc_devcp_respond_error(
@@ -221,7 +222,7 @@ static enum MHD_Result route_mcp(struct tc_devcp *s, struct MHD_Connection *c,
 
 static enum MHD_Result dispatch(struct tc_devcp *s, struct MHD_Connection *c,
                                 const char *url, const char *method,
-                                const struct devcp_req *rq) {
+                                struct devcp_req *rq) {
   if (rq->too_large)
     return tc_devcp_respond_error(
         c, MHD_HTTP_CONTENT_TOO_LARGE, "invalid_request_error",
@@ -281,14 +282,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
   return dispatch(cls, c, url, method, rq);
 }
 
+/* Commands of a poll reply that did not reach its client (reset, write
+ * error, timeout, shutdown) go back to the front of the queue. */
 static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
                          enum MHD_RequestTerminationCode toe) {
-  (void)cls;
   (void)c;
-  (void)toe;
   struct devcp_req *rq = *req_cls;
   if (rq == NULL)
     return;
+  if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && rq->ndelivered > 0) {
+    size_t n = tc_devcp_requeue(cls, rq->delivered, rq->ndelivered);
+    if (n > 0) {
+      char count[24];
+      snprintf(count, sizeof(count), "%zu", n);
+      tc_log(TC_LOG_INFO, "devcp",
+             "poll reply not delivered; commands queued again", "commands",
+             count, NULL);
+    }
+  }
   tc_sbuf_free(&rq->body);
   free(rq);
   *req_cls = NULL;
@@ -386,7 +397,7 @@ int tc_devcp_start(struct tc_devcp **out, const struct tc_devcp_options *opt,
   s->mhd = MHD_start_daemon(
       flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
       on_mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, l.fd,
-      MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
       MHD_OPTION_CONNECTION_TIMEOUT, DEVCP_CONNECTION_TIMEOUT_S,
       MHD_OPTION_CONNECTION_LIMIT, DEVCP_CONNECTION_LIMIT, MHD_OPTION_END);
   if (s->mhd == NULL) {

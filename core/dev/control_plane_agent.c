@@ -21,12 +21,27 @@
  *        (reset), or answer status + Retry-After + error envelope, or (only a
  *        delay) serve normally. duplicate_delivery hands the next delivered
  *        command out once more in a later poll. DELETE clears everything.
+ *   POST /_dev/commands    body = JSON array of 1..256 raw command objects,
+ *        queued (in order, after what is queued) exactly as given, except
+ *        that request_id and shard_token are generated when absent; given
+ *        ones must be strings of 1..47 characters, unique among pending
+ *        commands. No ingress call waits for them: their responses are
+ *        recorded (/_dev/responses) and the entry is dropped at the terminal
+ *        one. A command whose channel is not a string of <= 64 characters
+ *        matches every poll's channel filter. -> {"request_ids":[...]}.
  *   GET  /_dev/responses   JSON array of the recorded bodies, oldest first.
- *   GET  /_dev/stats       counters (see stats_json). */
+ *   GET  /_dev/stats       counters (see stats_json), plus "poll_limits":
+ *        the `limit` of the last 64 polls, oldest first (null when absent).
+ *
+ * A poll whose client goes away is not served: the wait checks the client
+ * every 200 ms and before replying; commands of a reply that could not be
+ * delivered are queued again at the front (control_plane.c on_completed). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "dev/control_plane_internal.h"
@@ -36,6 +51,7 @@
 #define POLL_MAX_TIMEOUT_MS 600000L
 #define POLL_MAX_CHANNELS 32u
 #define FAULT_MAX_DELAY_MS 60000
+#define POLL_LIVENESS_MS 200 /* how often a waiting poll checks its client */
 
 enum MHD_Result tc_devcp_handle_metadata(struct tc_devcp *s,
                                          struct MHD_Connection *c) {
@@ -105,6 +121,7 @@ static int apply_fault(struct tc_devcp *s, struct devcp_fault_queue *q,
 
 struct poll_args {
   long limit;
+  int has_limit;
   long timeout_ms;
   const char *channels[POLL_MAX_CHANNELS];
   size_t nchannels;
@@ -135,6 +152,7 @@ static enum MHD_Result on_poll_arg(void *cls, enum MHD_ValueKind kind,
   if (strcmp(key, "limit") == 0) {
     if (parse_count(value, POLL_MAX_LIMIT, &a->limit) != 0 || a->limit < 1)
       a->bad = "limit (an integer 1..25)";
+    a->has_limit = 1;
   } else if (strcmp(key, "timeout_ms") == 0) {
     if (parse_count(value, POLL_MAX_TIMEOUT_MS, &a->timeout_ms) != 0)
       a->bad = "timeout_ms (an integer 0..600000)";
@@ -149,7 +167,7 @@ static enum MHD_Result on_poll_arg(void *cls, enum MHD_ValueKind kind,
 }
 
 static int channel_wanted(const struct poll_args *a, const char *channel) {
-  if (a->nchannels == 0)
+  if (a->nchannels == 0 || channel[0] == '\0')
     return 1;
   for (size_t i = 0; i < a->nchannels; i++)
     if (strcmp(a->channels[i], channel) == 0)
@@ -157,11 +175,12 @@ static int channel_wanted(const struct poll_args *a, const char *channel) {
   return 0;
 }
 
-/* Take up to a->limit matching queued commands into `b` (JSON array items).
- * Caller holds the lock. Returns how many. */
+/* Take up to a->limit matching queued commands into `b` (JSON array items)
+ * and their ids into rq->delivered. Caller holds the lock. Returns how many.
+ */
 static size_t take_commands_locked(struct tc_devcp *s,
-                                   const struct poll_args *a,
-                                   struct tc_sbuf *b) {
+                                   const struct poll_args *a, struct tc_sbuf *b,
+                                   struct devcp_req *rq) {
   size_t n = 0;
   struct devcp_pending *again = NULL;
   for (struct devcp_pending *p = s->pending; p && n < (size_t)a->limit;
@@ -172,6 +191,7 @@ static size_t take_commands_locked(struct tc_devcp *s,
     if (n > 0)
       tc_sbuf_putc(b, ',');
     tc_sbuf_puts(b, p->command);
+    memcpy(rq->delivered[n], p->request_id, DEVCP_ID_LEN);
     n++;
     if (s->duplicate_delivery && again == NULL) {
       s->duplicate_delivery = 0;
@@ -183,11 +203,51 @@ static size_t take_commands_locked(struct tc_devcp *s,
     s->stats.redeliveries++;
   }
   s->stats.commands_delivered += n;
+  rq->ndelivered = n;
   return n;
 }
 
+/* 1 when the poll's client has closed or reset its connection (its socket
+ * reads EOF or fails); data already sent by the client counts as alive. */
+static int client_gone(struct MHD_Connection *c) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+  if (ci == NULL)
+    return 0;
+  char byte;
+  ssize_t r = recv(ci->connect_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (r > 0)
+    return 0;
+  if (r == 0)
+    return 1;
+  return errno != EAGAIN && errno != EINTR; /* EWOULDBLOCK == EAGAIN */
+}
+
+static void record_limit_locked(struct tc_devcp *s, const struct poll_args *a) {
+  s->poll_limits[s->poll_limits_next] = a->has_limit ? a->limit : -1;
+  s->poll_limits_next = (s->poll_limits_next + 1) % DEVCP_POLL_LIMIT_RING;
+  if (s->poll_limits_count < DEVCP_POLL_LIMIT_RING)
+    s->poll_limits_count++;
+}
+
+/* Earlier of `deadline` and POLL_LIVENESS_MS from now. */
+static void next_wake(const struct timespec *deadline, struct timespec *out) {
+  tc_devcp_deadline(POLL_LIVENESS_MS, out);
+  if (out->tv_sec > deadline->tv_sec ||
+      (out->tv_sec == deadline->tv_sec && out->tv_nsec > deadline->tv_nsec))
+    *out = *deadline;
+}
+
+static int passed(const struct timespec *deadline) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return now.tv_sec > deadline->tv_sec ||
+         (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+}
+
 enum MHD_Result tc_devcp_handle_poll(struct tc_devcp *s,
-                                     struct MHD_Connection *c) {
+                                     struct MHD_Connection *c,
+                                     struct devcp_req *rq) {
   struct poll_args a = {.limit = POLL_MAX_LIMIT, .timeout_ms = 30000};
   MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, on_poll_arg, &a);
   if (a.bad != NULL) {
@@ -196,23 +256,36 @@ enum MHD_Result tc_devcp_handle_poll(struct tc_devcp *s,
     return tc_devcp_respond_error(c, MHD_HTTP_BAD_REQUEST,
                                   "invalid_request_error", NULL, msg, NULL);
   }
+  pthread_mutex_lock(&s->lock);
+  record_limit_locked(s, &a);
+  pthread_mutex_unlock(&s->lock);
   enum MHD_Result ret = MHD_NO;
   if (apply_fault(s, &s->poll_faults, c, "poll", &ret))
     return ret;
 
-  struct timespec deadline;
+  /* Wait in slices so that a poll whose client went away stops waiting
+   * instead of swallowing the next command. */
+  struct timespec deadline, wake;
   tc_devcp_deadline(a.timeout_ms, &deadline);
   struct tc_sbuf b = TC_SBUF_INIT;
   tc_sbuf_puts(&b, "{\"commands\":[");
   size_t n = 0;
+  bool abandoned = false;
   pthread_mutex_lock(&s->lock);
   s->stats.polls++;
   for (;;) {
-    n = take_commands_locked(s, &a, &b);
+    n = take_commands_locked(s, &a, &b, rq);
     if (n > 0 || s->stopping)
       break;
-    if (pthread_cond_timedwait(&s->changed, &s->lock, &deadline) == ETIMEDOUT) {
-      n = take_commands_locked(s, &a, &b);
+    next_wake(&deadline, &wake);
+    pthread_cond_timedwait(&s->changed, &s->lock, &wake);
+    if (passed(&deadline)) {
+      n = take_commands_locked(s, &a, &b, rq);
+      break;
+    }
+    if (client_gone(c)) {
+      abandoned = true;
+      s->stats.polls_abandoned++;
       break;
     }
   }
@@ -220,6 +293,19 @@ enum MHD_Result tc_devcp_handle_poll(struct tc_devcp *s,
     s->stats.polls_empty++;
   uint64_t seq = s->stats.polls;
   pthread_mutex_unlock(&s->lock);
+  if (abandoned) {
+    tc_sbuf_free(&b);
+    return MHD_NO;
+  }
+  if (n > 0 && client_gone(c)) { /* nobody to hand them to */
+    tc_devcp_requeue(s, rq->delivered, rq->ndelivered);
+    rq->ndelivered = 0;
+    pthread_mutex_lock(&s->lock);
+    s->stats.polls_abandoned++;
+    pthread_mutex_unlock(&s->lock);
+    tc_sbuf_free(&b);
+    return MHD_NO;
+  }
   if (n == 0) {
     tc_sbuf_free(&b);
     return tc_devcp_respond(c, MHD_HTTP_NO_CONTENT, NULL, "", 0, "X-Request-Id",
@@ -228,7 +314,7 @@ enum MHD_Result tc_devcp_handle_poll(struct tc_devcp *s,
   tc_sbuf_puts(&b, "]}");
   char *body = tc_sbuf_finish(&b);
   if (body == NULL)
-    return MHD_NO; /* the commands stay delivered; ingress times out */
+    return MHD_NO; /* on_completed queues the commands again */
   char rid[48];
   snprintf(rid, sizeof(rid), "local-poll-%llu", (unsigned long long)seq);
   ret = tc_devcp_respond(c, MHD_HTTP_OK, "application/json", body, strlen(body),
@@ -362,11 +448,21 @@ enum MHD_Result tc_devcp_handle_response(struct tc_devcp *s,
     json_decref(body);
     return not_pending(c);
   }
-  push_msg_locked(p, body, terminal); /* body now belongs to p */
   p->terminal = terminal;
   s->stats.responses[type]++;
+  struct devcp_pending *finished = NULL;
+  if (!p->detached) {
+    push_msg_locked(p, body, terminal); /* body now belongs to p */
+  } else {
+    json_decref(body); /* recorded above; nobody waits for it */
+    if (terminal) {
+      tc_devcp_pending_unlink_locked(s, p);
+      finished = p;
+    }
+  }
   pthread_cond_broadcast(&s->changed);
   pthread_mutex_unlock(&s->lock);
+  tc_devcp_pending_free(finished);
   return tc_devcp_respond(c, MHD_HTTP_OK, "application/json",
                           "{\"status\":\"ok\"}", 15, NULL);
 }
@@ -489,16 +585,50 @@ static enum MHD_Result handle_faults(struct tc_devcp *s,
                                          "response_faults", (json_int_t)nr));
 }
 
+static enum MHD_Result handle_commands(struct tc_devcp *s,
+                                       struct MHD_Connection *c,
+                                       const struct devcp_req *rq) {
+  json_error_t jerr;
+  json_t *v =
+      rq->body.data ? json_loadb(rq->body.data, rq->body.len, 0, &jerr) : NULL;
+  json_t *ids = NULL;
+  const char *why = "body must be a JSON array of 1-256 command objects";
+  int rc = v != NULL ? tc_devcp_inject(s, v, &ids, &why) : -1;
+  json_decref(v);
+  if (rc != 0) {
+    char msg[256];
+    snprintf(msg, sizeof(msg), "POST /_dev/commands: %s", why);
+    return tc_devcp_respond_error(c, MHD_HTTP_BAD_REQUEST,
+                                  "invalid_request_error", NULL, msg, NULL);
+  }
+  return tc_devcp_respond_json(c, MHD_HTTP_OK,
+                               json_pack("{s:o}", "request_ids", ids));
+}
+
+/* The recorded poll limits, oldest first (null = no limit parameter). */
+static json_t *poll_limits_locked(const struct tc_devcp *s) {
+  json_t *arr = json_array();
+  size_t start =
+      (s->poll_limits_next + DEVCP_POLL_LIMIT_RING - s->poll_limits_count) %
+      DEVCP_POLL_LIMIT_RING;
+  for (size_t i = 0; arr != NULL && i < s->poll_limits_count; i++) {
+    int64_t l = s->poll_limits[(start + i) % DEVCP_POLL_LIMIT_RING];
+    json_array_append_new(arr, l < 0 ? json_null() : json_integer(l));
+  }
+  return arr;
+}
+
 static json_t *stats_json(struct tc_devcp *s) {
   pthread_mutex_lock(&s->lock);
   struct devcp_stats st = s->stats;
   json_int_t pending = (json_int_t)s->npending;
+  json_t *limits = poll_limits_locked(s);
   pthread_mutex_unlock(&s->lock);
   json_t *by_type = json_object();
   for (int i = 0; i < DEVCP_RT_COUNT && by_type; i++)
     json_object_set_new(by_type, tc_devcp_resp_type_name(i),
                         json_integer((json_int_t)st.responses[i]));
-  return json_pack(
+  json_t *v = json_pack(
       "{s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:I}", "polls",
       (json_int_t)st.polls, "polls_empty", (json_int_t)st.polls_empty,
       "commands_queued", (json_int_t)st.commands_queued, "commands_delivered",
@@ -508,6 +638,17 @@ static json_t *stats_json(struct tc_devcp *s) {
       (json_int_t)st.responses_rejected, "duplicate_terminal_responses",
       (json_int_t)st.duplicate_terminal, "faults_served",
       (json_int_t)st.faults_served, "pending", pending);
+  if (v != NULL) {
+    json_object_set_new(v, "commands_injected",
+                        json_integer((json_int_t)st.commands_injected));
+    json_object_set_new(v, "requeued", json_integer((json_int_t)st.requeued));
+    json_object_set_new(v, "polls_abandoned",
+                        json_integer((json_int_t)st.polls_abandoned));
+    json_object_set_new(v, "poll_limits", limits ? limits : json_array());
+  } else {
+    json_decref(limits);
+  }
+  return v;
 }
 
 enum MHD_Result tc_devcp_handle_dev(struct tc_devcp *s,
@@ -517,6 +658,9 @@ enum MHD_Result tc_devcp_handle_dev(struct tc_devcp *s,
   int is_get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
   if (strcmp(what, "faults") == 0)
     return handle_faults(s, c, method, rq);
+  if (strcmp(what, "commands") == 0 &&
+      strcmp(method, MHD_HTTP_METHOD_POST) == 0)
+    return handle_commands(s, c, rq);
   if (strcmp(what, "stats") == 0 && is_get)
     return tc_devcp_respond_json(c, MHD_HTTP_OK, stats_json(s));
   if (strcmp(what, "responses") == 0 && is_get) {
@@ -527,7 +671,7 @@ enum MHD_Result tc_devcp_handle_dev(struct tc_devcp *s,
   }
   return tc_devcp_respond_error(
       c, MHD_HTTP_NOT_FOUND, "invalid_request_error", NULL,
-      "dev routes are POST|DELETE /_dev/faults, GET /_dev/stats and GET "
-      "/_dev/responses",
+      "dev routes are POST|DELETE /_dev/faults, POST /_dev/commands, GET "
+      "/_dev/stats and GET /_dev/responses",
       NULL);
 }

@@ -26,6 +26,9 @@
 #define DEVCP_MAX_FAULTS 64u    /* per fault queue */
 #define DEVCP_MAX_PENDING 1024u
 #define DEVCP_ID_LEN 48u
+#define DEVCP_POLL_LIMIT_RING 64u /* recorded poll `limit` values */
+#define DEVCP_MAX_INJECT 256u     /* commands per POST /_dev/commands */
+#define DEVCP_POLL_MAX_BATCH 25u  /* commands per poll reply */
 
 /* One-shot fault for the next poll or response request. */
 struct devcp_fault {
@@ -57,10 +60,12 @@ struct devcp_pending {
   struct devcp_pending *next; /* creation order */
   char request_id[DEVCP_ID_LEN];
   char shard_token[DEVCP_ID_LEN];
-  char channel[65];
-  char *command;                /* compact JSON of the polled command */
-  int queued;                   /* waiting to be handed out by a poll */
-  int terminal;                 /* a terminal response arrived */
+  char channel[65]; /* "" = matches every poll filter */
+  char *command;    /* compact JSON of the polled command */
+  int queued;       /* waiting to be handed out by a poll */
+  int detached;     /* injected via /_dev/commands: no ingress call owns it; it
+                       is freed when its terminal response arrives (or at stop) */
+  int terminal;     /* a terminal response arrived */
   json_t *msgs[DEVCP_MAX_MSGS]; /* posted bodies not yet consumed */
   size_t nmsgs;
 };
@@ -73,7 +78,8 @@ struct devcp_done {
 struct devcp_stats {
   uint64_t polls, polls_empty, commands_queued, commands_delivered,
       redeliveries, responses[DEVCP_RT_COUNT], responses_rejected,
-      duplicate_terminal, faults_served;
+      duplicate_terminal, faults_served, commands_injected, requeued,
+      polls_abandoned;
 };
 
 struct tc_devcp {
@@ -93,12 +99,19 @@ struct tc_devcp {
   size_t done_next;
   json_t *responses; /* array, the last DEVCP_RESPONSE_RING bodies */
   struct devcp_stats stats;
+  int64_t poll_limits[DEVCP_POLL_LIMIT_RING]; /* -1 = no limit parameter */
+  size_t poll_limits_next, poll_limits_count;
 };
 
 /* Per-request state (collected body), freed when the request completes. */
 struct devcp_req {
   int too_large;
   struct tc_sbuf body;
+  /* Request ids of the commands a poll reply carries; when the reply is not
+   * delivered (MHD termination code != COMPLETED_OK) they are queued again
+   * at the front (tc_devcp_requeue). */
+  char delivered[DEVCP_POLL_MAX_BATCH][DEVCP_ID_LEN];
+  size_t ndelivered;
 };
 
 /* ---- control_plane.c: replies --------------------------------------------
@@ -139,6 +152,21 @@ int tc_devcp_pending_next(struct tc_devcp *s, struct devcp_pending *p,
                           const struct timespec *deadline, json_t **msg);
 /* Unlink and free `p`; remember its id for duplicate detection. */
 void tc_devcp_pending_finish(struct tc_devcp *s, struct devcp_pending *p);
+/* The same minus the free(): unlink `p` and remember its id. Caller holds
+ * the lock and frees `p` afterwards with tc_devcp_pending_free. */
+void tc_devcp_pending_unlink_locked(struct tc_devcp *s,
+                                    struct devcp_pending *p);
+void tc_devcp_pending_free(struct devcp_pending *p); /* NULL: no-op */
+/* Queue raw command objects (a JSON array, borrowed) for delivery as given,
+ * adding request_id / shard_token when absent (detached entries). Returns 0
+ * and *ids (new array of the request ids), or -1 with *why (static text)
+ * and nothing queued. */
+int tc_devcp_inject(struct tc_devcp *s, json_t *commands, json_t **ids,
+                    const char **why);
+/* Put the still-unanswered commands among `ids` back at the front of the
+ * queue (in their order) and wake pollers; returns how many. */
+size_t tc_devcp_requeue(struct tc_devcp *s, char (*ids)[DEVCP_ID_LEN],
+                        size_t n);
 /* Find a linked entry by request id. Caller holds the lock. */
 struct devcp_pending *tc_devcp_pending_find_locked(struct tc_devcp *s,
                                                    const char *request_id);
@@ -156,12 +184,15 @@ int tc_devcp_resp_type_terminal(int t);
 /* ---- control_plane_agent.c ----------------------------------------------- */
 enum MHD_Result tc_devcp_handle_metadata(struct tc_devcp *s,
                                          struct MHD_Connection *c);
+/* `rq` receives the delivered request ids (see struct devcp_req). */
 enum MHD_Result tc_devcp_handle_poll(struct tc_devcp *s,
-                                     struct MHD_Connection *c);
+                                     struct MHD_Connection *c,
+                                     struct devcp_req *rq);
 enum MHD_Result tc_devcp_handle_response(struct tc_devcp *s,
                                          struct MHD_Connection *c,
                                          const struct devcp_req *rq);
-/* /_dev/faults (POST, DELETE), /_dev/responses, /_dev/stats (GET). */
+/* /_dev/faults (POST, DELETE), /_dev/commands (POST), /_dev/responses,
+ * /_dev/stats (GET). */
 enum MHD_Result tc_devcp_handle_dev(struct tc_devcp *s,
                                     struct MHD_Connection *c, const char *what,
                                     const char *method,

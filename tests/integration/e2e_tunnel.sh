@@ -94,13 +94,15 @@ start_cp() {
   cp=$cp_direct
 }
 
-# start_agent: `tunnel-client run` between $cp and $target.
+# start_agent: `tunnel-client run` between $cp and $target, plus the flags
+# in the agent_args array.
+agent_args=()
 start_agent() {
   env -i PATH="$PATH" HOME="$work" CONTROL_PLANE_API_KEY="$key" "$bin" run \
     --control-plane.base-url "${agent_cp:-$cp}" --control-plane.tunnel-id "$tid" \
     --mcp.server-url "$target" --health.listen-addr 127.0.0.1:0 \
     --health.url-file "$work/health.url" --control-plane.poll-timeout 1s \
-    >"$work/agent.log" 2>&1 &
+    "${agent_args[@]}" >"$work/agent.log" 2>&1 &
   agent_pid=$!
   pids+=("$agent_pid")
   wait_file "$work/health.url" "$agent_pid" "tunnel-client run"
@@ -126,7 +128,8 @@ stop_pid() {
 stop_agent() { stop_pid "$agent_pid" "tunnel-client run"; }
 
 # Slow MCP target (node): answers every POST after DELAY_MS with a JSON-RPC
-# result echoing the id, touches $work/slow.hit when a request arrives.
+# result echoing the id; appends "hit <id as JSON>" to $work/slow.hit when a
+# request arrives.
 start_slow_target() {
   local delay=$1
   "$node_bin" -e '
@@ -136,10 +139,10 @@ start_slow_target() {
       let b = "";
       req.on("data", (c) => (b += c));
       req.on("end", () => {
-        fs.appendFileSync(hitFile, "hit\n");
+        let id = null;
+        try { id = JSON.parse(b).id ?? null; } catch (e) {}
+        fs.appendFileSync(hitFile, "hit " + JSON.stringify(id) + "\n");
         setTimeout(() => {
-          let id = null;
-          try { id = JSON.parse(b).id ?? null; } catch (e) {}
           res.writeHead(200, { "Content-Type": "application/json" });
           res.end(JSON.stringify({ jsonrpc: "2.0", id, result: { content: [{ type: "text", text: "slow" }] } }));
         }, Number(delay));
@@ -205,6 +208,35 @@ set_faults() {
     --data-binary "$1" -w ' %{http_code}' "$cp_direct/_dev/faults") ||
     fail "POST /_dev/faults failed"
   [[ $out == *' 200' ]] || fail "POST /_dev/faults: $out"
+}
+
+# inject JSON_ARRAY: queue raw commands with POST /_dev/commands (as given;
+# request_id/shard_token generated when absent).
+inject() {
+  local out
+  out=$("$curl_bin" -sS --max-time 10 -H "$auth" -H 'Content-Type: application/json' \
+    --data-binary "$1" -w ' %{http_code}' "$cp_direct/_dev/commands") ||
+    fail "POST /_dev/commands failed"
+  [[ $out == *' 200' ]] || fail "POST /_dev/commands: $out"
+}
+
+# rpc_cmd REQUEST_ID ID TIMEOUT_MEMBER: a jsonrpc tools/call echo command on
+# main; TIMEOUT_MEMBER is e.g. '"response_timeout":"30s",' or ''.
+rpc_cmd() {
+  printf '{"request_id":"%s",%s"command_type":"jsonrpc","channel":"main","headers":{},"jsonrpc":%s}' \
+    "$1" "$3" "$(tool_call "$2" echo '{"input":"injected"}')"
+}
+
+# wait_responses FILTER WHAT: poll /_dev/responses (10s) until the jq FILTER
+# yields true on it.
+wait_responses() {
+  local i
+  for ((i = 0; i < 200; i++)); do
+    dev_get responses >"$work/r.json"
+    [[ $("$jq_bin" -r "$1" "$work/r.json") == true ]] && return 0
+    sleep 0.05
+  done
+  fail "$2 (jq '$1' on /_dev/responses: $(head -c 600 "$work/r.json"))"
 }
 
 # cp_stat FILTER: a jq filter over /_dev/stats.
@@ -478,6 +510,79 @@ e2e_concurrent)
   jq_check "$work/stats.json" '.responses.jsonrpc_response == 50 and .commands_delivered == 50 and
     .pending == 0' "50 terminal responses"
   rm -f "$work"/c*.body
+  ;;
+
+e2e_deadline_variants)
+  # Five injected commands differing only in response_timeout: "0s" is
+  # expired at receipt (target never called, nothing posted); a valid one,
+  # a malformed one ("abc" = no deadline), null and absent are answered.
+  start_slow_target 0
+  start_cp
+  start_agent
+  inject "[$(rpc_cmd dl-0s 100 '"response_timeout":"0s",'),
+    $(rpc_cmd dl-30s 101 '"response_timeout":"30s",'),
+    $(rpc_cmd dl-abc 102 '"response_timeout":"abc",'),
+    $(rpc_cmd dl-null 103 '"response_timeout":null,'),
+    $(rpc_cmd dl-absent 104 '')]"
+  wait_responses 'length >= 4' "four answered commands"
+  sleep 1 # a post for dl-0s would show up by now
+  dev_get responses >"$work/r.json"
+  jq_check "$work/r.json" '([.[].request_id] | sort) == ["dl-30s","dl-abc","dl-absent","dl-null"]
+    and all(.[]; .resp_type == "jsonrpc_response" and .resp_code == 200 and
+      .resp_json.id == {"dl-30s":101,"dl-abc":102,"dl-null":103,"dl-absent":104}[.request_id])' \
+    "exactly the four non-expired commands answered, with their ids"
+  [[ $(sort "$work/slow.hit" | tr '\n' ' ') == "hit 101 hit 102 hit 103 hit 104 " ]] ||
+    fail "target calls: $(tr '\n' ' ' <"$work/slow.hit"), want ids 101..104 only (never 100)"
+  [[ $(cp_stat '.commands_delivered == 5 and .responses_rejected == 0') == true ]] ||
+    fail "want 5 commands delivered, no rejected post: $(dev_get stats)"
+  ;;
+
+e2e_unknown_command_type)
+  # A command_type the agent does not know is skipped (nothing posted,
+  # logged with its request id); the agent keeps serving.
+  start_all
+  inject "[{\"request_id\":\"uc-bogus\",\"command_type\":\"bogus\",\"channel\":\"main\",
+    \"headers\":{},\"jsonrpc\":$(tool_call 200 echo '{"input":"bogus"}')},
+    $(rpc_cmd uc-normal 201 '"response_timeout":"30s",')]"
+  wait_responses 'any(.[]; .request_id == "uc-normal")' "the normal command answered"
+  code=$(mcp POST after "$(tool_call 202 echo '{"input":"still serving"}')")
+  [[ $code == 200 ]] || fail "call after the bogus command: status $code"
+  jq_check "$work/after.body" '.id == 202 and .result.structuredContent.echoed == "still serving"' \
+    "echo after the bogus command"
+  dev_get responses >"$work/r.json"
+  jq_check "$work/r.json" 'length == 2 and all(.[]; .request_id != "uc-bogus") and
+    (.[] | select(.request_id == "uc-normal") | .resp_code == 200 and .resp_json.id == 201)' \
+    "nothing posted for the bogus command"
+  grep -q 'uc-bogus' "$work/agent.log" || fail "the skipped command's request id is not logged"
+  kill -0 "$agent_pid" 2>/dev/null || fail "the agent exited"
+  ;;
+
+e2e_poll_batching)
+  # 10 commands at once against max-inflight 3 and one worker: every poll
+  # asks for 1..3, several polls are needed, each command answered once.
+  start_slow_target 200
+  start_cp
+  agent_args=(--control-plane.max-inflight 3 --mcp.max-concurrent-requests 1)
+  start_agent
+  cmds=
+  for i in $(seq 1 10); do
+    cmds+="${cmds:+,}$(rpc_cmd "pb-$i" "$((300 + i))" '"response_timeout":"60s",')"
+  done
+  inject "[$cmds]"
+  wait_responses 'length >= 10' "ten responses"
+  sleep 0.5
+  dev_get responses >"$work/r.json"
+  jq_check "$work/r.json" 'length == 10 and ([.[].request_id] | sort) ==
+    ([range(1;11) | "pb-\(.)"] | sort) and
+    all(.[]; .resp_type == "jsonrpc_response" and .resp_code == 200 and
+      .resp_json.id == 300 + (.request_id | ltrimstr("pb-") | tonumber))' \
+    "each of the 10 commands answered exactly once with its id"
+  dev_get stats >"$work/stats.json"
+  jq_check "$work/stats.json" '(.poll_limits | length) >= 4 and
+    all(.poll_limits[]; type == "number" and . >= 1 and . <= 3)' \
+    "every poll limit within 1..max-inflight (3)"
+  jq_check "$work/stats.json" '.polls - .polls_empty >= 4 and .commands_delivered == 10 and
+    .redeliveries == 0 and .pending == 0' "at least ceil(10/3) polls delivered commands"
   ;;
 
 *)

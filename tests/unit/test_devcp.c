@@ -10,6 +10,11 @@
 #include <string.h>
 #include <time.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cmocka.h>
 
 #include <curl/curl.h>
@@ -852,6 +857,194 @@ static void test_commands_decode_with_client_decoder(void **state) {
   assert_int_equal(stat_of("pending"), 0);
 }
 
+static long dev_post(const char *what, const char *auth, const char *body,
+                     json_t **out) {
+  struct call c = {.method = "POST", .body = body, .headers = {auth}};
+  snprintf(c.url, sizeof(c.url), "%s/_dev/%s", g_base, what);
+  do_call(&c);
+  assert_int_equal(c.cc, CURLE_OK);
+  if (out != NULL)
+    *out = c.len ? json_loadb(c.resp, c.len, 0, NULL) : NULL;
+  call_free(&c);
+  return c.status;
+}
+
+static void nap_ms(long ms) {
+  struct timespec nap = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&nap, NULL);
+}
+
+/* POST /_dev/commands queues raw commands as given (ids generated only when
+ * absent), their responses are recorded without an ingress call, and every
+ * poll's limit shows up in /_dev/stats. */
+static void test_dev_commands_injected_as_given(void **state) {
+  (void)state;
+  json_t *v = NULL;
+  assert_int_equal(dev_post("commands", NULL, "[{}]", NULL), 401);
+  assert_int_equal(dev_post("commands", AUTH, "{}", NULL), 400);
+  assert_int_equal(dev_post("commands", AUTH, "[]", NULL), 400);
+  assert_int_equal(dev_post("commands", AUTH, "[1]", NULL), 400);
+  assert_int_equal(dev_post("commands", AUTH, "[{\"request_id\":5}]", NULL),
+                   400);
+  assert_int_equal(dev_post("commands", AUTH,
+                            "[{\"request_id\":\"d\"},{\"request_id\":\"d\"}]",
+                            NULL),
+                   400);
+  assert_int_equal(stat_of("pending"), 0);
+
+  static const char first[] =
+      "{\"request_id\":\"inj-1\",\"shard_token\":\"tok1\",\"command_type\":"
+      "\"bogus\",\"channel\":\"main\",\"response_timeout\":\"0s\"}";
+  char body[1024];
+  snprintf(body, sizeof(body),
+           "[%s,{\"command_type\":\"jsonrpc\",\"channel\":\"main\","
+           "\"response_timeout\":null,\"headers\":{},\"jsonrpc\":{\"jsonrpc\":"
+           "\"2.0\",\"id\":3,\"method\":\"tools/list\"}}]",
+           first);
+  assert_int_equal(dev_post("commands", AUTH, body, &v), 200);
+  json_t *ids = json_object_get(v, "request_ids");
+  assert_int_equal(json_array_size(ids), 2);
+  assert_string_equal(json_string_value(json_array_get(ids, 0)), "inj-1");
+  char second_id[64];
+  snprintf(second_id, sizeof(second_id), "%s",
+           json_string_value(json_array_get(ids, 1)));
+  assert_int_equal(strncmp(second_id, "devreq_", 7), 0);
+  json_decref(v);
+  /* the same id again while it is pending */
+  snprintf(body, sizeof(body), "[%s]", first);
+  assert_int_equal(dev_post("commands", AUTH, body, NULL), 400);
+  assert_int_equal(stat_of("pending"), 2);
+
+  json_t *cmd = poll_one("limit=1&timeout_ms=2000");
+  json_t *want = json_loads(first, 0, NULL);
+  assert_true(json_equal(cmd, want)); /* nothing added or changed */
+  json_decref(want);
+  json_t *cmd2 = poll_one("limit=7&timeout_ms=2000");
+  assert_string_equal(json_string_value(json_object_get(cmd2, "request_id")),
+                      second_id);
+  assert_true(json_is_null(json_object_get(cmd2, "response_timeout")));
+  assert_null(json_object_get(cmd2, "created_at"));
+  assert_int_equal(
+      strlen(json_string_value(json_object_get(cmd2, "shard_token"))), 32);
+
+  /* a notify is recorded and keeps the entry; the terminal one ends it */
+  assert_int_equal(respond(cmd2,
+                           "\"resp_json\":{\"jsonrpc\":\"2.0\",\"method\":"
+                           "\"n\"},\"resp_code\":200,\"resp_type\":"
+                           "\"jsonrpc_notify\""),
+                   200);
+  assert_int_equal(respond(cmd2, "\"resp_json\":{\"jsonrpc\":\"2.0\",\"id\":3,"
+                                 "\"result\":{}},\"resp_code\":200,"
+                                 "\"resp_type\":\"jsonrpc_response\""),
+                   200);
+  assert_int_equal(stat_of("pending"), 1);
+  assert_int_equal(respond(cmd2, "\"resp_json\":{\"jsonrpc\":\"2.0\",\"id\":3,"
+                                 "\"result\":{}},\"resp_code\":200,"
+                                 "\"resp_type\":\"jsonrpc_response\""),
+                   404);
+  json_t *rs = dev_get("responses");
+  size_t n = json_array_size(rs);
+  assert_true(n >= 3);
+  json_t *last_ok = json_array_get(rs, n - 2);
+  assert_string_equal(json_string_value(json_object_get(last_ok, "request_id")),
+                      second_id);
+  assert_string_equal(json_string_value(json_object_get(last_ok, "resp_type")),
+                      "jsonrpc_response");
+  json_decref(rs);
+  /* a wrong shard token is refused for injected commands too */
+  char wrong[512];
+  snprintf(wrong, sizeof(wrong),
+           "{\"request_id\":\"inj-1\",\"channel\":\"main\",\"resp_code\":200,"
+           "\"resp_type\":\"jsonrpc_response\"}");
+  assert_int_equal(post_response_raw("tok2", wrong, NULL), 401);
+  assert_int_equal(post_response_raw("tok1", wrong, NULL), 200);
+  assert_int_equal(stat_of("pending"), 0);
+
+  /* the two polls' limits were recorded, the last one without a limit */
+  long st = 0;
+  json_decref(poll_q("timeout_ms=0", &st));
+  assert_int_equal(st, 204);
+  v = dev_get("stats");
+  json_t *limits = json_object_get(v, "poll_limits");
+  size_t nl = json_array_size(limits);
+  assert_true(nl >= 3);
+  assert_int_equal(json_integer_value(json_array_get(limits, nl - 3)), 1);
+  assert_int_equal(json_integer_value(json_array_get(limits, nl - 2)), 7);
+  assert_true(json_is_null(json_array_get(limits, nl - 1)));
+  assert_true(json_integer_value(json_object_get(v, "commands_injected")) >= 2);
+  json_decref(v);
+  json_decref(cmd2);
+  json_decref(cmd);
+}
+
+/* POST /v1/mcp/{id}/ (empty channel) is the main channel. */
+static void test_trailing_slash_is_main(void **state) {
+  (void)state;
+  pthread_t th;
+  struct call *c =
+      ingress_start(&th, "/", "Accept: application/json",
+                    "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"x\"}");
+  json_t *cmd = poll_one("limit=5&timeout_ms=5000");
+  assert_string_equal(json_string_value(json_object_get(cmd, "channel")),
+                      "main");
+  assert_int_equal(respond(cmd, "\"resp_json\":{\"jsonrpc\":\"2.0\",\"id\":4,"
+                                "\"result\":{}},\"resp_code\":200,"
+                                "\"resp_type\":\"jsonrpc_response\""),
+                   200);
+  ingress_join(th, c);
+  assert_int_equal(c->status, 200);
+  call_free(c);
+  free(c);
+  json_decref(cmd);
+}
+
+/* A long poll whose client went away does not swallow the next command:
+ * a later poll gets it, exactly once. */
+static void test_aborted_poll_loses_nothing(void **state) {
+  (void)state;
+  int port = atoi(strrchr(g_base, ':') + 1);
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  assert_true(fd >= 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_port = htons((uint16_t)port)};
+  inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+  assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+  char req[512];
+  int len = snprintf(req, sizeof(req),
+                     "GET /v1/tunnels/%s/poll?limit=4&timeout_ms=10000 "
+                     "HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n\r\n",
+                     TID, AUTH);
+  json_int_t polls0 = stat_of("polls");
+  json_int_t abandoned0 = stat_of("polls_abandoned");
+  assert_int_equal(write(fd, req, (size_t)len), len);
+  for (int i = 0; i < 100 && stat_of("polls") < polls0 + 1; i++)
+    nap_ms(20);
+  assert_int_equal(stat_of("polls"), polls0 + 1); /* it is waiting */
+  close(fd);
+  for (int i = 0; i < 100 && stat_of("polls_abandoned") < abandoned0 + 1; i++)
+    nap_ms(20);
+  assert_int_equal(stat_of("polls_abandoned"), abandoned0 + 1);
+
+  json_t *v = NULL;
+  assert_int_equal(dev_post("commands", AUTH,
+                            "[{\"request_id\":\"after-abort\",\"command_type\":"
+                            "\"session_termination\",\"channel\":\"main\"}]",
+                            &v),
+                   200);
+  json_decref(v);
+  json_t *cmd = poll_one("limit=4&timeout_ms=3000");
+  assert_string_equal(json_string_value(json_object_get(cmd, "request_id")),
+                      "after-abort");
+  long st = 0;
+  json_decref(poll_q("limit=4&timeout_ms=300", &st));
+  assert_int_equal(st, 204); /* delivered once */
+  assert_int_equal(respond(cmd, "\"resp_code\":204,\"resp_type\":"
+                                "\"session_termination_response\""),
+                   200);
+  assert_int_equal(stat_of("pending"), 0);
+  json_decref(cmd);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_metadata_and_auth),
@@ -866,6 +1059,9 @@ int main(void) {
       cmocka_unit_test(test_delete_and_duplicate_delivery),
       cmocka_unit_test(test_commands_decode_with_client_decoder),
       cmocka_unit_test(test_ingress_timeout_504),
+      cmocka_unit_test(test_dev_commands_injected_as_given),
+      cmocka_unit_test(test_trailing_slash_is_main),
+      cmocka_unit_test(test_aborted_poll_loses_nothing),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
