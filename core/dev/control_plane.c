@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "dev/control_plane_internal.h"
+#include "util/error.h"
 #include "util/log.h"
 #include "util/net_listen.h"
 
@@ -314,18 +315,6 @@ on_mhd_log(void *cls, const char *fmt, va_list ap) {
 /* ---- lifecycle ------------------------------------------------------------
  */
 
-static int fail(char **err, const char *fmt, ...) TC_PRINTF(2, 3);
-static int fail(char **err, const char *fmt, ...) {
-  if (err != NULL) {
-    va_list ap;
-    va_start(ap, fmt);
-    if (vasprintf(err, fmt, ap) < 0)
-      *err = NULL;
-    va_end(ap);
-  }
-  return -1;
-}
-
 static void devcp_free(struct tc_devcp *s) {
   while (s->pending != NULL)
     tc_devcp_pending_finish(s, s->pending);
@@ -358,15 +347,16 @@ int tc_devcp_start(struct tc_devcp **out, const struct tc_devcp_options *opt,
       opt && opt->tunnel_id ? opt->tunnel_id : DEVCP_DEFAULT_TUNNEL;
   const char *key = opt && opt->api_key ? opt->api_key : DEVCP_DEFAULT_KEY;
   if (!valid_token(tid))
-    return fail(err, "dev control-plane: --tunnel-id must be 1-256 of "
-                     "A-Z, a-z, 0-9, '_' or '-' (e.g. tunnel_ + 32 "
-                     "lowercase alphanumerics)");
+    return tc_set_error(err, "dev control-plane: --tunnel-id must be 1-256 of "
+                             "A-Z, a-z, 0-9, '_' or '-' (e.g. tunnel_ + 32 "
+                             "lowercase alphanumerics)");
   if (!valid_token(key))
-    return fail(err, "dev control-plane: --api-key must be 1-256 of A-Z, "
-                     "a-z, 0-9, '_' or '-'; fix its value");
+    return tc_set_error(err,
+                        "dev control-plane: --api-key must be 1-256 of A-Z, "
+                        "a-z, 0-9, '_' or '-'; fix its value");
   struct tc_devcp *s = calloc(1, sizeof(*s));
   if (s == NULL)
-    return fail(err, "start dev control-plane: out of memory");
+    return tc_set_error(err, "start dev control-plane: out of memory");
   pthread_mutex_init(&s->lock, NULL);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
@@ -380,7 +370,7 @@ int tc_devcp_start(struct tc_devcp **out, const struct tc_devcp_options *opt,
   s->responses = json_array();
   if (s->tunnel_id == NULL || s->api_key == NULL || s->responses == NULL) {
     devcp_free(s);
-    return fail(err, "start dev control-plane: out of memory");
+    return tc_set_error(err, "start dev control-plane: out of memory");
   }
   struct tc_net_listener l;
   if (tc_net_listen_tcp(addr, &names, &l, err) != 0) {
@@ -403,10 +393,11 @@ int tc_devcp_start(struct tc_devcp **out, const struct tc_devcp_options *opt,
   if (s->mhd == NULL) {
     close(l.fd);
     devcp_free(s);
-    return fail(err,
-                "start dev control-plane on %s: libmicrohttpd refused to "
-                "start (too many open files or threads?)",
-                addr);
+    return tc_set_error(
+        err,
+        "start dev control-plane on %s: libmicrohttpd refused to "
+        "start (too many open files or threads?)",
+        addr);
   }
   tc_log(TC_LOG_INFO, "devcp", "dev control plane serving", "url", s->base_url,
          "tunnel_id", s->tunnel_id, NULL);

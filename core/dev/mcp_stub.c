@@ -54,6 +54,7 @@
 #include <unistd.h>
 
 #include "dev/mcp_stub_internal.h"
+#include "util/error.h"
 #include "util/log.h"
 #include "util/net_listen.h"
 #include "util/sbuf.h"
@@ -516,18 +517,6 @@ on_mhd_log(void *cls, const char *fmt, va_list ap) {
 /* ---- lifecycle ------------------------------------------------------------
  */
 
-static int fail(char **err, const char *fmt, ...) TC_PRINTF(2, 3);
-static int fail(char **err, const char *fmt, ...) {
-  if (err != NULL) {
-    va_list ap;
-    va_start(ap, fmt);
-    if (vasprintf(err, fmt, ap) < 0)
-      *err = NULL;
-    va_end(ap);
-  }
-  return -1;
-}
-
 static void stub_free(struct tc_mcp_stub *s) {
   pthread_mutex_destroy(&s->lock);
   free(s->sessions);
@@ -545,7 +534,7 @@ int tc_mcp_stub_start(struct tc_mcp_stub **out,
   const char *addr = opt && opt->listen_addr ? opt->listen_addr : "127.0.0.1:0";
   struct tc_mcp_stub *s = calloc(1, sizeof(*s));
   if (s == NULL)
-    return fail(err, "start mcp-stub: out of memory");
+    return tc_set_error(err, "start mcp-stub: out of memory");
   pthread_mutex_init(&s->lock, NULL);
   s->name = strdup(opt && opt->server_name ? opt->server_name : "mcp-stub");
   s->version =
@@ -553,7 +542,7 @@ int tc_mcp_stub_start(struct tc_mcp_stub **out,
   s->sessions = calloc(STUB_MAX_SESSIONS, sizeof(s->sessions[0]));
   if (s->name == NULL || s->version == NULL || s->sessions == NULL) {
     stub_free(s);
-    return fail(err, "start mcp-stub: out of memory");
+    return tc_set_error(err, "start mcp-stub: out of memory");
   }
 
   struct tc_net_listener l;
@@ -577,10 +566,11 @@ int tc_mcp_stub_start(struct tc_mcp_stub **out,
   if (s->mhd == NULL) {
     close(l.fd);
     stub_free(s);
-    return fail(err,
-                "start mcp-stub on %s: libmicrohttpd refused to start (too "
-                "many open files or threads?)",
-                addr);
+    return tc_set_error(
+        err,
+        "start mcp-stub on %s: libmicrohttpd refused to start (too "
+        "many open files or threads?)",
+        addr);
   }
   *out = s;
   return 0;

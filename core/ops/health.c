@@ -28,6 +28,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/net_listen.h"
@@ -120,18 +121,6 @@ on_mhd_log(void *cls, const char *fmt, va_list ap) {
 
 /* ---- binding ------------------------------------------------------------- */
 
-static int fail(char **err, const char *fmt, ...) TC_PRINTF(2, 3);
-static int fail(char **err, const char *fmt, ...) {
-  if (err != NULL) {
-    va_list ap;
-    va_start(ap, fmt);
-    if (vasprintf(err, fmt, ap) < 0)
-      *err = NULL;
-    va_end(ap);
-  }
-  return -1;
-}
-
 /* Bind TCP through util/net_listen; on success *fd and *base_url. */
 static int bind_tcp(const char *addr, int *fd_out, int *family, char **base_url,
                     char **err) {
@@ -151,58 +140,66 @@ static int bind_unix(struct tc_health_server *srv, const char *path,
                      int *fd_out, char **err) {
   struct sockaddr_un sun = {.sun_family = AF_UNIX};
   if (strlen(path) >= sizeof(sun.sun_path))
-    return fail(err,
-                "health unix socket path %s is too long (at most %zu bytes); "
-                "choose a shorter --health.unix-socket",
-                path, sizeof(sun.sun_path) - 1);
+    return tc_set_error(
+        err,
+        "health unix socket path %s is too long (at most %zu bytes); "
+        "choose a shorter --health.unix-socket",
+        path, sizeof(sun.sun_path) - 1);
   memcpy(sun.sun_path, path, strlen(path) + 1);
 
   struct stat st;
   if (lstat(path, &st) == 0) {
     if (!S_ISSOCK(st.st_mode))
-      return fail(err,
-                  "health unix socket %s exists and is not a socket; remove "
-                  "it or choose another --health.unix-socket",
-                  path);
+      return tc_set_error(
+          err,
+          "health unix socket %s exists and is not a socket; remove "
+          "it or choose another --health.unix-socket",
+          path);
     int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (probe < 0)
-      return fail(err, "health unix socket %s: %s", path, strerror(errno));
+      return tc_set_error(err, "health unix socket %s: %s", path,
+                          strerror(errno));
     int rc = connect(probe, (const struct sockaddr *)&sun, sizeof(sun));
     int e = errno;
     close(probe);
     if (rc == 0)
-      return fail(err,
-                  "health unix socket %s is in use by a running process; stop "
-                  "it or choose another --health.unix-socket",
-                  path);
+      return tc_set_error(
+          err,
+          "health unix socket %s is in use by a running process; stop "
+          "it or choose another --health.unix-socket",
+          path);
     if (e != ECONNREFUSED && e != ENOENT)
-      return fail(err,
-                  "health unix socket %s: cannot check whether it is in use: "
-                  "%s",
-                  path, strerror(e));
+      return tc_set_error(
+          err,
+          "health unix socket %s: cannot check whether it is in use: "
+          "%s",
+          path, strerror(e));
     if (unlink(path) != 0 && errno != ENOENT)
-      return fail(err, "remove stale health unix socket %s: %s", path,
-                  strerror(errno));
+      return tc_set_error(err, "remove stale health unix socket %s: %s", path,
+                          strerror(errno));
     tc_log(TC_LOG_INFO, "health", "removed stale health unix socket", "path",
            path, NULL);
   }
 
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0)
-    return fail(err, "health unix socket %s: %s", path, strerror(errno));
+    return tc_set_error(err, "health unix socket %s: %s", path,
+                        strerror(errno));
   if (bind(fd, (const struct sockaddr *)&sun, sizeof(sun)) != 0) {
     int e = errno;
     close(fd);
-    return fail(err,
-                "bind health unix socket %s: %s (check that the directory "
-                "exists and is writable)",
-                path, strerror(e));
+    return tc_set_error(
+        err,
+        "bind health unix socket %s: %s (check that the directory "
+        "exists and is writable)",
+        path, strerror(e));
   }
   if (chmod(path, 0600) != 0 || listen(fd, 64) != 0 || stat(path, &st) != 0) {
     int e = errno;
     close(fd);
     unlink(path);
-    return fail(err, "listen on health unix socket %s: %s", path, strerror(e));
+    return tc_set_error(err, "listen on health unix socket %s: %s", path,
+                        strerror(e));
   }
   srv->sock_dev = st.st_dev;
   srv->sock_ino = st.st_ino;
@@ -224,7 +221,7 @@ int tc_health_start(struct tc_health_server **out, const struct tc_config *cfg,
   *out = NULL;
   struct tc_health_server *srv = calloc(1, sizeof(*srv));
   if (srv == NULL)
-    return fail(err, "start health listener: out of memory");
+    return tc_set_error(err, "start health listener: out of memory");
   int fd = -1, family = AF_UNIX;
   const char *where;
   if (cfg->health_unix_socket != NULL && cfg->health_unix_socket[0] != '\0') {
@@ -232,7 +229,7 @@ int tc_health_start(struct tc_health_server **out, const struct tc_config *cfg,
     srv->unix_path = strdup(where);
     if (srv->unix_path == NULL || bind_unix(srv, where, &fd, err) != 0) {
       if (srv->unix_path == NULL)
-        fail(err, "start health listener: out of memory");
+        tc_set_error(err, "start health listener: out of memory");
       free(srv->unix_path);
       free(srv);
       return -1;
@@ -250,7 +247,7 @@ int tc_health_start(struct tc_health_server **out, const struct tc_config *cfg,
     }
   }
   if (srv->base_url == NULL) {
-    fail(err, "start health listener on %s: out of memory", where);
+    tc_set_error(err, "start health listener on %s: out of memory", where);
     goto fail_fd;
   }
 
@@ -266,10 +263,11 @@ int tc_health_start(struct tc_health_server **out, const struct tc_config *cfg,
       MHD_OPTION_CONNECTION_TIMEOUT, HEALTH_CONNECTION_TIMEOUT_S,
       MHD_OPTION_CONNECTION_LIMIT, HEALTH_CONNECTION_LIMIT, MHD_OPTION_END);
   if (srv->mhd == NULL) {
-    fail(err,
-         "start health listener on %s: libmicrohttpd refused to start (run "
-         "with --log.level debug for details)",
-         where);
+    tc_set_error(
+        err,
+        "start health listener on %s: libmicrohttpd refused to start (run "
+        "with --log.level debug for details)",
+        where);
     goto fail_fd;
   }
   fd = -1; /* owned by MHD now */
@@ -280,8 +278,8 @@ int tc_health_start(struct tc_health_server **out, const struct tc_config *cfg,
     if (srv->url_file == NULL ||
         tc_fs_write_atomic(srv->url_file, srv->base_url, strlen(srv->base_url),
                            0600, &why) != 0) {
-      fail(err, "health URL file (--health.url-file): %s",
-           why ? why : "out of memory");
+      tc_set_error(err, "health URL file (--health.url-file): %s",
+                   why ? why : "out of memory");
       free(why);
       free(srv->url_file);
       srv->url_file = NULL; /* nothing of ours to remove */

@@ -1,6 +1,7 @@
 /* util/net_listen.c — TCP listening sockets for our HTTP servers (see
  * net_listen.h). */
 #include "util/net_listen.h"
+#include "util/error.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,18 +16,6 @@
 #include <unistd.h>
 
 #include "tc/module.h" /* TC_PRINTF */
-
-static int fail(char **err, const char *fmt, ...) TC_PRINTF(2, 3);
-static int fail(char **err, const char *fmt, ...) {
-  if (err != NULL) {
-    va_list ap;
-    va_start(ap, fmt);
-    if (vasprintf(err, fmt, ap) < 0)
-      *err = NULL;
-    va_end(ap);
-  }
-  return -1;
-}
 
 /* Split "host:port" / "[v6]:port" / ":port". *host may be "". */
 static int split_host_port(const char *addr, char **host, char **port) {
@@ -93,12 +82,13 @@ int tc_net_listen_tcp(const char *addr, const struct tc_net_listen_names *names,
   out->base_url = NULL;
   char *host = NULL, *port = NULL;
   if (split_host_port(addr, &host, &port) != 0)
-    return fail(err,
-                "%s listen address \"%s\" is not host:port (for example "
-                "127.0.0.1:8080, [::1]:8080 or :8080; port 0 picks a free "
-                "port); fix %s%s%s",
-                label, addr, flag, names->env ? " / " : "",
-                names->env ? names->env : "");
+    return tc_set_error(
+        err,
+        "%s listen address \"%s\" is not host:port (for example "
+        "127.0.0.1:8080, [::1]:8080 or :8080; port 0 picks a free "
+        "port); fix %s%s%s",
+        label, addr, flag, names->env ? " / " : "",
+        names->env ? names->env : "");
   int fd = -1, e = 0;
   if (host[0] == '\0') {
     struct sockaddr_in6 any6 = {.sin6_family = AF_INET6,
@@ -119,10 +109,11 @@ int tc_net_listen_tcp(const char *addr, const struct tc_net_listen_names *names,
     struct addrinfo *res = NULL;
     int gai = getaddrinfo(host, port, &hints, &res);
     if (gai != 0) {
-      fail(err,
-           "%s listen address %s: cannot resolve host \"%s\": %s (use an "
-           "IP address or a resolvable name)",
-           label, addr, host, gai_strerror(gai));
+      tc_set_error(
+          err,
+          "%s listen address %s: cannot resolve host \"%s\": %s (use an "
+          "IP address or a resolvable name)",
+          label, addr, host, gai_strerror(gai));
       free(host);
       free(port);
       return -1;
@@ -135,10 +126,11 @@ int tc_net_listen_tcp(const char *addr, const struct tc_net_listen_names *names,
     freeaddrinfo(res);
   }
   if (fd < 0) {
-    fail(err,
-         "listen on %s address %s: %s (choose a free port with %s, or port 0 "
-         "for any free port)",
-         label, addr, strerror(e), flag);
+    tc_set_error(
+        err,
+        "listen on %s address %s: %s (choose a free port with %s, or port 0 "
+        "for any free port)",
+        label, addr, strerror(e), flag);
     free(host);
     free(port);
     return -1;
@@ -174,7 +166,8 @@ int tc_net_listen_tcp(const char *addr, const struct tc_net_listen_names *names,
   if (rc < 0) {
     out->base_url = NULL;
     close(fd);
-    return fail(err, "start %s listener on %s: out of memory", label, addr);
+    return tc_set_error(err, "start %s listener on %s: out of memory", label,
+                        addr);
   }
   out->fd = fd;
   out->family = ss.ss_family;
