@@ -6,7 +6,7 @@
 
 int tc_cmd_run(int argc, char **argv);
 int tc_cmd_modules(int argc, char **argv); /* list [--json] | describe NAME */
-int tc_cmd_dev(int argc, char **argv); /* mcp-stub [...] */
+int tc_cmd_dev(int argc, char **argv);     /* mcp-stub [...] */
 int tc_cmd_help(int argc, char **argv);
 int tc_cmd_version(int argc, char **argv);
 
