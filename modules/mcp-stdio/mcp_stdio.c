@@ -1,24 +1,583 @@
 /* mcp-stdio — the "stdio" transport: an MCP server run as a child process
- * speaking JSON-RPC over stdin/stdout.
+ * speaking newline-delimited JSON-RPC over stdin/stdout.
  *
- * This version validates bindings and answers every call with a
- * client_internal failure ("not_implemented"): the child process handling
- * arrives in a later release, and the summary says so. */
+ * The command is split shell-style (ms_argv.c) and spawned without a shell
+ * (PATH lookup, env and cwd inherited). stderr lines go to the log with
+ * the channel as instance. Concurrent calls are multiplexed: each request's
+ * id is replaced by a unique internal integer before it is written, and the
+ * reply carrying that integer gets the original id text back. Notifications
+ * from the server go to the in-flight call whose request named the same
+ * progressToken (params._meta.progressToken or params.progressToken), else
+ * to the oldest in-flight call, else they are dropped (debug log).
+ * Server->client requests are answered with -32601. A call that times out
+ * or is canceled retires its internal id; a late reply is dropped.
+ *
+ * When the child exits, in-flight calls fail with transport_closed/eof and
+ * the child is restarted with backoff (200 ms doubling up to
+ * restart_backoff_max); the last successful `initialize` is replayed to the
+ * new child (reply swallowed), followed by notifications/initialized. Calls
+ * that arrive meanwhile wait for the restart, bounded by their deadline.
+ *
+ * Threads: one supervisor thread per instance reads the child's stdout and
+ * restarts it; one stderr thread per child. call() runs on worker threads;
+ * replies and notifications are handed to it through its pending record and
+ * delivered to the sink from the worker's own thread. Writing to a dead
+ * child relies on SIGPIPE being ignored (the core does so at startup). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
 
 #include <tc/tc.h>
+
+#include "ms_internal.h"
+
+extern char **environ;
+
+#define MS_LINE_MAX (64u * 1024u * 1024u) /* one JSON-RPC message */
+#define MS_POLL_NS 50000000ull            /* cancel polling period */
+#define MS_BACKOFF_MIN_MS 200
 
 struct ms_config {
   int64_t restart_backoff_max_ms;
   int64_t shutdown_grace_ms;
 };
 
+/* Set by init on the main thread before any instance exists. */
+static int64_t ms_backoff_max_ms = 10000;
+static int64_t ms_grace_ms = 2000;
+
+enum ms_state { MS_IDLE, MS_RESTARTING, MS_RUNNING, MS_STOPPED };
+
+struct ms_msg {
+  struct ms_msg *next;
+  char *body;
+  size_t len;
+};
+
+/* One in-flight request; lives on the calling worker's stack, linked into
+ * the instance's list (oldest first) while registered. Guarded by lock. */
+struct ms_pending {
+  struct ms_pending *next;
+  uint64_t id;    /* internal id */
+  char *progress; /* JSON text of the request's progressToken, or NULL */
+  struct ms_msg *nhead, *ntail; /* notifications not yet delivered */
+  char *reply;                  /* the terminal message, internal id */
+  size_t reply_len;
+  int closed; /* the child went away */
+};
+
 struct ms_inst {
   const struct tc_host *host;
   char *channel;
+  char **argv;
+  pthread_mutex_t lock; /* guards everything below but in_fd */
+  pthread_cond_t cond;  /* CLOCK_MONOTONIC; state/pending/pid changes */
+  enum ms_state state;
+  int stopping;
+  pid_t pid; /* 0 when no unreaped child */
+  int out_fd, err_fd;
+  pthread_t sup_thr, err_thr;
+  int sup_started, err_started;
+  uint64_t next_id;
+  uint64_t replay_id; /* internal id of a replayed initialize, or 0 */
+  json_t *init_req;   /* last successful initialize, without id */
+  struct ms_pending *pending;
+  pthread_mutex_t write_lock; /* guards in_fd and whole-line writes */
+  int in_fd;
 };
+
+/* ---- small helpers --------------------------------------------------------
+ */
+
+static uint64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Wait on cond until woken or until monotonic `until_ns`. Lock held. */
+static void cond_wait_until(struct ms_inst *mi, uint64_t until_ns) {
+  struct timespec ts;
+  ts.tv_sec = (time_t)(until_ns / 1000000000ull);
+  ts.tv_nsec = (long)(until_ns % 1000000000ull);
+  pthread_cond_timedwait(&mi->cond, &mi->lock, &ts);
+}
+
+/* Write `s` plus '\n' to the child's stdin as one unit. 0 or -1. */
+static int write_line(struct ms_inst *mi, const char *s, size_t n) {
+  char *buf = malloc(n + 1);
+  if (buf == NULL)
+    return -1;
+  memcpy(buf, s, n);
+  buf[n] = '\n';
+  int rc = 0;
+  pthread_mutex_lock(&mi->write_lock);
+  if (mi->in_fd < 0) {
+    rc = -1;
+  } else {
+    size_t off = 0;
+    while (off < n + 1) {
+      ssize_t w = write(mi->in_fd, buf + off, n + 1 - off);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0) {
+        rc = -1;
+        break;
+      }
+      off += (size_t)w;
+    }
+  }
+  pthread_mutex_unlock(&mi->write_lock);
+  free(buf);
+  return rc;
+}
+
+static int write_json(struct ms_inst *mi, const json_t *j) {
+  char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+  if (s == NULL)
+    return -1;
+  int rc = write_line(mi, s, strlen(s));
+  free(s);
+  return rc;
+}
+
+static void close_stdin(struct ms_inst *mi) {
+  pthread_mutex_lock(&mi->write_lock);
+  if (mi->in_fd >= 0)
+    close(mi->in_fd);
+  mi->in_fd = -1;
+  pthread_mutex_unlock(&mi->write_lock);
+}
+
+/* JSON text of params._meta.progressToken or params.progressToken. */
+static char *progress_token(const json_t *msg) {
+  const json_t *params = json_object_get(msg, "params");
+  const json_t *tok =
+      json_object_get(json_object_get(params, "_meta"), "progressToken");
+  if (tok == NULL)
+    tok = json_object_get(params, "progressToken");
+  if (tok == NULL)
+    return NULL;
+  return json_dumps(tok, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+static void msgs_free(struct ms_msg *m) {
+  while (m != NULL) {
+    struct ms_msg *n = m->next;
+    free(m->body);
+    free(m);
+    m = n;
+  }
+}
+
+static void pending_unlink(struct ms_inst *mi, struct ms_pending *p) {
+  for (struct ms_pending **pp = &mi->pending; *pp != NULL; pp = &(*pp)->next) {
+    if (*pp == p) {
+      *pp = p->next;
+      return;
+    }
+  }
+}
+
+/* ---- child process --------------------------------------------------------
+ */
+
+static void *stderr_main(void *arg);
+
+/* Spawn the child with three CLOEXEC pipes. Lock held. 0, or errno. */
+static int spawn_child(struct ms_inst *mi) {
+  int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
+  int rc = 0;
+  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 ||
+      pipe2(err, O_CLOEXEC) != 0) {
+    rc = errno;
+    goto done;
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawnattr_init(&attr);
+  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  sigset_t none, defs;
+  sigemptyset(&none);
+  sigemptyset(&defs);
+  sigaddset(&defs, SIGPIPE);
+  sigaddset(&defs, SIGTERM);
+  sigaddset(&defs, SIGINT);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &defs);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  pid_t pid = 0;
+  rc = posix_spawnp(&pid, mi->argv[0], &fa, &attr, mi->argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0)
+    goto done;
+  mi->pid = pid;
+  pthread_mutex_lock(&mi->write_lock);
+  mi->in_fd = in[1];
+  pthread_mutex_unlock(&mi->write_lock);
+  in[1] = -1;
+  mi->out_fd = out[0];
+  out[0] = -1;
+  mi->err_fd = err[0];
+  err[0] = -1;
+  if (pthread_create(&mi->err_thr, NULL, stderr_main, mi) == 0)
+    mi->err_started = 1;
+  mi->host->log(mi->host, TC_LOG_INFO, mi->channel,
+                "started MCP server process %s (pid %ld)", mi->argv[0],
+                (long)pid);
+done:
+  for (int i = 0; i < 2; i++) {
+    if (in[i] >= 0)
+      close(in[i]);
+    if (out[i] >= 0)
+      close(out[i]);
+    if (err[i] >= 0)
+      close(err[i]);
+  }
+  return rc;
+}
+
+/* After stdout EOF: close stdin, give the child a moment, then SIGTERM and
+ * finally SIGKILL; reap it and its stderr thread. Supervisor thread only
+ * (the only reaper). Signals are sent under lock while the pid is unreaped,
+ * so they never reach a recycled pid. */
+static void reap_child(struct ms_inst *mi) {
+  close_stdin(mi);
+  uint64_t t0 = mono_ns();
+  int sent_term = 0, sent_kill = 0, status = 0;
+  pthread_mutex_lock(&mi->lock);
+  while (mi->pid != 0) {
+    pid_t r = waitpid(mi->pid, &status, WNOHANG);
+    if (r == mi->pid || (r < 0 && errno == ECHILD)) {
+      if (r == mi->pid && WIFSIGNALED(status))
+        mi->host->log(mi->host, mi->stopping ? TC_LOG_INFO : TC_LOG_WARN,
+                      mi->channel, "MCP server process %ld ended by signal %d",
+                      (long)mi->pid, WTERMSIG(status));
+      else if (r == mi->pid)
+        mi->host->log(mi->host, mi->stopping ? TC_LOG_INFO : TC_LOG_WARN,
+                      mi->channel, "MCP server process %ld exited (%d)",
+                      (long)mi->pid, WEXITSTATUS(status));
+      mi->pid = 0;
+      pthread_cond_broadcast(&mi->cond);
+      break;
+    }
+    uint64_t el = mono_ns() - t0;
+    if (!sent_term && el > 500000000ull) {
+      kill(mi->pid, SIGTERM);
+      sent_term = 1;
+    } else if (!sent_kill &&
+               el > 500000000ull + (uint64_t)ms_grace_ms * 1000000ull) {
+      kill(mi->pid, SIGKILL);
+      sent_kill = 1;
+    }
+    cond_wait_until(mi, mono_ns() + 20000000ull);
+  }
+  pthread_mutex_unlock(&mi->lock);
+  if (mi->err_started) {
+    pthread_join(mi->err_thr, NULL);
+    mi->err_started = 0;
+  }
+  close(mi->err_fd);
+  close(mi->out_fd);
+  mi->err_fd = mi->out_fd = -1;
+}
+
+/* ---- reading ---------------------------------------------------------------
+ */
+
+static void *stderr_main(void *arg) {
+  struct ms_inst *mi = arg;
+  char buf[4096];
+  size_t len = 0;
+  for (;;) {
+    ssize_t r = read(mi->err_fd, buf + len, sizeof(buf) - 1 - len);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      break;
+    len += (size_t)r;
+    char *start = buf, *nl;
+    while ((nl = memchr(start, '\n', len - (size_t)(start - buf))) != NULL) {
+      *nl = '\0';
+      if (nl > start && nl[-1] == '\r')
+        nl[-1] = '\0';
+      mi->host->log(mi->host, TC_LOG_INFO, mi->channel, "stderr: %s", start);
+      start = nl + 1;
+    }
+    len -= (size_t)(start - buf);
+    memmove(buf, start, len);
+    if (len == sizeof(buf) - 1) { /* overlong line: log it in pieces */
+      buf[len] = '\0';
+      mi->host->log(mi->host, TC_LOG_INFO, mi->channel, "stderr: %s", buf);
+      len = 0;
+    }
+  }
+  if (len > 0) {
+    buf[len] = '\0';
+    mi->host->log(mi->host, TC_LOG_INFO, mi->channel, "stderr: %s", buf);
+  }
+  return NULL;
+}
+
+static void answer_server_request(struct ms_inst *mi, json_t *msg) {
+  const char *method = json_string_value(json_object_get(msg, "method"));
+  mi->host->log(mi->host, TC_LOG_WARN, mi->channel,
+                "MCP server sent a request (%s); answering -32601",
+                method ? method : "?");
+  json_t *e = json_pack("{s:s,s:O,s:{s:i,s:s}}", "jsonrpc", "2.0", "id",
+                        json_object_get(msg, "id"), "error", "code", -32601,
+                        "message", "Method not found");
+  if (e != NULL)
+    write_json(mi, e);
+  json_decref(e);
+}
+
+static void finish_replay(struct ms_inst *mi) {
+  json_t *n = json_pack("{s:s,s:s}", "jsonrpc", "2.0", "method",
+                        "notifications/initialized");
+  if (n != NULL)
+    write_json(mi, n);
+  json_decref(n);
+  pthread_mutex_lock(&mi->lock);
+  mi->replay_id = 0;
+  if (mi->state == MS_RESTARTING)
+    mi->state = MS_RUNNING;
+  pthread_cond_broadcast(&mi->cond);
+  pthread_mutex_unlock(&mi->lock);
+  mi->host->log(mi->host, TC_LOG_INFO, mi->channel,
+                "replayed initialize to the restarted MCP server");
+}
+
+static void route_notification(struct ms_inst *mi, json_t *msg,
+                               const char *line, size_t len) {
+  char *tok = progress_token(msg);
+  struct ms_msg *m = malloc(sizeof(*m));
+  char *copy = malloc(len + 1);
+  if (m == NULL || copy == NULL) {
+    free(m);
+    free(copy);
+    free(tok);
+    return;
+  }
+  memcpy(copy, line, len);
+  copy[len] = '\0';
+  m->next = NULL;
+  m->body = copy;
+  m->len = len;
+  pthread_mutex_lock(&mi->lock);
+  struct ms_pending *to = NULL;
+  for (struct ms_pending *p = mi->pending; tok != NULL && p != NULL;
+       p = p->next)
+    if (p->progress != NULL && strcmp(p->progress, tok) == 0)
+      to = p;
+  if (to == NULL)
+    to = mi->pending; /* the oldest in-flight call */
+  if (to != NULL) {
+    if (to->ntail != NULL)
+      to->ntail->next = m;
+    else
+      to->nhead = m;
+    to->ntail = m;
+    m = NULL;
+    pthread_cond_broadcast(&mi->cond);
+  }
+  pthread_mutex_unlock(&mi->lock);
+  if (m != NULL) {
+    mi->host->log(mi->host, TC_LOG_DEBUG, mi->channel,
+                  "no call in flight; dropped a notification");
+    msgs_free(m);
+  }
+  free(tok);
+}
+
+static void handle_line(struct ms_inst *mi, const char *line, size_t len) {
+  json_error_t jerr;
+  json_t *msg = json_loadb(line, len, 0, &jerr);
+  if (msg == NULL || !json_is_object(msg)) {
+    mi->host->log(mi->host, TC_LOG_WARN, mi->channel,
+                  "MCP server wrote a line that is not a JSON-RPC object "
+                  "(%zu bytes); ignored",
+                  len);
+    json_decref(msg);
+    return;
+  }
+  json_t *id = json_object_get(msg, "id");
+  int has_method = json_object_get(msg, "method") != NULL;
+  if (id != NULL && !json_is_null(id) && has_method) {
+    answer_server_request(mi, msg);
+  } else if (id == NULL && has_method) {
+    route_notification(mi, msg, line, len);
+  } else {
+    uint64_t iid = json_is_integer(id) && json_integer_value(id) > 0
+                       ? (uint64_t)json_integer_value(id)
+                       : 0;
+    int replay = 0, routed = 0;
+    pthread_mutex_lock(&mi->lock);
+    if (iid != 0 && iid == mi->replay_id) {
+      replay = 1;
+    } else {
+      for (struct ms_pending *p = mi->pending; iid != 0 && p != NULL;
+           p = p->next) {
+        if (p->id == iid && p->reply == NULL) {
+          p->reply = malloc(len + 1);
+          if (p->reply != NULL) {
+            memcpy(p->reply, line, len);
+            p->reply[len] = '\0';
+            p->reply_len = len;
+          } else {
+            p->closed = 1;
+          }
+          routed = 1;
+          pthread_cond_broadcast(&mi->cond);
+          break;
+        }
+      }
+    }
+    pthread_mutex_unlock(&mi->lock);
+    if (replay)
+      finish_replay(mi);
+    else if (!routed)
+      mi->host->log(mi->host, TC_LOG_DEBUG, mi->channel,
+                    "discarded a reply for a retired or unknown id");
+  }
+  json_decref(msg);
+}
+
+/* Read newline-delimited messages from the child's stdout until EOF. */
+static void read_stdout(struct ms_inst *mi) {
+  size_t cap = 65536, len = 0, scanned = 0;
+  char *buf = malloc(cap);
+  if (buf == NULL)
+    return;
+  for (;;) {
+    if (len == cap) {
+      if (cap >= MS_LINE_MAX) {
+        mi->host->log(mi->host, TC_LOG_ERROR, mi->channel,
+                      "MCP server wrote a message over %u bytes; restarting "
+                      "it",
+                      MS_LINE_MAX);
+        break;
+      }
+      char *nb = realloc(buf, cap * 2);
+      if (nb == NULL)
+        break;
+      buf = nb;
+      cap *= 2;
+    }
+    ssize_t r = read(mi->out_fd, buf + len, cap - len);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      break;
+    len += (size_t)r;
+    size_t start = 0;
+    for (size_t i = scanned; i < len; i++) {
+      if (buf[i] != '\n')
+        continue;
+      size_t end = i;
+      if (end > start && buf[end - 1] == '\r')
+        end--;
+      if (end > start)
+        handle_line(mi, buf + start, end - start);
+      start = i + 1;
+    }
+    memmove(buf, buf + start, len - start);
+    len -= start;
+    scanned = len;
+  }
+  free(buf);
+}
+
+/* The child is gone: new calls wait for the restart, in-flight calls
+ * fail. */
+static void close_pending(struct ms_inst *mi) {
+  pthread_mutex_lock(&mi->lock);
+  if (!mi->stopping)
+    mi->state = MS_RESTARTING;
+  mi->replay_id = 0;
+  for (struct ms_pending *p = mi->pending; p != NULL; p = p->next)
+    p->closed = 1;
+  pthread_cond_broadcast(&mi->cond);
+  pthread_mutex_unlock(&mi->lock);
+}
+
+/* Lock held: state is RESTARTING, a child was just spawned. Replay the
+ * last initialize (its reply is swallowed by handle_line) or go RUNNING. */
+static void begin_replay(struct ms_inst *mi) {
+  if (mi->init_req == NULL) {
+    mi->state = MS_RUNNING;
+    pthread_cond_broadcast(&mi->cond);
+    return;
+  }
+  json_t *req = json_deep_copy(mi->init_req);
+  mi->replay_id = ++mi->next_id;
+  json_object_set_new(req, "id", json_integer((json_int_t)mi->replay_id));
+  pthread_mutex_unlock(&mi->lock);
+  write_json(mi, req); /* a failure shows up as stdout EOF */
+  json_decref(req);
+  pthread_mutex_lock(&mi->lock);
+}
+
+static void *supervisor_main(void *arg) {
+  struct ms_inst *mi = arg;
+  int64_t backoff = MS_BACKOFF_MIN_MS;
+  uint64_t started = mono_ns();
+  for (;;) {
+    read_stdout(mi);
+    close_pending(mi);
+    reap_child(mi);
+    /* A child that stayed up for 10 s resets the backoff. */
+    if (mono_ns() - started > 10000000000ull)
+      backoff = MS_BACKOFF_MIN_MS;
+    pthread_mutex_lock(&mi->lock);
+    for (;;) {
+      uint64_t until = mono_ns() + (uint64_t)backoff * 1000000ull;
+      while (!mi->stopping && mono_ns() < until)
+        cond_wait_until(mi, until);
+      if (mi->stopping)
+        break;
+      mi->host->log(mi->host, TC_LOG_INFO, mi->channel,
+                    "restarting the MCP server process after %lld ms",
+                    (long long)backoff);
+      backoff =
+          backoff * 2 > ms_backoff_max_ms ? ms_backoff_max_ms : backoff * 2;
+      int rc = spawn_child(mi);
+      if (rc == 0)
+        break;
+      mi->host->log(mi->host, TC_LOG_ERROR, mi->channel, "cannot start %s: %s",
+                    mi->argv[0], strerror(rc));
+    }
+    if (mi->stopping) {
+      mi->state = MS_STOPPED;
+      pthread_cond_broadcast(&mi->cond);
+      pthread_mutex_unlock(&mi->lock);
+      return NULL;
+    }
+    begin_replay(mi);
+    pthread_mutex_unlock(&mi->lock);
+    started = mono_ns();
+  }
+}
+
+/* ---- vtable -----------------------------------------------------------------
+ */
 
 static int ms_create(const struct tc_host *host,
                      const struct tc_binding *binding, void **inst,
@@ -32,12 +591,39 @@ static int ms_create(const struct tc_host *host,
                            channel);
     return TC_ECONFIG;
   }
-  struct ms_inst *mi = host->alloc(sizeof(*mi));
-  if (mi == NULL)
+  char **argv = NULL;
+  const char *why = NULL;
+  int rc = ms_argv_split(binding->command, &argv, &why);
+  if (rc == -2)
     return TC_ENOMEM;
+  if (rc != 0) {
+    *errmsg = host->format("channel \"%s\": cannot split the stdio command: "
+                           "%s (quote words with '...' or \"...\")",
+                           channel, why);
+    return TC_ECONFIG;
+  }
+  struct ms_inst *mi = host->alloc(sizeof(*mi));
+  if (mi == NULL) {
+    ms_argv_free(argv);
+    return TC_ENOMEM;
+  }
+  memset(mi, 0, sizeof(*mi));
   mi->host = host;
+  mi->argv = argv;
+  mi->in_fd = mi->out_fd = mi->err_fd = -1;
   mi->channel = host->format("%s", channel);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&mi->cond, &ca);
+  pthread_condattr_destroy(&ca);
+  pthread_mutex_init(&mi->lock, NULL);
+  pthread_mutex_init(&mi->write_lock, NULL);
   if (mi->channel == NULL) {
+    ms_argv_free(argv);
+    pthread_cond_destroy(&mi->cond);
+    pthread_mutex_destroy(&mi->lock);
+    pthread_mutex_destroy(&mi->write_lock);
     host->free(mi);
     return TC_ENOMEM;
   }
@@ -45,25 +631,287 @@ static int ms_create(const struct tc_host *host,
   return TC_OK;
 }
 
-static int ms_call(void *inst, const struct tc_request *req,
-                   const struct tc_sink *sink) {
+static int ms_start(void *inst, char **errmsg) {
   struct ms_inst *mi = inst;
-  mi->host->log(mi->host, TC_LOG_WARN, mi->channel,
-                "transport not implemented yet; failing request %s",
-                req != NULL && req->request_id ? req->request_id : "?");
+  pthread_mutex_lock(&mi->lock);
+  int rc = spawn_child(mi);
+  if (rc == 0) {
+    mi->state = MS_RUNNING;
+    if (pthread_create(&mi->sup_thr, NULL, supervisor_main, mi) == 0) {
+      mi->sup_started = 1;
+    } else {
+      rc = EAGAIN;
+      kill(mi->pid, SIGKILL);
+    }
+  }
+  pthread_mutex_unlock(&mi->lock);
+  if (rc != 0 && mi->pid != 0) {
+    reap_child(mi);
+    mi->state = MS_IDLE;
+  }
+  if (rc != 0) {
+    *errmsg = mi->host->format("channel \"%s\": cannot start the MCP server "
+                               "command \"%s\": %s (check --mcp.command and "
+                               "PATH)",
+                               mi->channel, mi->argv[0], strerror(rc));
+    return TC_ERR;
+  }
+  return TC_OK;
+}
+
+static int complete_failure(const struct tc_sink *sink, int status,
+                            const char *source, const char *kind) {
   struct tc_response res;
   memset(&res, 0, sizeof(res));
   res.struct_size = sizeof(res);
-  res.status = 502;
-  res.failure_source = "client_internal";
-  res.failure_kind = "not_implemented";
+  res.status = status;
+  res.failure_source = source;
+  res.failure_kind = kind;
   return sink->complete(sink, &res);
+}
+
+static int complete_status(const struct tc_sink *sink, int status) {
+  struct tc_response res;
+  memset(&res, 0, sizeof(res));
+  res.struct_size = sizeof(res);
+  res.status = status;
+  return sink->complete(sink, &res);
+}
+
+/* Why a waiting call must give up now, or NULL. */
+static const char *call_expired(const struct tc_request *req, uint64_t now) {
+  if (req->deadline_ns != 0 && now >= req->deadline_ns)
+    return "deadline";
+  if (req->is_canceled != NULL && req->is_canceled(req))
+    return "canceled";
+  return NULL;
+}
+
+static uint64_t next_wake(const struct ms_inst *mi,
+                          const struct tc_request *req) {
+  uint64_t now = mi->host->monotonic_ns(), step = MS_POLL_NS;
+  if (req->deadline_ns != 0 && req->deadline_ns > now &&
+      req->deadline_ns - now < step)
+    step = req->deadline_ns - now;
+  return mono_ns() + step;
+}
+
+/* Lock held: wait until the child is RUNNING. NULL, or why not. */
+static const char *wait_running(struct ms_inst *mi,
+                                const struct tc_request *req) {
+  while (mi->state != MS_RUNNING) {
+    if (mi->stopping || mi->state == MS_STOPPED || mi->state == MS_IDLE)
+      return "closed";
+    const char *why = call_expired(req, mi->host->monotonic_ns());
+    if (why != NULL)
+      return why;
+    cond_wait_until(mi, next_wake(mi, req));
+  }
+  return NULL;
+}
+
+/* A message without id (or a bare response): write it, answer 202. */
+static int call_oneway(struct ms_inst *mi, const struct tc_request *req,
+                       const struct tc_sink *sink, json_t *msg) {
+  pthread_mutex_lock(&mi->lock);
+  const char *why = wait_running(mi, req);
+  pthread_mutex_unlock(&mi->lock);
+  if (why != NULL && strcmp(why, "closed") == 0)
+    return complete_failure(sink, 502, "transport_closed", "eof");
+  if (why != NULL)
+    return complete_failure(sink, 504, "timeout", why);
+  if (write_json(mi, msg) != 0)
+    return complete_failure(sink, 502, "transport_closed", "eof");
+  return complete_status(sink, 202);
+}
+
+/* Deliver queued notifications from the worker thread. Lock held. */
+static void deliver_notes(struct ms_inst *mi, struct ms_pending *p,
+                          const struct tc_sink *sink, int *notes_ok) {
+  while (p->nhead != NULL) {
+    struct ms_msg *m = p->nhead;
+    p->nhead = m->next;
+    if (p->nhead == NULL)
+      p->ntail = NULL;
+    pthread_mutex_unlock(&mi->lock);
+    if (*notes_ok) {
+      struct tc_response n;
+      memset(&n, 0, sizeof(n));
+      n.struct_size = sizeof(n);
+      n.status = 200;
+      n.body = m->body;
+      n.body_len = m->len;
+      if (sink->notify(sink, &n) < 0)
+        *notes_ok = 0;
+    }
+    free(m->body);
+    free(m);
+    pthread_mutex_lock(&mi->lock);
+  }
+}
+
+/* The reply with the original id text put back. NULL on failure. */
+static char *restore_id(const char *reply, size_t len, const char *orig_id) {
+  json_t *msg = json_loadb(reply, len, 0, NULL);
+  json_t *id = json_loads(orig_id, JSON_DECODE_ANY, NULL);
+  char *out = NULL;
+  if (msg != NULL && id != NULL && json_object_set_new(msg, "id", id) == 0) {
+    id = NULL;
+    out = json_dumps(msg, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  }
+  json_decref(id);
+  json_decref(msg);
+  return out;
+}
+
+static int ms_call(void *inst, const struct tc_request *req,
+                   const struct tc_sink *sink) {
+  struct ms_inst *mi = inst;
+  json_t *msg = json_loadb(req->body, req->body_len, 0, NULL);
+  if (msg == NULL || !json_is_object(msg)) {
+    json_decref(msg);
+    return complete_failure(sink, 502, "protocol", "malformed_json");
+  }
+  json_t *id = json_object_get(msg, "id");
+  const char *method = json_string_value(json_object_get(msg, "method"));
+  if (id == NULL || json_is_null(id) || method == NULL) {
+    int rc = call_oneway(mi, req, sink, msg);
+    json_decref(msg);
+    return rc;
+  }
+  char *orig_id = json_dumps(id, JSON_COMPACT | JSON_ENCODE_ANY);
+  struct ms_pending p;
+  memset(&p, 0, sizeof(p));
+  p.progress = progress_token(msg);
+  int is_init = strcmp(method, "initialize") == 0, notes_ok = 1, rc;
+  const char *why = NULL;
+  char *line = NULL;
+
+  pthread_mutex_lock(&mi->lock);
+  why = wait_running(mi, req);
+  if (why == NULL) {
+    p.id = ++mi->next_id;
+    json_object_set_new(msg, "id", json_integer((json_int_t)p.id));
+    line = json_dumps(msg, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (line == NULL || orig_id == NULL) {
+      why = "oom";
+    } else {
+      struct ms_pending **tail = &mi->pending;
+      while (*tail != NULL)
+        tail = &(*tail)->next;
+      *tail = &p;
+    }
+  }
+  pthread_mutex_unlock(&mi->lock);
+  if (why == NULL && write_line(mi, line, strlen(line)) != 0) {
+    pthread_mutex_lock(&mi->lock);
+    p.closed = 1;
+    pthread_mutex_unlock(&mi->lock);
+  }
+  free(line);
+
+  pthread_mutex_lock(&mi->lock);
+  if (why == NULL) {
+    for (;;) {
+      deliver_notes(mi, &p, sink, &notes_ok);
+      if (p.reply != NULL || p.closed)
+        break;
+      why = call_expired(req, mi->host->monotonic_ns());
+      if (why != NULL)
+        break;
+      cond_wait_until(mi, next_wake(mi, req));
+    }
+    pending_unlink(mi, &p); /* retires the internal id */
+    deliver_notes(mi, &p, sink, &notes_ok);
+  }
+  pthread_mutex_unlock(&mi->lock);
+
+  if (p.reply != NULL) {
+    char *out = restore_id(p.reply, p.reply_len, orig_id);
+    if (out == NULL) {
+      rc = complete_failure(sink, 502, "client_internal", "out_of_memory");
+    } else {
+      if (is_init) {
+        json_t *reply = json_loads(out, 0, NULL);
+        if (json_object_get(reply, "result") != NULL) {
+          json_t *save = json_deep_copy(msg);
+          json_object_del(save, "id");
+          pthread_mutex_lock(&mi->lock);
+          json_decref(mi->init_req);
+          mi->init_req = save;
+          pthread_mutex_unlock(&mi->lock);
+        }
+        json_decref(reply);
+      }
+      struct tc_headers h = TC_HEADERS_INIT;
+      tc_headers_add(&h, "Content-Type", "application/json");
+      struct tc_response res;
+      memset(&res, 0, sizeof(res));
+      res.struct_size = sizeof(res);
+      res.status = 200;
+      res.headers = &h;
+      res.body = out;
+      res.body_len = strlen(out);
+      res.upstream_response_received = 1;
+      rc = sink->complete(sink, &res);
+      tc_headers_clear(&h);
+      free(out);
+    }
+  } else if (why != NULL && strcmp(why, "oom") == 0) {
+    rc = complete_failure(sink, 502, "client_internal", "out_of_memory");
+  } else if (p.closed || (why != NULL && strcmp(why, "closed") == 0)) {
+    mi->host->log(mi->host, TC_LOG_WARN, mi->channel,
+                  "request %s failed: the MCP server process went away",
+                  req->request_id ? req->request_id : "?");
+    rc = complete_failure(sink, 502, "transport_closed", "eof");
+  } else {
+    mi->host->log(mi->host, TC_LOG_WARN, mi->channel,
+                  "request %s: no reply before the %s; id retired",
+                  req->request_id ? req->request_id : "?", why);
+    rc = complete_failure(sink, 504, "timeout", why);
+  }
+  free(p.reply);
+  free(p.progress);
+  free(orig_id);
+  msgs_free(p.nhead);
+  json_decref(msg);
+  return rc;
+}
+
+static void ms_stop(void *inst) {
+  struct ms_inst *mi = inst;
+  if (mi == NULL || !mi->sup_started)
+    return;
+  close_stdin(mi);
+  pthread_mutex_lock(&mi->lock);
+  mi->stopping = 1;
+  pthread_cond_broadcast(&mi->cond);
+  if (mi->pid != 0)
+    kill(mi->pid, SIGTERM);
+  uint64_t until = mono_ns() + (uint64_t)ms_grace_ms * 1000000ull;
+  while (mi->pid != 0 && mono_ns() < until)
+    cond_wait_until(mi, until);
+  if (mi->pid != 0) {
+    mi->host->log(mi->host, TC_LOG_WARN, mi->channel,
+                  "MCP server process %ld ignored SIGTERM; killing it",
+                  (long)mi->pid);
+    kill(mi->pid, SIGKILL);
+  }
+  pthread_mutex_unlock(&mi->lock);
+  pthread_join(mi->sup_thr, NULL);
+  mi->sup_started = 0;
 }
 
 static void ms_destroy(void *inst) {
   struct ms_inst *mi = inst;
   if (mi == NULL)
     return;
+  ms_stop(mi);
+  json_decref(mi->init_req);
+  ms_argv_free(mi->argv);
+  pthread_cond_destroy(&mi->cond);
+  pthread_mutex_destroy(&mi->lock);
+  pthread_mutex_destroy(&mi->write_lock);
   mi->host->free(mi->channel);
   mi->host->free(mi);
 }
@@ -73,30 +921,36 @@ static const struct tc_transport_vtable ms_transport = {
     .name = "stdio",
     .flags = TC_TRANSPORT_PROC_AFFINITY,
     .create = ms_create,
+    .start = ms_start,
     .call = ms_call,
+    .stop = ms_stop,
     .destroy = ms_destroy,
 };
 
 static int ms_init(const struct tc_host *host, struct tc_registrar *reg,
                    const void *config, char **errmsg) {
   (void)host;
-  (void)config; /* both durations: validated by the core's bounds */
+  const struct ms_config *c = config;
+  if (c != NULL) { /* both durations: validated by the core's bounds */
+    ms_backoff_max_ms = c->restart_backoff_max_ms;
+    ms_grace_ms = c->shutdown_grace_ms;
+  }
   return reg->add_transport(reg, &ms_transport, errmsg);
 }
 
 static const struct tc_config_field ms_fields[] = {
-    {"restart_backoff_max", TC_CFG_DURATION, "30s",
+    {"restart_backoff_max", TC_CFG_DURATION, "10s",
      offsetof(struct ms_config, restart_backoff_max_ms),
      "longest wait between restarts of a crashed MCP server process", 1000,
      600000},
-    {"shutdown_grace", TC_CFG_DURATION, "5s",
+    {"shutdown_grace", TC_CFG_DURATION, "2s",
      offsetof(struct ms_config, shutdown_grace_ms),
-     "time the child gets to exit after stdin closes before SIGTERM", 0, 60000},
+     "time the MCP server process gets to exit after SIGTERM before SIGKILL", 0,
+     60000},
     TC_CONFIG_END};
 
-TC_MODULE_DEFINE(mcp_stdio, .name = "mcp-stdio", .version = "0.1.0",
+TC_MODULE_DEFINE(mcp_stdio, .name = "mcp-stdio", .version = "0.2.0",
                  .init = ms_init,
                  .summary = "MCP server as a child process over stdio "
-                            "(transport \"stdio\"; forwarding not implemented "
-                            "yet)",
+                            "(transport \"stdio\")",
                  .config = ms_fields, .config_size = sizeof(struct ms_config));

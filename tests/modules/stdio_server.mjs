@@ -1,0 +1,52 @@
+// stdio_server.mjs — a tiny MCP server over stdio for test_mcp_stdio.
+// Newline-delimited JSON-RPC on stdin/stdout. tools/call "echo" takes
+// {input, delay_ms, notify, ask, exit}; "state" reports argv, pid, how many
+// initialize requests arrived, whether notifications/initialized did, and
+// the last answer to our own server->client request.
+import { createInterface } from "node:readline";
+
+const state = { inits: 0, initialized: false, answer: null };
+const send = (m) => process.stdout.write(JSON.stringify(m) + "\n");
+
+process.stderr.write("stdio-server ready\n");
+
+function tool(msg) {
+  const p = msg.params || {};
+  const a = p.arguments || {};
+  if (p.name === "state") {
+    send({ jsonrpc: "2.0", id: msg.id, result: {
+      argv: process.argv.slice(2), pid: process.pid, inits: state.inits,
+      initialized: state.initialized, answer: state.answer } });
+    return;
+  }
+  if (a.exit) process.exit(3);
+  if (a.notify) {
+    const token = p._meta ? p._meta.progressToken : undefined;
+    send({ jsonrpc: "2.0", method: "notifications/progress",
+           params: { progressToken: token, progress: 1, total: 2 } });
+  }
+  if (a.ask) send({ jsonrpc: "2.0", id: "srv-1", method: "roots/list" });
+  setTimeout(() => send({ jsonrpc: "2.0", id: msg.id, result: {
+    content: [{ type: "text", text: String(a.input) }] } }), a.delay_ms || 0);
+}
+
+const rl = createInterface({ input: process.stdin });
+rl.on("line", (line) => {
+  if (line.trim() === "") return;
+  const msg = JSON.parse(line);
+  if (msg.method === undefined) { state.answer = msg; return; }
+  if (msg.method === "initialize") {
+    state.inits++;
+    send({ jsonrpc: "2.0", id: msg.id, result: {
+      protocolVersion: "2025-06-18", capabilities: { tools: {} },
+      serverInfo: { name: "stdio-test", version: "1" } } });
+  } else if (msg.method === "notifications/initialized") {
+    state.initialized = true;
+  } else if (msg.method === "tools/call") {
+    tool(msg);
+  } else if (msg.id !== undefined) {
+    send({ jsonrpc: "2.0", id: msg.id,
+           error: { code: -32601, message: "Method not found" } });
+  }
+});
+rl.on("close", () => process.exit(0));
