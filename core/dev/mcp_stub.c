@@ -55,6 +55,7 @@
 
 #include "dev/mcp_stub_internal.h"
 #include "util/error.h"
+#include "util/http_server.h"
 #include "util/log.h"
 #include "util/net_listen.h"
 #include "util/sbuf.h"
@@ -479,14 +480,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     return MHD_YES;
   }
   if (*upload_size != 0) {
-    if (rq->collect && !rq->too_large) {
-      if (rq->body.len + *upload_size > STUB_MAX_BODY) {
-        rq->too_large = 1; /* keep reading, answer 413 at the end */
-        tc_sbuf_free(&rq->body);
-      } else {
-        tc_sbuf_append(&rq->body, upload, *upload_size);
-      }
-    }
+    if (rq->collect)
+      tc_http_body_feed(&rq->body, &rq->too_large, upload, *upload_size,
+                        STUB_MAX_BODY);
     *upload_size = 0;
     return MHD_YES;
   }
@@ -506,12 +502,6 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
   tc_sbuf_free(&rq->body);
   free(rq);
   *req_cls = NULL;
-}
-
-__attribute__((format(printf, 2, 0))) static void
-on_mhd_log(void *cls, const char *fmt, va_list ap) {
-  (void)cls;
-  tc_logv(TC_LOG_DEBUG, "mcp-stub", fmt, ap);
 }
 
 /* ---- lifecycle ------------------------------------------------------------
@@ -551,18 +541,16 @@ int tc_mcp_stub_start(struct tc_mcp_stub **out,
     return -1;
   }
   s->base_url = l.base_url;
-  unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD |
-                       MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
-                       MHD_USE_ERROR_LOG;
-  if (l.family == AF_INET6)
-    flags |= MHD_USE_IPv6;
-  /* The logger must come first, or MHD warns through its default one. */
-  s->mhd = MHD_start_daemon(
-      flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
-      on_mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, l.fd,
-      MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-      MHD_OPTION_CONNECTION_TIMEOUT, STUB_CONNECTION_TIMEOUT_S,
-      MHD_OPTION_CONNECTION_LIMIT, STUB_CONNECTION_LIMIT, MHD_OPTION_END);
+  const struct tc_http_server_spec spec = {
+      .component = "mcp-stub",
+      .listen_fd = l.fd,
+      .family = l.family,
+      .handler = on_request,
+      .handler_cls = s,
+      .completed = on_completed,
+      .connection_timeout_s = STUB_CONNECTION_TIMEOUT_S,
+      .connection_limit = STUB_CONNECTION_LIMIT};
+  s->mhd = tc_http_server_start(&spec);
   if (s->mhd == NULL) {
     close(l.fd);
     stub_free(s);

@@ -30,6 +30,7 @@
 
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/http_server.h"
 #include "util/log.h"
 #include "util/net_listen.h"
 
@@ -112,11 +113,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
   if (r == NULL)
     return respond_text(c, MHD_HTTP_NOT_FOUND, "not found");
   return r->handler(cls, c, method, url);
-}
-
-__attribute__((format(printf, 2, 0))) static void
-on_mhd_log(void *cls, const char *fmt, va_list ap) {
-  tc_logv(TC_LOG_DEBUG, "health", fmt, ap);
 }
 
 /* ---- binding ------------------------------------------------------------- */
@@ -251,17 +247,15 @@ int tc_health_start(struct tc_health_server **out, const struct tc_config *cfg,
     goto fail_fd;
   }
 
-  unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD |
-                       MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
-                       MHD_USE_ERROR_LOG;
-  if (family == AF_INET6)
-    flags |= MHD_USE_IPv6;
-  /* The logger must come first, or MHD warns through its default one. */
-  srv->mhd = MHD_start_daemon(
-      flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
-      on_mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
-      MHD_OPTION_CONNECTION_TIMEOUT, HEALTH_CONNECTION_TIMEOUT_S,
-      MHD_OPTION_CONNECTION_LIMIT, HEALTH_CONNECTION_LIMIT, MHD_OPTION_END);
+  const struct tc_http_server_spec spec = {
+      .component = "health",
+      .listen_fd = fd,
+      .family = family,
+      .handler = on_request,
+      .handler_cls = srv,
+      .connection_timeout_s = HEALTH_CONNECTION_TIMEOUT_S,
+      .connection_limit = HEALTH_CONNECTION_LIMIT};
+  srv->mhd = tc_http_server_start(&spec);
   if (srv->mhd == NULL) {
     tc_set_error(
         err,

@@ -1,0 +1,35 @@
+/* util/http_server.h — what every libmicrohttpd listener of the core shares:
+ * the daemon start-up (thread per connection, our logger, a listen socket we
+ * bound ourselves) and collecting a request body up to a size limit.
+ * Threads: start on the caller's thread; the callbacks run on MHD's. */
+#ifndef TC_UTIL_HTTP_SERVER_H
+#define TC_UTIL_HTTP_SERVER_H
+
+#include <microhttpd.h>
+#include <stddef.h>
+
+#include "util/sbuf.h"
+
+struct tc_http_server_spec {
+  const char *component; /* log component for libmicrohttpd's own messages */
+  int listen_fd;         /* bound and listening; MHD owns it on success */
+  int family;            /* AF_INET, AF_INET6 or AF_UNIX */
+  MHD_AccessHandlerCallback handler;
+  void *handler_cls;
+  MHD_RequestCompletedCallback completed; /* NULL: nothing to release */
+  void *completed_cls;
+  unsigned int connection_timeout_s;
+  unsigned int connection_limit;
+};
+
+/* Start the daemon; NULL when libmicrohttpd refuses (the socket is then
+ * still the caller's to close). */
+struct MHD_Daemon *tc_http_server_start(const struct tc_http_server_spec *s);
+
+/* Append one upload chunk to *body unless the total passes `max`; from then
+ * on the body is released and *too_large set, and later chunks are dropped
+ * (read the upload to its end and answer 413, so the client sees it). */
+void tc_http_body_feed(struct tc_sbuf *body, int *too_large, const char *chunk,
+                       size_t n, size_t max);
+
+#endif /* TC_UTIL_HTTP_SERVER_H */
