@@ -47,6 +47,7 @@ static void fill_binding(struct tc_binding *b, const struct tc_config *cfg,
   b->extra_headers = &cfg->mcp_extra_headers;
   b->discovery_extra_headers = &cfg->mcp_discovery_extra_headers;
   b->connection_max_ttl_ms = cfg->mcp_connection_max_ttl_ms;
+  b->startup_wait_timeout_ms = cfg->mcp_startup_wait_timeout_ms;
   b->max_concurrent_requests = cfg->mcp_max_concurrent;
 }
 

@@ -36,6 +36,10 @@ struct tc_binding {
   const struct tc_headers *discovery_extra_headers; /* probes/PRMD only */
   int64_t connection_max_ttl_ms; /* bound on one call's stream */
   int max_concurrent_requests;   /* worker slots the core will use */
+  /* ABI 1.1: --mcp.startup-wait-timeout (0 = no wait). When > 0, the first
+   * probe() retries "connection refused" (and ENOENT on a unix socket) until
+   * this much time has passed. Read only if struct_size covers it. */
+  int64_t startup_wait_timeout_ms;
 };
 
 /* One command handed to a transport. Borrowed for the duration of call(). */
@@ -107,8 +111,17 @@ struct tc_transport_vtable {
    * the upstream status. NULL means "not supported" (the core answers 405). */
   int (*terminate_session)(void *inst, const struct tc_request *req,
                            int *status);
-  /* Optional. Readiness probe: TC_OK ready, TC_AGAIN pending, < 0 failed;
-   * *detail (malloc()ed, may stay NULL) explains. */
+  /* Optional. Readiness probe. The core calls it once after start() on a
+   * background thread (the startup probe: it may block up to the module's
+   * own probe timeout, and up to startup_wait_timeout_ms when set), then
+   * on every /readyz request, where it must answer at once from cached or
+   * live state (e.g. "child restarting").
+   * Returns TC_OK ready, TC_AGAIN pending, < 0 failed. *detail (malloc()ed,
+   * may stay NULL) is the whole /readyz reason: with TC_OK it is a note
+   * shown as "ready (<detail>)", e.g. "mcp initialize requires auth: HTTP
+   * 401"; otherwise e.g. "mcp probe failed: connection refused". Without a
+   * detail the core says "mcp startup probe pending" / "mcp probe failed:
+   * <tc_strerror>". */
   int (*probe)(void *inst, char **detail);
   /* Optional. Stop accepting work, fail in-flight calls, join threads. */
   void (*stop)(void *inst);
