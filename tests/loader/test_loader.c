@@ -106,6 +106,67 @@ static void test_minor_newer(void **state) {
   assert_refused("minor_newer", want);
 }
 
+/* A module built against the older SDK 1.0 headers loads into this host,
+ * and its transport reads the binding the host grew since (struct_size
+ * larger than the module's view) correctly. */
+struct body_capture {
+  int calls;
+  char body[512];
+};
+
+static int capture_body(const struct tc_sink *sink,
+                        const struct tc_response *res) {
+  struct body_capture *c = sink->core;
+  c->calls++;
+  snprintf(c->body, sizeof(c->body), "%.*s", (int)res->body_len, res->body);
+  return TC_OK;
+}
+
+static void test_older_minor_module_works(void **state) {
+  struct tc_registry reg = {0};
+  struct tc_config cfg;
+  cfg_with_dirs(&cfg, NULL, 0);
+  char *err = NULL;
+  if (tc_loader_load_one(&reg, &cfg, fixture("abi_1_0"), NULL, "test",
+                         &err) != 0)
+    fail_msg("a 1.0 module was refused: %s", err);
+  assert_int_equal(reg.modules[0]->desc->abi_minor, 0);
+  assert_true(TC_ABI_MINOR > 0); /* the host really is newer */
+  const struct tc_registered_transport *t =
+      tc_registry_transport(&reg, "abi-1-0");
+  assert_non_null(t);
+
+  struct tc_binding b;
+  memset(&b, 0, sizeof(b));
+  b.struct_size = sizeof(b); /* this host's (grown) size */
+  b.channel = "main";
+  b.transport = "abi-1-0";
+  b.url = "http://127.0.0.1:9/mcp";
+  b.connection_max_ttl_ms = 600000;
+  b.max_concurrent_requests = 10;
+  b.startup_wait_timeout_ms = 1234; /* 1.1: invisible to the module */
+  void *inst = NULL;
+  char *msg = NULL;
+  assert_int_equal(t->vt->create(&t->owner->host, &b, &inst, &msg), TC_OK);
+  struct body_capture cap = {0, ""};
+  struct tc_sink sink = {sizeof(sink), &cap, NULL, capture_body};
+  struct tc_request req;
+  memset(&req, 0, sizeof(req));
+  req.struct_size = sizeof(req);
+  req.type = "jsonrpc";
+  req.channel = "main";
+  req.body = "{}";
+  req.body_len = 2;
+  assert_int_equal(t->vt->call(inst, &req, &sink), TC_OK);
+  assert_int_equal(cap.calls, 1);
+  assert_string_equal(cap.body,
+                      "{\"channel\":\"main\",\"url\":\"http://127.0.0.1:9/"
+                      "mcp\",\"ttl\":600000,\"max\":10,"
+                      "\"host_struct_larger\":true}");
+  t->vt->destroy(inst);
+  tc_registry_free(&reg);
+}
+
 static void test_short_struct_size(void **state) {
   assert_refused("short_size", "shorter than the ABI 1.0 minimum");
 }
@@ -999,6 +1060,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_bad_magic),
       cmocka_unit_test(test_major_mismatch),
       cmocka_unit_test(test_minor_newer),
+      cmocka_unit_test(test_older_minor_module_works),
       cmocka_unit_test(test_short_struct_size),
       cmocka_unit_test(test_missing_init),
       cmocka_unit_test(test_missing_name),
