@@ -39,15 +39,17 @@ static int errno_kind(long e, struct mh_failure *out) {
   }
 }
 
-/* A send/receive error raised by the TLS layer rather than the socket
- * (e.g. the server's "certificate required" alert after a TLS 1.3
- * handshake): libcurl reports it as CURLE_RECV_ERROR with no errno and an
- * "SSL_read"/"SSL_write" message. */
-static int tls_layer_error(long os_errno, const char *errbuf) {
+/* A TLS alert from the peer on a send or receive (e.g. "certificate
+ * required" after a TLS 1.3 handshake, when the server rejects the client
+ * certificate or its absence): libcurl reports it as CURLE_RECV_ERROR or
+ * CURLE_SEND_ERROR with no errno and an "SSL_read"/"SSL_write" message
+ * naming the alert. Other TLS-layer read errors (an unexpected EOF) stay
+ * transport failures. */
+static int tls_alert(long os_errno, const char *errbuf) {
   return os_errno == 0 && errbuf != NULL &&
          (strstr(errbuf, "SSL_read") != NULL ||
-          strstr(errbuf, "SSL_write") != NULL ||
-          strstr(errbuf, "TLS alert") != NULL);
+          strstr(errbuf, "SSL_write") != NULL) &&
+         strstr(errbuf, " alert ") != NULL;
 }
 
 void mh_failure_from_curl(CURLcode rc, long os_errno, const char *errbuf,
@@ -89,7 +91,7 @@ void mh_failure_from_curl(CURLcode rc, long os_errno, const char *errbuf,
     return;
   case CURLE_SEND_ERROR:
   case CURLE_RECV_ERROR:
-    if (tls_layer_error(os_errno, errbuf)) {
+    if (tls_alert(os_errno, errbuf)) {
       set(out, "tls", "tls");
       return;
     }
