@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -440,12 +441,39 @@ static int probe_rc(void *inst, char **detail) {
 struct slow_call {
   void *inst;
   struct rec r;
+  atomic_int notified; /* the child got the call (it sent progress) */
 };
+
+static int slow_notify(const struct tc_sink *sink,
+                       const struct tc_response *m) {
+  struct slow_call *c = sink->core;
+  (void)m;
+  atomic_store(&c->notified, 1);
+  return TC_OK;
+}
+
+static int slow_complete(const struct tc_sink *sink,
+                         const struct tc_response *m) {
+  struct slow_call *c = sink->core;
+  struct tc_sink inner = {sizeof(inner), &c->r, rec_notify, rec_complete};
+  return rec_complete(&inner, m);
+}
 
 static void *slow_worker(void *arg) {
   struct slow_call *c = arg;
-  char *body = echo_body(77, "long", 5000, NULL);
-  do_call(c->inst, body, 20000, &c->r);
+  char *body = echo_body(77, "long", 5000, ",\"notify\":true");
+  struct tc_request req;
+  memset(&req, 0, sizeof(req));
+  req.struct_size = sizeof(req);
+  req.type = "jsonrpc";
+  req.channel = "main";
+  req.request_id = "req_slow";
+  req.body = body;
+  req.body_len = strlen(body);
+  req.is_canceled = never_canceled;
+  req.deadline_ns = g_host->monotonic_ns() + 20000000000ull;
+  struct tc_sink sink = {sizeof(sink), c, slow_notify, slow_complete};
+  g_vt->call(c->inst, &req, &sink);
   free(body);
   return NULL;
 }
@@ -470,10 +498,15 @@ static void test_killed_mid_call_restarts(void **state) {
   pid_t pid1 = (pid_t)json_integer_value(json_object_get(st, "pid"));
   json_decref(root);
 
-  struct slow_call c = {inst, {0}};
+  struct slow_call c;
+  memset(&c, 0, sizeof(c));
+  c.inst = inst;
+  atomic_init(&c.notified, 0);
   pthread_t th;
   assert_int_equal(pthread_create(&th, NULL, slow_worker, &c), 0);
-  sleep_ms(300); /* the call is written and waiting */
+  for (int i = 0; i < 400 && !atomic_load(&c.notified); i++)
+    sleep_ms(25); /* until the child has the call */
+  assert_true(atomic_load(&c.notified));
   assert_int_equal(kill(pid1, SIGKILL), 0);
   pthread_join(th, NULL);
   assert_int_equal(c.r.completes, 1);
@@ -617,18 +650,25 @@ static int teardown_all(void **state) {
   return 0;
 }
 
-int main(void) {
-  const struct CMUnitTest tests[] = {
+/* Two groups, so each ctest entry stays short: no argument = the basics;
+ * "recovery" = concurrency at scale, crashes, fail-closed initialize and
+ * stop. */
+int main(int argc, char **argv) {
+  const struct CMUnitTest basic_tests[] = {
       cmocka_unit_test(test_create_errors),
       cmocka_unit_test(test_quoting_and_initialize),
       cmocka_unit_test(test_concurrent_equal_ids),
       cmocka_unit_test(test_notifications_and_server_requests),
       cmocka_unit_test(test_timeout_and_late_reply),
       cmocka_unit_test(test_child_exit_and_restart),
+  };
+  const struct CMUnitTest recovery_tests[] = {
       cmocka_unit_test(test_64_concurrent_colliding_ids),
       cmocka_unit_test(test_killed_mid_call_restarts),
       cmocka_unit_test(test_initialize_fails_closed),
       cmocka_unit_test(test_stop_forwards_sigterm),
   };
-  return cmocka_run_group_tests(tests, setup_all, teardown_all);
+  if (argc > 1 && strcmp(argv[1], "recovery") == 0)
+    return cmocka_run_group_tests(recovery_tests, setup_all, teardown_all);
+  return cmocka_run_group_tests(basic_tests, setup_all, teardown_all);
 }
