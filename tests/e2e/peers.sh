@@ -15,11 +15,12 @@
 #                     progress events counted on the wire (sse_progress.mjs)
 #   peers_stdio       same with the server as a stdio child (--mcp-command);
 #                     the direct SDK session spawns its own stdio child
-#   conformance_http  conformance server suite direct vs through the tunnel
-#                     (HTTP binding): the same status for every check
-#   conformance_stdio the same through a stdio binding, compared with the
-#                     direct HTTP server: identical except the documented
-#                     session difference (conformance_compare.mjs)
+#   conformance       conformance server suite (active scenarios) against
+#                     the HTTP server directly, through a tunnel with an
+#                     HTTP binding and through one with a stdio binding (the
+#                     three runs at once): the same status for every check,
+#                     except the documented session difference of the stdio
+#                     binding (conformance_compare.mjs)
 #
 # Every process listens on 127.0.0.1 with an ephemeral port (URL files),
 # runs under `env -i` with HOME in a private temp dir, and is stopped by PID
@@ -119,18 +120,25 @@ stop_pid() {
   [[ $rc -eq 0 ]] || fail "$2 exit status $rc after SIGTERM, want 0"
 }
 
+# phase WHAT: a line with the seconds since the start, for the ctest log.
+phase() { echo "== [${SECONDS}s] $*"; }
+
 # in_e2e SCRIPT ARGS...: a test script, run from E2E_DIR so that the npm
 # packages resolve; its output goes to the ctest log.
 in_e2e() { (cd "$e2e_dir" && run_env "$node_path" "$@"); }
 
 # conformance NAME URL: the server suite (active scenarios) into
-# $work/conf-NAME; exit 1 only means some check failed.
+# $work/conf-NAME (the suite's exit 1 only means some check failed).
+# Returns 1 (with the reason on stderr) when it could not run.
 conformance() {
   (cd "$work" && run_env "$node22" "$conformance_js" server --url "$2" \
     -o "$work/conf-$1" >"$work/conf-$1.out" 2>&1)
   local rc=$?
-  [[ $rc -le 1 ]] || fail "conformance ($1) exit status $rc: $(tail -n 5 "$work/conf-$1.out")"
-  [[ -n $(ls "$work/conf-$1") ]] || fail "conformance ($1) wrote no results"
+  if [[ $rc -gt 1 || -z $(ls "$work/conf-$1" 2>/dev/null) ]]; then
+    echo "conformance ($1): exit status $rc, results: $(ls "$work/conf-$1" 2>/dev/null | wc -l)" >&2
+    tail -n 5 "$work/conf-$1.out" >&2
+    return 1
+  fi
 }
 
 stdio_cmd="'$node_path' '$everything_js' stdio"
@@ -139,8 +147,10 @@ case $case_name in
 peers_http)
   start_everything_http
   start_proxy proxy --mcp-server-url "$direct"
+  phase "SDK session: direct vs tunnel (HTTP binding)"
   in_e2e sdk_compare.mjs --tunnel "$tunnel" --direct-url "$direct" --binding http ||
     fail "SDK session through the tunnel differs from the direct one"
+  phase "progress notifications on the wire"
   in_e2e sse_progress.mjs --tunnel "$tunnel" --direct "$direct" ||
     fail "progress notifications through the tunnel"
   stop_pid "$proxy_pid" "dev proxy"
@@ -148,31 +158,38 @@ peers_http)
 
 peers_stdio)
   start_proxy proxy --mcp-command "$stdio_cmd"
+  phase "SDK session: direct stdio vs tunnel (stdio binding)"
   in_e2e sdk_compare.mjs --tunnel "$tunnel" --binding stdio \
     --direct-stdio "$node_path" "$everything_js" stdio ||
     fail "SDK session through the tunnel differs from the direct one"
+  phase "progress notifications on the wire"
   in_e2e sse_progress.mjs --tunnel "$tunnel" || fail "progress notifications through the tunnel"
   stop_pid "$proxy_pid" "dev proxy"
   ;;
 
-conformance_http)
+conformance)
+  # One direct run and one through each binding, all three at once.
   start_everything_http
-  start_proxy proxy --mcp-server-url "$direct"
-  conformance direct "$direct"
-  conformance tunnel "$tunnel"
-  in_e2e conformance_compare.mjs "$work/conf-direct" "$work/conf-tunnel" ||
-    fail "conformance results through the tunnel differ from the direct ones"
-  stop_pid "$proxy_pid" "dev proxy"
-  ;;
-
-conformance_stdio)
-  start_everything_http
-  start_proxy proxy --mcp-command "$stdio_cmd"
-  conformance direct "$direct"
-  conformance tunnel "$tunnel"
-  in_e2e conformance_compare.mjs "$work/conf-direct" "$work/conf-tunnel" --stdio-binding ||
-    fail "conformance results through the tunnel differ from the direct ones"
-  stop_pid "$proxy_pid" "dev proxy"
+  start_proxy http_proxy --mcp-server-url "$direct"
+  http_tunnel=$tunnel
+  start_proxy stdio_proxy --mcp-command "$stdio_cmd"
+  stdio_tunnel=$tunnel
+  phase "conformance: 3 runs"
+  conformance direct "$direct" &
+  c1=$!
+  conformance http "$http_tunnel" &
+  c2=$!
+  conformance stdio "$stdio_tunnel" &
+  c3=$!
+  wait $c1 && wait $c2 && wait $c3 || fail "a conformance run failed to run"
+  phase "conformance: direct vs tunnel with an HTTP binding"
+  in_e2e conformance_compare.mjs "$work/conf-direct" "$work/conf-http" ||
+    fail "conformance results through the tunnel (HTTP binding) differ from the direct ones"
+  phase "conformance: direct vs tunnel with a stdio binding"
+  in_e2e conformance_compare.mjs "$work/conf-direct" "$work/conf-stdio" --stdio-binding ||
+    fail "conformance results through the tunnel (stdio binding) differ from the direct ones"
+  stop_pid "$http_proxy_pid" "dev proxy (HTTP binding)"
+  stop_pid "$stdio_proxy_pid" "dev proxy (stdio binding)"
   ;;
 
 *)
@@ -180,4 +197,4 @@ conformance_stdio)
   exit 2
   ;;
 esac
-echo "ok [$case_name]"
+echo "ok [$case_name] in ${SECONDS}s"
