@@ -928,7 +928,9 @@ static int ms_call(void *inst, const struct tc_request *req,
     mi->host->log(mi->host, TC_LOG_WARN, mi->channel,
                   "request %s: no reply before the %s; id retired",
                   req->request_id ? req->request_id : "?", why);
-    if (is_init)
+    /* Only a deadline (the command's response_timeout) fails closed; a
+     * cancellation at shutdown leaves the child to stop(). */
+    if (is_init && strcmp(why, "deadline") == 0)
       fail_closed_initialize(mi, req);
     rc = complete_failure(sink, 504, "timeout", why);
   }
