@@ -44,6 +44,7 @@ if (!tunnelUrl || !["http", "stdio"].includes(binding) || (!directUrl && !direct
 
 const STEP_TIMEOUT_MS = 15000;
 const BIG = "ünïcode ✓ " + "x".repeat(16 * 1024);
+const HUGE = "0123456789abcdef".repeat(16 * 1024); // 256 KiB
 
 // The session: [name, (client) => Promise<value>]. Order matters (the
 // server is stateful per session).
@@ -60,6 +61,10 @@ const steps = [
   ["prompts/list", (c) => c.listPrompts()],
   ["call echo", (c) => c.callTool({ name: "echo", arguments: { message: "hello through the tunnel" } })],
   ["call echo 16 KiB unicode", (c) => c.callTool({ name: "echo", arguments: { message: BIG } })],
+  ["call echo 256 KiB", (c) => c.callTool({ name: "echo", arguments: { message: HUGE } })],
+  ["20 concurrent calls", (c) => Promise.all(Array.from({ length: 20 }, (_, i) =>
+    i % 2 ? c.callTool({ name: "echo", arguments: { message: `concurrent ${i}` } })
+          : c.callTool({ name: "get-sum", arguments: { a: i, b: 1000 } })))],
   ["call get-sum", (c) => c.callTool({ name: "get-sum", arguments: { a: 2, b: 3 } })],
   ["call get-tiny-image", (c) => c.callTool({ name: "get-tiny-image", arguments: {} })],
   ["call get-annotated-message", (c) =>
@@ -200,9 +205,9 @@ for (const name of mustSucceed) {
   const i = steps.findIndex(([n]) => n === name);
   if (!("result" in direct[i])) { bad++; console.log(`direct run failed at '${name}': ${brief(direct[i])}`); }
 }
-const echoText = tunnel[6].result?.content?.[0]?.text;
+const echoText = tunnel[steps.findIndex(([n]) => n === "call echo")].result?.content?.[0]?.text;
 if (echoText !== "Echo: hello through the tunnel") { bad++; console.log(`tunnel echo text is ${JSON.stringify(echoText)}`); }
-const sum = tunnel[8].result?.content?.[0]?.text ?? "";
+const sum = tunnel[steps.findIndex(([n]) => n === "call get-sum")].result?.content?.[0]?.text ?? "";
 if (!sum.includes("5")) { bad++; console.log(`tunnel get-sum text is ${JSON.stringify(sum)}`); }
 console.log(`${bad ? "FAIL" : "OK"}: ${steps.length} steps compared, ${bad} problem(s)`);
 process.exit(bad ? 1 : 0);
