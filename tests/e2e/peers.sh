@@ -125,13 +125,13 @@ phase() { echo "== [${SECONDS}s] $*"; }
 
 # in_e2e SCRIPT ARGS...: a test script, run from E2E_DIR so that the npm
 # packages resolve; its output goes to the ctest log.
-in_e2e() { (cd "$e2e_dir" && run_env "$node_path" "$@"); }
+in_e2e() { (cd "$e2e_dir" && run_env timeout 100 "$node_path" "$@"); }
 
 # conformance NAME URL: the server suite (active scenarios) into
 # $work/conf-NAME (the suite's exit 1 only means some check failed).
 # Returns 1 (with the reason on stderr) when it could not run.
 conformance() {
-  (cd "$work" && run_env "$node22" "$conformance_js" server --url "$2" \
+  (cd "$work" && run_env timeout 90 "$node22" "$conformance_js" server --url "$2" \
     -o "$work/conf-$1" >"$work/conf-$1.out" 2>&1)
   local rc=$?
   if [[ $rc -gt 1 || -z $(ls "$work/conf-$1" 2>/dev/null) ]]; then
@@ -181,7 +181,13 @@ conformance)
   c2=$!
   conformance stdio "$stdio_tunnel" &
   c3=$!
-  wait $c1 && wait $c2 && wait $c3 || fail "a conformance run failed to run"
+  wait $c1
+  r1=$?
+  wait $c2
+  r2=$?
+  wait $c3
+  r3=$?
+  ((r1 == 0 && r2 == 0 && r3 == 0)) || fail "a conformance run did not complete (direct $r1, http $r2, stdio $r3)"
   phase "conformance: direct vs tunnel with an HTTP binding"
   in_e2e conformance_compare.mjs "$work/conf-direct" "$work/conf-http" ||
     fail "conformance results through the tunnel (HTTP binding) differ from the direct ones"
