@@ -12,10 +12,11 @@
  * Keep-alive: each instance keeps a mutex-guarded pool of idle easy
  * handles (at most one per concurrent worker), so connections survive
  * between commands; a CURLSH shares DNS and TLS sessions among them.
- * probe() is not provided: readiness probing arrives with a later issue.
+ * probe() (mh_probe.c) runs the startup initialize handshake once and
+ * caches its outcome.
  *
- * Threads: call() and terminate_session() run concurrently on worker
- * threads; each uses its own easy handle for the whole transfer. */
+ * Threads: call(), terminate_session() and probe() run concurrently on
+ * worker threads; each transfer uses its own easy handle throughout. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -38,19 +39,6 @@ struct mh_config {
 
 /* Set by init on the main thread before any worker exists. */
 static int64_t mh_connect_timeout_ms = 10000;
-
-struct mh_inst {
-  const struct tc_host *host;
-  const struct tc_binding *binding; /* borrowed until destroy */
-  char *channel;
-  char *origin; /* for logs: no userinfo, path or query */
-  atomic_int stopping;
-  pthread_mutex_t pool_lock; /* guards idle/nidle/cap */
-  CURL **idle;
-  size_t nidle, cap;
-  CURLSH *share;
-  pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
-};
 
 /* ---- handle pool and share ----------------------------------------------- */
 
@@ -127,6 +115,9 @@ struct mh_xfer {
   const char *proto_kind; /* protocol failure found in the stream */
   int canceled;           /* aborted by is_canceled or stop */
   int oom;
+  int head_only;          /* stop once the response headers are in */
+  int got_head;
+  char errbuf[CURL_ERROR_SIZE];
 };
 
 static int buf_append(struct mh_xfer *x, const char *p, size_t len) {
@@ -231,6 +222,15 @@ static size_t on_write(char *p, size_t size, size_t n, void *ud) {
 static size_t on_header(char *p, size_t size, size_t n, void *ud) {
   struct mh_xfer *x = ud;
   size_t len = size * n;
+  if (x->head_only && (len == 2 || len == 1) && (p[0] == '\r' || p[0] == '\n')) {
+    long st = 0;
+    curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &st);
+    if (st >= 200) { /* final headers complete: the body is not wanted */
+      x->status = st;
+      x->got_head = 1;
+      return 0;
+    }
+  }
   if (mh_collect_header(&x->headers, p, len) != 0) {
     x->oom = 1;
     return 0;
@@ -294,6 +294,8 @@ static int setup(struct mh_xfer *x, int64_t budget_ms, struct curl_slist *hdrs,
   rc |= curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
   rc |= curl_easy_setopt(c, CURLOPT_XFERINFODATA, x);
   rc |= curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  x->errbuf[0] = '\0';
+  rc |= curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->errbuf);
   if (b->unix_socket != NULL && b->unix_socket[0] != '\0')
     rc |= curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, b->unix_socket);
   /* mTLS: only ever sent to the binding URL (no redirects are followed). */
@@ -370,7 +372,7 @@ static const char *finish(struct mh_xfer *x, CURLcode rc) {
     struct mh_failure f;
     long os_errno = 0;
     curl_easy_getinfo(x->curl, CURLINFO_OS_ERRNO, &os_errno);
-    mh_failure_from_curl(rc, os_errno, &f);
+    mh_failure_from_curl(rc, os_errno, x->errbuf, &f);
     if (x->mode == MH_MODE_SSE && strcmp(f.source, "client_internal") == 0)
       f.source = "transport_closed";
     complete_failure(x, 502, f.source, f.kind,
@@ -418,9 +420,8 @@ static void xfer_free(struct mh_xfer *x) {
   tc_headers_clear(&x->headers);
 }
 
-static int mh_call(void *inst, const struct tc_request *req,
-                   const struct tc_sink *sink) {
-  struct mh_inst *mi = inst;
+int mh_post(struct mh_inst *mi, const struct tc_request *req,
+            const struct tc_sink *sink, struct mh_xfer_info *info) {
   const struct tc_host *h = mi->host;
   const char *rid = req->request_id ? req->request_id : "-";
   struct mh_xfer x;
@@ -470,8 +471,14 @@ static int mh_call(void *inst, const struct tc_request *req,
     outcome = NULL;
   } else {
     CURLcode rc = curl_easy_perform(x.curl);
+    if (info != NULL) {
+      info->rc = rc;
+      info->os_errno = 0;
+      curl_easy_getinfo(x.curl, CURLINFO_OS_ERRNO, &info->os_errno);
+    }
     outcome = finish(&x, rc);
   }
+  curl_easy_setopt(x.curl, CURLOPT_ERRORBUFFER, NULL);
   free(net_err);
   if (outcome != NULL && h->log_enabled(h, TC_LOG_DEBUG))
     h->log(h, TC_LOG_DEBUG, mi->channel, "request %s: POST %s -> %ld (%s)", rid,
@@ -483,8 +490,13 @@ static int mh_call(void *inst, const struct tc_request *req,
   return TC_OK;
 }
 
-static int mh_terminate_session(void *inst, const struct tc_request *req,
-                                int *status) {
+static int mh_call(void *inst, const struct tc_request *req,
+                   const struct tc_sink *sink) {
+  return mh_post(inst, req, sink, NULL);
+}
+
+int mh_terminate_session(void *inst, const struct tc_request *req,
+                         int *status) {
   struct mh_inst *mi = inst;
   const struct tc_host *h = mi->host;
   *status = 0;
@@ -524,10 +536,64 @@ static int mh_terminate_session(void *inst, const struct tc_request *req,
              curl_easy_strerror(rc));
     }
   }
+  curl_easy_setopt(x.curl, CURLOPT_ERRORBUFFER, NULL);
   free(net_err);
   curl_easy_setopt(x.curl, CURLOPT_HTTPHEADER, NULL);
   curl_slist_free_all(hdrs);
   pool_put(mi, x.curl);
+  xfer_free(&x);
+  return ret;
+}
+
+int mh_get_head(struct mh_inst *mi, const struct tc_request *req,
+                long *status, int *is_sse) {
+  *status = 0;
+  *is_sse = 0;
+  int64_t budget = remaining_ms(mi, req);
+  if (budget == 0)
+    return TC_ETIMEDOUT;
+  struct mh_xfer x;
+  memset(&x, 0, sizeof(x));
+  x.mi = mi;
+  x.req = req;
+  x.head_only = 1;
+  struct curl_slist *hdrs = NULL;
+  x.curl = pool_get(mi);
+  if (x.curl == NULL)
+    return TC_ENOMEM;
+  if (mh_build_headers(req->headers, mi->binding->extra_headers,
+                       MH_HEADERS_DELETE, &hdrs, NULL) != 0) {
+    pool_put(mi, x.curl);
+    return TC_ENOMEM;
+  }
+  char *net_err = NULL;
+  int ret = TC_OK;
+  if (setup(&x, budget, hdrs, &net_err) != 0 ||
+      curl_easy_setopt(x.curl, CURLOPT_HTTPGET, 1L) != CURLE_OK) {
+    ret = TC_ERR;
+  } else {
+    CURLcode rc = curl_easy_perform(x.curl);
+    if (x.got_head || rc == CURLE_OK) {
+      if (!x.got_head)
+        curl_easy_getinfo(x.curl, CURLINFO_RESPONSE_CODE, status);
+      else
+        *status = x.status;
+      const char *ct = tc_headers_get(&x.headers, "Content-Type", 0);
+      *is_sse = mh_media_type_is(ct, "text/event-stream");
+    } else {
+      ret = x.canceled || rc == CURLE_OPERATION_TIMEDOUT ? TC_ETIMEDOUT
+                                                         : TC_ECONNECT;
+    }
+  }
+  free(net_err);
+  curl_easy_setopt(x.curl, CURLOPT_ERRORBUFFER, NULL);
+  curl_easy_setopt(x.curl, CURLOPT_HTTPHEADER, NULL);
+  curl_slist_free_all(hdrs);
+  /* An aborted transfer leaves its connection unusable: do not pool it. */
+  if (x.got_head)
+    curl_easy_cleanup(x.curl);
+  else
+    pool_put(mi, x.curl);
   xfer_free(&x);
   return ret;
 }
@@ -546,6 +612,7 @@ static void mh_destroy(void *inst) {
   for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
     pthread_mutex_destroy(&mi->share_locks[i]);
   pthread_mutex_destroy(&mi->pool_lock);
+  mh_probe_state_free(&mi->probe);
   free(mi->origin);
   mi->host->free(mi->channel);
   mi->host->free(mi);
@@ -570,6 +637,7 @@ static int mh_create(const struct tc_host *host,
   mi->binding = binding;
   atomic_init(&mi->stopping, 0);
   pthread_mutex_init(&mi->pool_lock, NULL);
+  mh_probe_state_init(&mi->probe);
   for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
     pthread_mutex_init(&mi->share_locks[i], NULL);
   mi->channel = host->format("%s", channel);
@@ -592,6 +660,7 @@ static int mh_create(const struct tc_host *host,
 static void mh_stop(void *inst) {
   struct mh_inst *mi = inst;
   atomic_store(&mi->stopping, 1);
+  mh_probe_interrupt(mi);
 }
 
 static const struct tc_transport_vtable mh_transport = {
@@ -601,6 +670,7 @@ static const struct tc_transport_vtable mh_transport = {
     .create = mh_create,
     .call = mh_call,
     .terminate_session = mh_terminate_session,
+    .probe = mh_probe,
     .stop = mh_stop,
     .destroy = mh_destroy,
 };
@@ -631,7 +701,7 @@ static const struct tc_config_field mh_fields[] = {
      "time allowed to connect to the MCP server (TCP and TLS)", 100, 300000},
     TC_CONFIG_END};
 
-TC_MODULE_DEFINE(mcp_http, .name = "mcp-http", .version = "0.2.0",
+TC_MODULE_DEFINE(mcp_http, .name = "mcp-http", .version = "0.3.0",
                  .init = mh_init, .fini = mh_fini,
                  .summary = "MCP over Streamable HTTP (transport \"http\")",
                  .config = mh_fields, .config_size = sizeof(struct mh_config));

@@ -39,7 +39,21 @@ static int errno_kind(long e, struct mh_failure *out) {
   }
 }
 
-void mh_failure_from_curl(CURLcode rc, long os_errno, struct mh_failure *out) {
+/* A TLS alert from the peer on a send or receive (e.g. "certificate
+ * required" after a TLS 1.3 handshake, when the server rejects the client
+ * certificate or its absence): libcurl reports it as CURLE_RECV_ERROR or
+ * CURLE_SEND_ERROR with no errno and an "SSL_read"/"SSL_write" message
+ * naming the alert. Other TLS-layer read errors (an unexpected EOF) stay
+ * transport failures. */
+static int tls_alert(long os_errno, const char *errbuf) {
+  return os_errno == 0 && errbuf != NULL &&
+         (strstr(errbuf, "SSL_read") != NULL ||
+          strstr(errbuf, "SSL_write") != NULL) &&
+         strstr(errbuf, " alert ") != NULL;
+}
+
+void mh_failure_from_curl(CURLcode rc, long os_errno, const char *errbuf,
+                          struct mh_failure *out) {
   switch (rc) {
   case CURLE_COULDNT_RESOLVE_HOST:
   case CURLE_COULDNT_RESOLVE_PROXY:
@@ -77,6 +91,13 @@ void mh_failure_from_curl(CURLcode rc, long os_errno, struct mh_failure *out) {
     return;
   case CURLE_SEND_ERROR:
   case CURLE_RECV_ERROR:
+    if (tls_alert(os_errno, errbuf)) {
+      set(out, "tls", "tls");
+      return;
+    }
+    if (!errno_kind(os_errno, out))
+      set(out, "transport_closed", "connection_closed");
+    return;
   case CURLE_HTTP2:
   case CURLE_HTTP2_STREAM:
     if (!errno_kind(os_errno, out))

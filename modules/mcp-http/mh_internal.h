@@ -3,7 +3,10 @@
 #ifndef MH_INTERNAL_H
 #define MH_INTERNAL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -44,7 +47,10 @@ struct mh_failure {
   const char *source; /* "connect", "dns", "tls", "timeout", ... */
   const char *kind;   /* "connection_refused", "eof", ... or NULL */
 };
-void mh_failure_from_curl(CURLcode rc, long os_errno, struct mh_failure *out);
+/* errbuf: libcurl's CURLOPT_ERRORBUFFER text (may be NULL); only used to
+ * tell a TLS-layer send/receive error from a socket one. */
+void mh_failure_from_curl(CURLcode rc, long os_errno, const char *errbuf,
+                          struct mh_failure *out);
 
 /* The request's JSON-RPC shape. *id gets a new reference to the request id
  * (NULL when absent or the body is not JSON). Returns 1 when an answer is
@@ -92,5 +98,60 @@ int mh_media_type_is(const char *content_type, const char *type);
 /* "scheme://host[:port]" of url without userinfo, path or query
  * (malloc()ed; NULL on ENOMEM). For logs. */
 char *mh_url_origin(const char *url);
+
+/* ---- the instance and its transfers (mcp_http.c) ------------------------ */
+
+/* Startup probe state (mh_probe.c). Guarded by `lock`. */
+enum mh_probe_phase { MH_PROBE_NEW = 0, MH_PROBE_RUNNING, MH_PROBE_DONE };
+struct mh_probe_state {
+  pthread_mutex_t lock;
+  pthread_cond_t wake; /* CLOCK_MONOTONIC; stop() interrupts backoff */
+  enum mh_probe_phase phase;
+  int rc;       /* cached result once DONE */
+  char *detail; /* cached /readyz detail (malloc()ed) or NULL */
+};
+
+struct mh_inst {
+  const struct tc_host *host;
+  const struct tc_binding *binding; /* borrowed until destroy */
+  char *channel;
+  char *origin; /* for logs: no userinfo, path or query */
+  atomic_int stopping;
+  pthread_mutex_t pool_lock; /* guards idle/nidle/cap */
+  CURL **idle;
+  size_t nidle, cap;
+  CURLSH *share;
+  pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+  struct mh_probe_state probe;
+};
+
+/* How a transfer ended at the libcurl level (for the probe's decisions). */
+struct mh_xfer_info {
+  CURLcode rc;
+  long os_errno;
+};
+
+/* POST req->body to the binding URL and report through `sink` exactly as
+ * call() does (call() is this with info == NULL). Returns TC_OK. */
+int mh_post(struct mh_inst *mi, const struct tc_request *req,
+            const struct tc_sink *sink, struct mh_xfer_info *info);
+/* GET the binding URL with req->headers (plus the static headers) and stop
+ * as soon as the response headers are in: *status gets the HTTP status
+ * (0 when none) and *is_sse whether the reply is text/event-stream.
+ * Returns TC_OK when a status arrived, else TC_ECONNECT/TC_ETIMEDOUT. */
+int mh_get_head(struct mh_inst *mi, const struct tc_request *req,
+                long *status, int *is_sse);
+/* DELETE the binding URL (the transport's terminate_session). */
+int mh_terminate_session(void *inst, const struct tc_request *req,
+                         int *status);
+
+/* ---- startup probe (mh_probe.c) ------------------------------------------ */
+
+void mh_probe_state_init(struct mh_probe_state *ps);
+void mh_probe_state_free(struct mh_probe_state *ps);
+/* Wake a probe sleeping between startup-wait attempts (stop()). */
+void mh_probe_interrupt(struct mh_inst *mi);
+/* The transport's probe() (contract in tc/transport.h). */
+int mh_probe(void *inst, char **detail);
 
 #endif /* MH_INTERNAL_H */

@@ -7,16 +7,26 @@
  * id is replaced by a unique internal integer before it is written, and the
  * reply carrying that integer gets the original id text back. Notifications
  * from the server go to the in-flight call whose request named the same
- * progressToken (params._meta.progressToken or params.progressToken), else
- * to the oldest in-flight call, else they are dropped (debug log).
- * Server->client requests are answered with -32601. A call that times out
- * or is canceled retires its internal id; a late reply is dropped.
+ * progressToken (params._meta.progressToken or params.progressToken); a
+ * notification without a token goes to the oldest in-flight call; the rest
+ * (a token nobody in flight named, e.g. that of a timed-out call, or no
+ * call in flight) are dropped (debug log). Server->client requests are
+ * answered with -32601. A call that times out or is canceled retires its
+ * internal id (ids are never reused); a late reply is dropped.
  *
  * When the child exits, in-flight calls fail with transport_closed/eof and
  * the child is restarted with backoff (200 ms doubling up to
  * restart_backoff_max); the last successful `initialize` is replayed to the
  * new child (reply swallowed), followed by notifications/initialized. Calls
- * that arrive meanwhile wait for the restart, bounded by their deadline.
+ * that arrive meanwhile wait for the restart, bounded by their deadline;
+ * probe() answers TC_AGAIN "mcp stdio child restarting" until then.
+ *
+ * initialize fails closed: one that gets an error reply forgets the saved
+ * initialize (a restart replays nothing), and one that gets no reply before
+ * its deadline also kills the child (the server may hold a session the
+ * tunnel never saw), which then restarts uninitialized. A replayed
+ * initialize that gets no reply within MS_REPLAY_TIMEOUT_MS kills the child
+ * again.
  *
  * Threads: one supervisor thread per instance reads the child's stdout and
  * restarts it; one stderr thread per child. call() runs on worker threads;
@@ -48,6 +58,8 @@ extern char **environ;
 #define MS_LINE_MAX (64u * 1024u * 1024u) /* one JSON-RPC message */
 #define MS_POLL_NS 50000000ull            /* cancel polling period */
 #define MS_BACKOFF_MIN_MS 200
+#define MS_REPLAY_TIMEOUT_MS 10000 /* a replayed initialize's reply */
+#define MS_FIRST_PROBE_WAIT_MS 1000
 
 struct ms_config {
   int64_t restart_backoff_max_ms;
@@ -92,6 +104,8 @@ struct ms_inst {
   int sup_started, err_started;
   uint64_t next_id;
   uint64_t replay_id; /* internal id of a replayed initialize, or 0 */
+  uint64_t replay_started_ns;
+  int probed; /* probe() was called before */
   json_t *init_req;   /* last successful initialize, without id */
   struct ms_pending *pending;
   pthread_mutex_t write_lock; /* guards in_fd and whole-line writes */
@@ -387,7 +401,7 @@ static void route_notification(struct ms_inst *mi, json_t *msg,
        p = p->next)
     if (p->progress != NULL && strcmp(p->progress, tok) == 0)
       to = p;
-  if (to == NULL)
+  if (to == NULL && tok == NULL)
     to = mi->pending; /* the oldest in-flight call */
   if (to != NULL) {
     if (to->ntail != NULL)
@@ -401,7 +415,7 @@ static void route_notification(struct ms_inst *mi, json_t *msg,
   pthread_mutex_unlock(&mi->lock);
   if (m != NULL) {
     mi->host->log(mi->host, TC_LOG_DEBUG, mi->channel,
-                  "no call in flight; dropped a notification");
+                  "no in-flight call for a notification; dropped");
     msgs_free(m);
   }
   free(tok);
@@ -451,6 +465,10 @@ static void handle_line(struct ms_inst *mi, const char *line, size_t len) {
       }
     }
     pthread_mutex_unlock(&mi->lock);
+    if (replay && json_object_get(msg, "result") == NULL)
+      mi->host->log(mi->host, TC_LOG_WARN, mi->channel,
+                    "the restarted MCP server refused the replayed "
+                    "initialize; serving it uninitialized");
     if (replay)
       finish_replay(mi);
     else if (!routed)
@@ -528,6 +546,7 @@ static void begin_replay(struct ms_inst *mi) {
   }
   json_t *req = json_deep_copy(mi->init_req);
   mi->replay_id = ++mi->next_id;
+  mi->replay_started_ns = mono_ns();
   json_object_set_new(req, "id", json_integer((json_int_t)mi->replay_id));
   pthread_mutex_unlock(&mi->lock);
   write_json(mi, req); /* a failure shows up as stdout EOF */
@@ -696,12 +715,28 @@ static uint64_t next_wake(const struct ms_inst *mi,
   return mono_ns() + step;
 }
 
+/* Lock held: a child that has not answered its replayed initialize in
+ * time is killed (fail closed); the supervisor then restarts it. */
+static void check_replay_stuck(struct ms_inst *mi) {
+  if (mi->replay_id == 0 || mi->pid == 0 ||
+      mono_ns() - mi->replay_started_ns <
+          (uint64_t)MS_REPLAY_TIMEOUT_MS * 1000000ull)
+    return;
+  mi->host->log(mi->host, TC_LOG_WARN, mi->channel,
+                "MCP server process %ld did not answer the replayed "
+                "initialize within %d ms; killing it",
+                (long)mi->pid, MS_REPLAY_TIMEOUT_MS);
+  kill(mi->pid, SIGKILL);
+  mi->replay_id = 0;
+}
+
 /* Lock held: wait until the child is RUNNING. NULL, or why not. */
 static const char *wait_running(struct ms_inst *mi,
                                 const struct tc_request *req) {
   while (mi->state != MS_RUNNING) {
     if (mi->stopping || mi->state == MS_STOPPED || mi->state == MS_IDLE)
       return "closed";
+    check_replay_stuck(mi);
     const char *why = call_expired(req, mi->host->monotonic_ns());
     if (why != NULL)
       return why;
@@ -762,6 +797,28 @@ static char *restore_id(const char *reply, size_t len, const char *orig_id) {
   json_decref(id);
   json_decref(msg);
   return out;
+}
+
+/* An initialize got no reply: whether the server took it is unknown, so
+ * the child is not trusted any more. Forget the saved initialize and kill
+ * the child; the supervisor restarts it uninitialized and the other
+ * in-flight calls fail with transport_closed. */
+static void fail_closed_initialize(struct ms_inst *mi,
+                                   const struct tc_request *req) {
+  pthread_mutex_lock(&mi->lock);
+  json_decref(mi->init_req);
+  mi->init_req = NULL;
+  if (!mi->stopping && mi->pid != 0) {
+    mi->host->log(mi->host, TC_LOG_WARN, mi->channel,
+                  "request %s: initialize got no reply; restarting MCP "
+                  "server process %ld (fail closed)",
+                  req->request_id ? req->request_id : "?", (long)mi->pid);
+    kill(mi->pid, SIGKILL);
+    /* New calls wait for the next child, not the dying one. */
+    if (mi->state == MS_RUNNING)
+      mi->state = MS_RESTARTING;
+  }
+  pthread_mutex_unlock(&mi->lock);
 }
 
 static int ms_call(void *inst, const struct tc_request *req,
@@ -832,15 +889,18 @@ static int ms_call(void *inst, const struct tc_request *req,
       rc = complete_failure(sink, 502, "client_internal", "out_of_memory");
     } else {
       if (is_init) {
+        /* Keep the initialize to replay only when it succeeded; a failed
+         * one supersedes the last session, so nothing is replayed then. */
         json_t *reply = json_loads(out, 0, NULL);
+        json_t *save = NULL;
         if (json_object_get(reply, "result") != NULL) {
-          json_t *save = json_deep_copy(msg);
+          save = json_deep_copy(msg);
           json_object_del(save, "id");
-          pthread_mutex_lock(&mi->lock);
-          json_decref(mi->init_req);
-          mi->init_req = save;
-          pthread_mutex_unlock(&mi->lock);
         }
+        pthread_mutex_lock(&mi->lock);
+        json_decref(mi->init_req);
+        mi->init_req = save;
+        pthread_mutex_unlock(&mi->lock);
         json_decref(reply);
       }
       struct tc_headers h = TC_HEADERS_INIT;
@@ -868,6 +928,10 @@ static int ms_call(void *inst, const struct tc_request *req,
     mi->host->log(mi->host, TC_LOG_WARN, mi->channel,
                   "request %s: no reply before the %s; id retired",
                   req->request_id ? req->request_id : "?", why);
+    /* Only a deadline (the command's response_timeout) fails closed; a
+     * cancellation at shutdown leaves the child to stop(). */
+    if (is_init && strcmp(why, "deadline") == 0)
+      fail_closed_initialize(mi, req);
     rc = complete_failure(sink, 504, "timeout", why);
   }
   free(p.reply);
@@ -876,6 +940,40 @@ static int ms_call(void *inst, const struct tc_request *req,
   msgs_free(p.nhead);
   json_decref(msg);
   return rc;
+}
+
+/* Readiness: live state, answered at once, except that the very first call
+ * may wait up to MS_FIRST_PROBE_WAIT_MS for the first spawn. */
+static int ms_probe(void *inst, char **detail) {
+  struct ms_inst *mi = inst;
+  *detail = NULL;
+  pthread_mutex_lock(&mi->lock);
+  if (!mi->probed) {
+    mi->probed = 1;
+    uint64_t until = mono_ns() + (uint64_t)MS_FIRST_PROBE_WAIT_MS * 1000000ull;
+    while (mi->state == MS_IDLE && !mi->stopping && mono_ns() < until)
+      cond_wait_until(mi, until);
+  }
+  check_replay_stuck(mi);
+  enum ms_state st = mi->state;
+  int stopping = mi->stopping;
+  pthread_mutex_unlock(&mi->lock);
+  if (stopping || st == MS_STOPPED) {
+    *detail = strdup("mcp stdio transport stopped");
+    return TC_ECLOSED;
+  }
+  switch (st) {
+  case MS_RUNNING:
+    return TC_OK;
+  case MS_RESTARTING:
+    *detail = strdup("mcp stdio child restarting");
+    return TC_AGAIN;
+  default:
+    *detail = mi->host->format("mcp probe failed: MCP server process %s is "
+                               "not running",
+                               mi->argv[0]);
+    return TC_ECLOSED;
+  }
 }
 
 static void ms_stop(void *inst) {
@@ -923,6 +1021,7 @@ static const struct tc_transport_vtable ms_transport = {
     .create = ms_create,
     .start = ms_start,
     .call = ms_call,
+    .probe = ms_probe,
     .stop = ms_stop,
     .destroy = ms_destroy,
 };
@@ -949,7 +1048,7 @@ static const struct tc_config_field ms_fields[] = {
      60000},
     TC_CONFIG_END};
 
-TC_MODULE_DEFINE(mcp_stdio, .name = "mcp-stdio", .version = "0.2.0",
+TC_MODULE_DEFINE(mcp_stdio, .name = "mcp-stdio", .version = "0.3.0",
                  .init = ms_init,
                  .summary = "MCP server as a child process over stdio "
                             "(transport \"stdio\")",

@@ -2,8 +2,18 @@
 // Newline-delimited JSON-RPC on stdin/stdout. tools/call "echo" takes
 // {input, delay_ms, notify, ask, exit}; "state" reports argv, pid, how many
 // initialize requests arrived, whether notifications/initialized did, and
-// the last answer to our own server->client request.
+// the last answer to our own server->client request. initialize is
+// answered after params._meta.delay_ms, and refused (-32602) when
+// protocolVersion is "bad". Options: --term-file PATH (on SIGTERM write
+// "SIGTERM" there and exit), --ignore-eof (keep running when stdin closes).
+import { writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
+
+const argv = process.argv.slice(2);
+const optIdx = argv.indexOf("--term-file");
+const termFile = optIdx >= 0 ? argv[optIdx + 1] : null;
+const ignoreEof = argv.includes("--ignore-eof");
+if (termFile) process.on("SIGTERM", () => { writeFileSync(termFile, "SIGTERM"); process.exit(0); });
 
 const state = { inits: 0, initialized: false, answer: null };
 const send = (m) => process.stdout.write(JSON.stringify(m) + "\n");
@@ -36,10 +46,19 @@ rl.on("line", (line) => {
   const msg = JSON.parse(line);
   if (msg.method === undefined) { state.answer = msg; return; }
   if (msg.method === "initialize") {
-    state.inits++;
-    send({ jsonrpc: "2.0", id: msg.id, result: {
-      protocolVersion: "2025-06-18", capabilities: { tools: {} },
-      serverInfo: { name: "stdio-test", version: "1" } } });
+    const p = msg.params || {};
+    if (p.protocolVersion === "bad") {
+      send({ jsonrpc: "2.0", id: msg.id,
+             error: { code: -32602, message: "Unsupported protocol version" } });
+      return;
+    }
+    const delay = (p._meta && p._meta.delay_ms) || 0;
+    setTimeout(() => {
+      state.inits++;
+      send({ jsonrpc: "2.0", id: msg.id, result: {
+        protocolVersion: "2025-06-18", capabilities: { tools: {} },
+        serverInfo: { name: "stdio-test", version: "1" } } });
+    }, delay);
   } else if (msg.method === "notifications/initialized") {
     state.initialized = true;
   } else if (msg.method === "tools/call") {
@@ -49,4 +68,5 @@ rl.on("line", (line) => {
            error: { code: -32601, message: "Method not found" } });
   }
 });
-rl.on("close", () => process.exit(0));
+rl.on("close", () => { if (!ignoreEof) process.exit(0); });
+if (ignoreEof) setInterval(() => {}, 1000); // stay up after stdin closes

@@ -2,19 +2,25 @@
  * tree, loaded through the loader) driving tests/modules/stdio_server.mjs
  * under node: command quoting, id multiplexing with equal ids, notification
  * routing and order, server->client requests, timeouts with late replies,
- * child exit with restart and initialize replay, and stop(). */
+ * child exit with restart and initialize replay, 64 concurrent calls with
+ * colliding ids, a child killed mid-call (probe() TC_AGAIN during the
+ * restart), initialize failing closed, and stop() forwarding SIGTERM. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -369,6 +375,255 @@ static void test_child_exit_and_restart(void **state) {
   assert_int_equal(errno, ESRCH);
 }
 
+/* ---- 64 concurrent calls, colliding ids ------------------------------------
+ */
+
+#define MANY 64
+
+struct many {
+  void *inst;
+  int idx;
+  struct rec r;
+  char body[512];
+};
+
+static void *many_worker(void *arg) {
+  struct many *m = arg;
+  do_call(m->inst, m->body, 20000, &m->r);
+  return NULL;
+}
+
+static void test_64_concurrent_colliding_ids(void **state) {
+  (void)state;
+  void *inst = new_inst(SERVER_CMD);
+  struct many *ms = calloc(MANY, sizeof(*ms));
+  pthread_t th[MANY];
+  assert_non_null(ms);
+  for (int i = 0; i < MANY; i++) {
+    ms[i].inst = inst;
+    ms[i].idx = i;
+    /* Only four distinct ids (two numbers, two strings) across 64 calls;
+     * replies come back in a scrambled order. */
+    const char *ids[4] = {"1", "2", "\"a\"", "\"b\""};
+    snprintf(ms[i].body, sizeof(ms[i].body),
+             "{\"jsonrpc\":\"2.0\",\"id\":%s,\"method\":\"tools/call\","
+             "\"params\":{\"name\":\"echo\",\"arguments\":{\"input\":"
+             "\"call-%d\",\"delay_ms\":%d}}}",
+             ids[i % 4], i, (i * 37) % 150);
+    assert_int_equal(pthread_create(&th[i], NULL, many_worker, &ms[i]), 0);
+  }
+  for (int i = 0; i < MANY; i++)
+    pthread_join(th[i], NULL);
+  for (int i = 0; i < MANY; i++) {
+    const char *ids[4] = {"\"id\":1,", "\"id\":2,", "\"id\":\"a\"",
+                          "\"id\":\"b\""};
+    char want[48];
+    snprintf(want, sizeof(want), "\"text\":\"call-%d\"", i);
+    assert_int_equal(ms[i].r.completes, 1);
+    assert_int_equal(ms[i].r.status, 200);
+    assert_string_equal(ms[i].r.source, "");
+    assert_contains(ms[i].r.body, want);
+    assert_contains(ms[i].r.body, ids[i % 4]);
+    free(ms[i].r.body);
+  }
+  free(ms);
+  end_inst(inst);
+}
+
+/* ---- killed mid-call --------------------------------------------------------
+ */
+
+static int probe_rc(void *inst, char **detail) {
+  *detail = NULL;
+  return g_vt->probe(inst, detail);
+}
+
+struct slow_call {
+  void *inst;
+  struct rec r;
+  atomic_int notified; /* the child got the call (it sent progress) */
+};
+
+static int slow_notify(const struct tc_sink *sink,
+                       const struct tc_response *m) {
+  struct slow_call *c = sink->core;
+  (void)m;
+  atomic_store(&c->notified, 1);
+  return TC_OK;
+}
+
+static int slow_complete(const struct tc_sink *sink,
+                         const struct tc_response *m) {
+  struct slow_call *c = sink->core;
+  struct tc_sink inner = {sizeof(inner), &c->r, rec_notify, rec_complete};
+  return rec_complete(&inner, m);
+}
+
+static void *slow_worker(void *arg) {
+  struct slow_call *c = arg;
+  char *body = echo_body(77, "long", 5000, ",\"notify\":true");
+  struct tc_request req;
+  memset(&req, 0, sizeof(req));
+  req.struct_size = sizeof(req);
+  req.type = "jsonrpc";
+  req.channel = "main";
+  req.request_id = "req_slow";
+  req.body = body;
+  req.body_len = strlen(body);
+  req.is_canceled = never_canceled;
+  req.deadline_ns = g_host->monotonic_ns() + 20000000000ull;
+  struct tc_sink sink = {sizeof(sink), c, slow_notify, slow_complete};
+  g_vt->call(c->inst, &req, &sink);
+  free(body);
+  return NULL;
+}
+
+static void sleep_ms(int ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+static void test_killed_mid_call_restarts(void **state) {
+  (void)state;
+  void *inst = new_inst(SERVER_CMD);
+  char *detail = NULL;
+  assert_int_equal(probe_rc(inst, &detail), TC_OK);
+  assert_null(detail);
+  struct rec r;
+  do_call(inst, k_init, 10000, &r);
+  assert_int_equal(r.status, 200);
+  free(r.body);
+  json_t *root;
+  json_t *st = get_state(inst, &root);
+  pid_t pid1 = (pid_t)json_integer_value(json_object_get(st, "pid"));
+  json_decref(root);
+
+  struct slow_call c;
+  memset(&c, 0, sizeof(c));
+  c.inst = inst;
+  atomic_init(&c.notified, 0);
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, slow_worker, &c), 0);
+  for (int i = 0; i < 400 && !atomic_load(&c.notified); i++)
+    sleep_ms(25); /* until the child has the call */
+  assert_true(atomic_load(&c.notified));
+  assert_int_equal(kill(pid1, SIGKILL), 0);
+  pthread_join(th, NULL);
+  assert_int_equal(c.r.completes, 1);
+  assert_int_equal(c.r.status, 502);
+  assert_string_equal(c.r.source, "transport_closed");
+  assert_null(c.r.body);
+
+  /* The restart waits at least 200 ms: readiness says so meanwhile. */
+  assert_int_equal(probe_rc(inst, &detail), TC_AGAIN);
+  assert_string_equal(detail, "mcp stdio child restarting");
+  free(detail);
+  int rc = TC_AGAIN;
+  for (int i = 0; i < 200 && rc == TC_AGAIN; i++) {
+    sleep_ms(25);
+    rc = probe_rc(inst, &detail);
+    free(detail);
+  }
+  assert_int_equal(rc, TC_OK);
+
+  /* Serving again: a new process, initialize replayed to it. */
+  char *body = echo_body(77, "again", 0, NULL);
+  do_call(inst, body, 10000, &r);
+  free(body);
+  assert_int_equal(r.status, 200);
+  assert_contains(r.body, "\"text\":\"again\"");
+  free(r.body);
+  st = get_state(inst, &root);
+  pid_t pid2 = (pid_t)json_integer_value(json_object_get(st, "pid"));
+  assert_true(pid2 > 0 && pid2 != pid1);
+  assert_int_equal(json_integer_value(json_object_get(st, "inits")), 1);
+  json_decref(root);
+  end_inst(inst);
+}
+
+/* ---- initialize fails closed ------------------------------------------------
+ */
+
+static void test_initialize_fails_closed(void **state) {
+  (void)state;
+  void *inst = new_inst(SERVER_CMD);
+  struct rec r;
+  do_call(inst, k_init, 10000, &r);
+  assert_int_equal(r.status, 200);
+  free(r.body);
+  json_t *root;
+  json_t *st = get_state(inst, &root);
+  json_int_t pid1 = json_integer_value(json_object_get(st, "pid"));
+  json_decref(root);
+
+  /* A second initialize that gets no reply in time: 504, the child is
+   * killed and restarted, and nothing is replayed to the new one. */
+  const char *slow_init =
+      "{\"jsonrpc\":\"2.0\",\"id\":\"init-2\",\"method\":\"initialize\","
+      "\"params\":{\"_meta\":{\"delay_ms\":3000},\"protocolVersion\":"
+      "\"2025-06-18\",\"capabilities\":{},\"clientInfo\":{\"name\":\"t\","
+      "\"version\":\"1\"}}}";
+  do_call(inst, slow_init, 200, &r);
+  assert_int_equal(r.status, 504);
+  assert_string_equal(r.source, "timeout");
+  st = get_state(inst, &root);
+  json_int_t pid2 = json_integer_value(json_object_get(st, "pid"));
+  assert_true(pid2 > 0 && pid2 != pid1);
+  assert_int_equal(json_integer_value(json_object_get(st, "inits")), 0);
+  json_decref(root);
+
+  /* initialize, then a refused one: a later restart replays nothing. */
+  do_call(inst, k_init, 10000, &r);
+  assert_int_equal(r.status, 200);
+  free(r.body);
+  do_call(inst,
+          "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"initialize\",\"params\":"
+          "{\"protocolVersion\":\"bad\",\"capabilities\":{},\"clientInfo\":{"
+          "\"name\":\"t\",\"version\":\"1\"}}}",
+          10000, &r);
+  assert_int_equal(r.status, 200);
+  assert_contains(r.body, "-32602");
+  free(r.body);
+  char *body = echo_body(9, "bye", 0, ",\"exit\":true");
+  do_call(inst, body, 10000, &r);
+  free(body);
+  assert_string_equal(r.source, "transport_closed");
+  st = get_state(inst, &root);
+  json_int_t pid3 = json_integer_value(json_object_get(st, "pid"));
+  assert_true(pid3 > 0 && pid3 != pid2);
+  assert_int_equal(json_integer_value(json_object_get(st, "inits")), 0);
+  json_decref(root);
+  end_inst(inst);
+}
+
+/* ---- stop forwards SIGTERM ---------------------------------------------------
+ */
+
+static void test_stop_forwards_sigterm(void **state) {
+  (void)state;
+  char dir[] = "/tmp/tc-stdio-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char file[64], cmd[512];
+  snprintf(file, sizeof(file), "%s/term", dir);
+  snprintf(cmd, sizeof(cmd), "%s --ignore-eof --term-file %s", SERVER_CMD,
+           file);
+  void *inst = new_inst(cmd);
+  json_t *root;
+  get_state(inst, &root); /* the child is up and has installed its handler */
+  json_decref(root);
+  /* Stateless binding: the core answers session_termination 405 itself. */
+  assert_null(g_vt->terminate_session);
+  end_inst(inst);
+  char buf[16] = {0};
+  int fd = open(file, O_RDONLY);
+  assert_true(fd >= 0);
+  assert_true(read(fd, buf, sizeof(buf) - 1) > 0);
+  close(fd);
+  assert_string_equal(buf, "SIGTERM");
+  unlink(file);
+  rmdir(dir);
+}
+
 static int setup_all(void **state) {
   (void)state;
   char *err = NULL;
@@ -395,8 +650,11 @@ static int teardown_all(void **state) {
   return 0;
 }
 
-int main(void) {
-  const struct CMUnitTest tests[] = {
+/* Two groups, so each ctest entry stays short: no argument = the basics;
+ * "recovery" = concurrency at scale, crashes, fail-closed initialize and
+ * stop. */
+int main(int argc, char **argv) {
+  const struct CMUnitTest basic_tests[] = {
       cmocka_unit_test(test_create_errors),
       cmocka_unit_test(test_quoting_and_initialize),
       cmocka_unit_test(test_concurrent_equal_ids),
@@ -404,5 +662,13 @@ int main(void) {
       cmocka_unit_test(test_timeout_and_late_reply),
       cmocka_unit_test(test_child_exit_and_restart),
   };
-  return cmocka_run_group_tests(tests, setup_all, teardown_all);
+  const struct CMUnitTest recovery_tests[] = {
+      cmocka_unit_test(test_64_concurrent_colliding_ids),
+      cmocka_unit_test(test_killed_mid_call_restarts),
+      cmocka_unit_test(test_initialize_fails_closed),
+      cmocka_unit_test(test_stop_forwards_sigterm),
+  };
+  if (argc > 1 && strcmp(argv[1], "recovery") == 0)
+    return cmocka_run_group_tests(recovery_tests, setup_all, teardown_all);
+  return cmocka_run_group_tests(basic_tests, setup_all, teardown_all);
 }
