@@ -1,0 +1,221 @@
+// The ops UI in a real browser: starts `tunnel-client dev proxy
+// --embedded-mcp-stub` (control plane, agent and MCP stub in one process, on
+// 127.0.0.1 ephemeral ports), checks the UI's HTTP headers, then drives /ui
+// in headless Chromium through playwright-core:
+//   - no console errors or page errors while the page runs;
+//   - the tunnel id and the readiness are shown;
+//   - a log line this test caused (a call on a unique unknown channel) shows
+//     up in the Logs tab;
+//   - the log-level toggle changes the level (checked via GET /api/status);
+//   - tabs follow the keyboard (ArrowRight / End).
+// Screenshots go to ARTIFACT_DIR (their paths are printed).
+//
+// usage: node ui.test.mjs TUNNEL_CLIENT_BINARY ARTIFACT_DIR
+// env:   TC_CHROMIUM (default /usr/bin/chromium)
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+const [bin, artifactDir] = process.argv.slice(2);
+if (!bin || !artifactDir) {
+  console.error('usage: node ui.test.mjs TUNNEL_CLIENT_BINARY ARTIFACT_DIR');
+  process.exit(2);
+}
+const chromiumPath = process.env.TC_CHROMIUM || '/usr/bin/chromium';
+
+let chromium;
+try {
+  ({ chromium } = await import('playwright-core'));
+} catch (e) {
+  console.error('FAIL: playwright-core is not installed; run: npm ci --prefix tests/browser');
+  process.exit(1);
+}
+
+const work = mkdtempSync(join(tmpdir(), 'tc-ui-'));
+let daemon = null;
+let browser = null;
+let daemonOut = '';
+
+async function cleanup() {
+  if (browser) await browser.close().catch(() => {});
+  browser = null;
+  if (daemon && daemon.exitCode === null && daemon.signalCode === null) {
+    daemon.kill('SIGKILL');
+  }
+  rmSync(work, { recursive: true, force: true });
+}
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => { cleanup().finally(() => process.exit(1)); });
+}
+
+async function fail(msg) {
+  console.error('FAIL: ' + msg);
+  if (daemonOut) console.error('daemon output (last 4000 chars):\n' + daemonOut.slice(-4000));
+  await cleanup();
+  process.exit(1);
+}
+
+function check(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(what, ms, fn) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) { last = e; }
+    await sleep(100);
+  }
+  throw new Error(`${what} not seen within ${ms} ms` + (last instanceof Error ? ` (${last.message})` : ''));
+}
+
+async function main() {
+  // ---- the daemon ----------------------------------------------------------
+  const infoFile = join(work, 'info.json');
+  const healthFile = join(work, 'health.url');
+  daemon = spawn(bin, ['dev', 'proxy', '--embedded-mcp-stub', '--url-file', infoFile,
+    '--health-url-file', healthFile], {
+    env: { PATH: process.env.PATH || '/usr/bin:/bin', HOME: work },
+    stdio: ['ignore', 'pipe', 'pipe']
+  });
+  daemon.stdout.on('data', (d) => { daemonOut += d; });
+  daemon.stderr.on('data', (d) => { daemonOut += d; });
+  await waitFor('the info and health URL files', 10000, () => {
+    if (daemon.exitCode !== null) throw new Error('tunnel-client exited with ' + daemon.exitCode);
+    return existsSync(infoFile) && existsSync(healthFile) &&
+      readFileSync(infoFile, 'utf8').trim().endsWith('}') && readFileSync(healthFile, 'utf8') !== '';
+  });
+  const info = JSON.parse(readFileSync(infoFile, 'utf8'));
+  const base = readFileSync(healthFile, 'utf8').trim();
+  check(/^http:\/\/127\.0\.0\.1:\d+$/.test(base), `health URL is '${base}'`);
+  const tunnelId = info.tunnel_id;
+  check(typeof tunnelId === 'string' && tunnelId !== '', 'info JSON has no tunnel_id');
+
+  // ---- the UI's HTTP surface -----------------------------------------------
+  let r = await fetch(base + '/', { redirect: 'manual' });
+  check(r.status === 302 && r.headers.get('location') === '/ui', `GET / -> ${r.status} ${r.headers.get('location')}, want 302 /ui`);
+  r = await fetch(base + '/ui');
+  check(r.status === 200, `GET /ui -> ${r.status}`);
+  check((r.headers.get('content-type') || '').startsWith('text/html'), 'GET /ui is not text/html');
+  const csp = r.headers.get('content-security-policy') || '';
+  check(csp.includes("script-src 'self'") && csp.includes("default-src 'none'") && !csp.includes('unsafe-inline'),
+    `weak or missing Content-Security-Policy: '${csp}'`);
+  check(r.headers.get('x-frame-options') === 'DENY', 'X-Frame-Options is not DENY');
+  check(r.headers.get('x-content-type-options') === 'nosniff', 'X-Content-Type-Options is not nosniff');
+  check((r.headers.get('cache-control') || '').includes('no-cache'), 'the page is cacheable');
+  check((await r.text()).includes('/assets/app.js'), 'the page does not load /assets/app.js');
+  r = await fetch(base + '/assets/app.js');
+  check(r.status === 200 && (r.headers.get('content-type') || '').startsWith('text/javascript'),
+    `GET /assets/app.js -> ${r.status} ${r.headers.get('content-type')}`);
+  r = await fetch(base + '/assets/style.css');
+  check(r.status === 200 && (r.headers.get('content-type') || '').startsWith('text/css'), 'style.css not served as text/css');
+  r = await fetch(base + '/assets/nope.js');
+  check(r.status === 404, `unknown asset -> ${r.status}, want 404`);
+  r = await fetch(base + '/ui', { method: 'POST', body: 'x' });
+  check(r.status === 405 && /GET/.test(r.headers.get('allow') || ''), `POST /ui -> ${r.status}, want 405 with Allow`);
+
+  // Readiness: the agent is ready once it reached the control plane.
+  await waitFor('/api/status ready', 10000, async () => {
+    const s = await (await fetch(base + '/api/status')).json();
+    return s.ready === true;
+  });
+
+  // A real call (fills the latency histogram) and one on a unknown channel
+  // named by a fresh marker: the agent logs it with the channel name.
+  const marker = 'uimark' + randomBytes(6).toString('hex');
+  for (const suffix of ['', '/' + marker]) {
+    const resp = await fetch(info.mcp_url + suffix, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { input: 'ui' } } })
+    });
+    await resp.text();
+    check(resp.status === (suffix ? 400 : 200), `MCP call${suffix ? ' on the marker channel' : ''} -> ${resp.status}`);
+  }
+  await waitFor('the marker in /api/logs', 5000, async () =>
+    JSON.stringify(await (await fetch(base + '/api/logs?limit=5000')).json()).includes(marker));
+
+  // ---- the browser ---------------------------------------------------------
+  const problems = [];
+  browser = await chromium.launchPersistentContext(join(work, 'profile'), {
+    executablePath: chromiumPath,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1280, height: 860 }
+  });
+  const page = browser.pages()[0] || await browser.newPage();
+  page.on('console', (m) => { if (m.type() === 'error') problems.push('console error: ' + m.text()); });
+  page.on('pageerror', (e) => problems.push('page error: ' + e.message));
+  page.on('requestfailed', (q) => problems.push(`request failed: ${q.url()} ${q.failure() && q.failure().errorText}`));
+  page.on('response', (resp) => { if (resp.status() >= 400) problems.push(`HTTP ${resp.status()} for ${resp.url()}`); });
+
+  await page.goto(base + '/ui');
+  await page.waitForFunction((id) => document.getElementById('ov-tunnel').textContent === id, tunnelId, { timeout: 10000 });
+  check(await page.textContent('#hdr-tunnel') === tunnelId, 'the header does not show the tunnel id');
+  await page.waitForFunction(() => /^ready/.test(document.getElementById('ov-readiness').textContent), null, { timeout: 10000 });
+  check(/^ready/.test(await page.textContent('#hdr-ready')), 'the readiness badge does not say ready');
+  check((await page.textContent('#ov-version')).trim() !== '', 'no version shown');
+
+  // Keyboard: ArrowRight from Overview selects Channels; End selects Logs.
+  await page.focus('#tab-overview');
+  await page.keyboard.press('ArrowRight');
+  check(await page.getAttribute('#tab-channels', 'aria-selected') === 'true', 'ArrowRight did not select Channels');
+  check(await page.isVisible('#panel-channels'), 'the Channels panel is not shown');
+  await page.waitForFunction(() => document.querySelectorAll('#channels-body th[scope="row"]').length > 0, null, { timeout: 10000 });
+  await page.keyboard.press('End');
+  check(await page.getAttribute('#tab-logs', 'aria-selected') === 'true', 'End did not select Logs');
+
+  // The Logs tab shows the line this test caused.
+  await page.waitForFunction((m) => document.getElementById('logs-body').textContent.includes(m), marker, { timeout: 10000 });
+
+  // The log-level toggle.
+  await page.selectOption('#log-level', 'debug');
+  await page.waitForFunction(() => document.getElementById('level-msg').textContent === 'set to debug', null, { timeout: 5000 });
+  const st = await (await fetch(base + '/api/status')).json();
+  check(st.log_level === 'debug', `after the toggle /api/status log_level is '${st.log_level}', want debug`);
+
+  // Metrics: both chart families are found once a scrape ran.
+  await page.click('#tab-metrics');
+  await page.waitForFunction(() => document.getElementById('metrics-error').hidden &&
+    document.getElementById('rate-legend').children.length > 0, null, { timeout: 10000 });
+
+  await page.click('#tab-overview');
+  mkdirSync(artifactDir, { recursive: true });
+  const shot = join(artifactDir, 'ui-overview.png');
+  await page.screenshot({ path: shot, fullPage: true });
+  console.log('screenshot: ' + shot);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.click('#tab-logs');
+  const phone = join(artifactDir, 'ui-logs-phone.png');
+  await page.screenshot({ path: phone });
+  console.log('screenshot: ' + phone);
+
+  await sleep(300); // let in-flight polls land so their errors are seen
+  check(problems.length === 0, 'the page reported problems:\n  ' + problems.join('\n  '));
+
+  await browser.close();
+  browser = null;
+  daemon.kill('SIGTERM');
+  const rc = await new Promise((res) => {
+    if (daemon.exitCode !== null) return res(daemon.exitCode);
+    const t = setTimeout(() => res('timeout'), 10000);
+    daemon.once('exit', (code) => { clearTimeout(t); res(code); });
+  });
+  check(rc === 0, `tunnel-client exit status ${rc} after SIGTERM, want 0`);
+}
+
+try {
+  await main();
+} catch (e) {
+  await fail(e && e.message ? e.message : String(e));
+}
+await cleanup();
+console.log('ui: all checks passed');
