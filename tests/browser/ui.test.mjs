@@ -61,6 +61,10 @@ function check(cond, msg) {
   if (!cond) throw new Error(msg);
 }
 
+const t0 = Date.now();
+// One progress line per step, with the elapsed time (shows where time goes).
+const step = (what) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${what}`);
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function waitFor(what, ms, fn) {
@@ -77,6 +81,17 @@ async function waitFor(what, ms, fn) {
 }
 
 async function main() {
+  // Chromium starts slowly on a busy machine: launch it while the daemon
+  // comes up. A fresh profile in the private temp dir.
+  const launching = chromium.launchPersistentContext(join(work, 'profile'), {
+    executablePath: chromiumPath,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1280, height: 860 }
+  });
+  // If a check fails before the launch is awaited, still close the browser.
+  launching.then((b) => { if (browser === null) browser = b; }, () => {});
   // ---- the daemon ----------------------------------------------------------
   const infoFile = join(work, 'info.json');
   const healthFile = join(work, 'health.url');
@@ -92,6 +107,7 @@ async function main() {
     return existsSync(infoFile) && existsSync(healthFile) &&
       readFileSync(infoFile, 'utf8').trim().endsWith('}') && readFileSync(healthFile, 'utf8') !== '';
   });
+  step('daemon up');
   const info = JSON.parse(readFileSync(infoFile, 'utf8'));
   const base = readFileSync(healthFile, 'utf8').trim();
   check(/^http:\/\/127\.0\.0\.1:\d+$/.test(base), `health URL is '${base}'`);
@@ -121,6 +137,7 @@ async function main() {
   r = await fetch(base + '/ui', { method: 'POST', body: 'x' });
   check(r.status === 405 && /GET/.test(r.headers.get('allow') || ''), `POST /ui -> ${r.status}, want 405 with Allow`);
 
+  step('HTTP surface checked');
   // Readiness: the agent is ready once it reached the control plane.
   await waitFor('/api/status ready', 10000, async () => {
     const s = await (await fetch(base + '/api/status')).json();
@@ -142,21 +159,17 @@ async function main() {
   await waitFor('the marker in /api/logs', 5000, async () =>
     JSON.stringify(await (await fetch(base + '/api/logs?limit=5000')).json()).includes(marker));
 
+  step('agent ready, marker logged');
   // ---- the browser ---------------------------------------------------------
   const problems = [];
-  browser = await chromium.launchPersistentContext(join(work, 'profile'), {
-    executablePath: chromiumPath,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 860 }
-  });
+  browser = await launching;
   const page = browser.pages()[0] || await browser.newPage();
   page.on('console', (m) => { if (m.type() === 'error') problems.push('console error: ' + m.text()); });
   page.on('pageerror', (e) => problems.push('page error: ' + e.message));
   page.on('requestfailed', (q) => problems.push(`request failed: ${q.url()} ${q.failure() && q.failure().errorText}`));
   page.on('response', (resp) => { if (resp.status() >= 400) problems.push(`HTTP ${resp.status()} for ${resp.url()}`); });
 
+  step('browser launched');
   await page.goto(base + '/ui');
   await page.waitForFunction((id) => document.getElementById('ov-tunnel').textContent === id, tunnelId, { timeout: 10000 });
   check(await page.textContent('#hdr-tunnel') === tunnelId, 'the header does not show the tunnel id');
@@ -164,6 +177,7 @@ async function main() {
   check(/^ready/.test(await page.textContent('#hdr-ready')), 'the readiness badge does not say ready');
   check((await page.textContent('#ov-version')).trim() !== '', 'no version shown');
 
+  step('tunnel id and readiness shown');
   // Keyboard: ArrowRight from Overview selects Channels; End selects Logs.
   await page.focus('#tab-overview');
   await page.keyboard.press('ArrowRight');
@@ -176,17 +190,20 @@ async function main() {
   // The Logs tab shows the line this test caused.
   await page.waitForFunction((m) => document.getElementById('logs-body').textContent.includes(m), marker, { timeout: 10000 });
 
+  step('marker shown in Logs');
   // The log-level toggle.
   await page.selectOption('#log-level', 'debug');
   await page.waitForFunction(() => document.getElementById('level-msg').textContent === 'set to debug', null, { timeout: 5000 });
   const st = await (await fetch(base + '/api/status')).json();
   check(st.log_level === 'debug', `after the toggle /api/status log_level is '${st.log_level}', want debug`);
 
+  step('log level toggled');
   // Metrics: both chart families are found once a scrape ran.
   await page.click('#tab-metrics');
   await page.waitForFunction(() => document.getElementById('metrics-error').hidden &&
     document.getElementById('rate-legend').children.length > 0, null, { timeout: 10000 });
 
+  step('metrics charted');
   await page.click('#tab-overview');
   mkdirSync(artifactDir, { recursive: true });
   const shot = join(artifactDir, 'ui-overview.png');
@@ -200,6 +217,22 @@ async function main() {
 
   await sleep(300); // let in-flight polls land so their errors are seen
   check(problems.length === 0, 'the page reported problems:\n  ' + problems.join('\n  '));
+
+  // Missing endpoints: the page says "unavailable" and throws nothing.
+  step('missing endpoints');
+  const degraded = await browser.newPage();
+  const thrown = [];
+  degraded.on('pageerror', (e) => thrown.push(e.message));
+  await degraded.route('**/api/channels', (rt) => rt.fulfill({ status: 404, contentType: 'application/json', body: '{"error":"not here"}' }));
+  await degraded.route('**/api/logs?*', (rt) => rt.fulfill({ status: 500, contentType: 'text/plain', body: 'boom' }));
+  await degraded.route('**/metrics', (rt) => rt.abort());
+  await degraded.goto(base + '/ui#channels');
+  await degraded.waitForFunction(() => /unavailable/.test(document.getElementById('channels-error').textContent) &&
+    /unavailable/.test(document.getElementById('logs-error').textContent) &&
+    /unavailable/.test(document.getElementById('metrics-error').textContent), null, { timeout: 10000 });
+  await degraded.waitForFunction((id) => document.getElementById('hdr-tunnel').textContent === id, tunnelId, { timeout: 10000 });
+  check(thrown.length === 0, 'the page threw with endpoints missing: ' + thrown.join('; '));
+  await degraded.close();
 
   await browser.close();
   browser = null;

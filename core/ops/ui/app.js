@@ -474,7 +474,10 @@
     while (latPoints.length && latPoints[0].t < cutoff) latPoints.shift();
   }
 
+  // Colours by index; the swatch-N classes of style.css match them.
   const PALETTE = ['#2f6fd6', '#d0453a', '#2b9a5a', '#c28a12', '#7d4fc4', '#1b8f9e'];
+  // Known outcomes keep one meaningful colour; others take what is left.
+  const OUTCOME_COLOR = { ok: 2, error: 1, post_failed: 3, no_response: 4 };
 
   function cssVar(name, fallback) {
     const v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
@@ -498,11 +501,15 @@
     const grid = cssVar('--grid', '#ddd');
     const padL = 52, padR = 10, padT = 10, padB = 24;
     const now = Date.now();
-    const t0 = now - METRICS_KEEP_MS;
+    // The window grows with the data: 2 minutes at first, up to 10.
+    let first = now;
+    for (const s of series) if (s.values.length && s.values[0].t < first) first = s.values[0].t;
+    const span = Math.min(METRICS_KEEP_MS, Math.max(2 * 60000, now - first));
+    const t0 = now - span;
     let max = 0;
     for (const s of series) for (const p of s.values) if (p.v !== null && p.v > max) max = p.v;
     max = max <= 0 ? 1 : niceCeil(max * 1.1);
-    const x = (t) => padL + ((t - t0) / METRICS_KEEP_MS) * (w - padL - padR);
+    const x = (t) => padL + ((t - t0) / span) * (w - padL - padR);
     const y = (v) => padT + (1 - v / max) * (h - padT - padB);
     ctx.font = '11px system-ui, sans-serif';
     ctx.fillStyle = fg;
@@ -516,9 +523,10 @@
       ctx.fillText(formatAxis(v) + (k === 4 && unit ? ' ' + unit : ''), padL - 6, yy);
     }
     ctx.textAlign = 'center'; ctx.textBaseline = 'top';
-    for (let m = 10; m >= 0; m -= 2) {
-      const t = now - m * 60000;
-      ctx.fillText(m === 0 ? 'now' : '-' + m + 'm', x(t), h - padB + 6);
+    const tick = span <= 3 * 60000 ? 30000 : span <= 6 * 60000 ? 60000 : 120000;
+    for (let ago = Math.floor(span / tick) * tick; ago >= 0; ago -= tick) {
+      const label = ago === 0 ? 'now' : ago % 60000 === 0 ? '-' + ago / 60000 + 'm' : '-' + ago / 1000 + 's';
+      ctx.fillText(label, x(now - ago), h - padB + 6);
     }
     for (const s of series) {
       ctx.strokeStyle = s.color;
@@ -566,9 +574,15 @@
   function drawCharts() {
     if (activeTab !== 'metrics') return;
     const rateSeries = [{ name: 'all', colorIndex: 0, values: ratePoints.map((p) => ({ t: p.t, v: p.total })) }];
-    outcomes.slice(0, PALETTE.length - 1).forEach((o, k) => {
-      rateSeries.push({ name: o, colorIndex: k + 1, values: ratePoints.map((p) => ({ t: p.t, v: p.byOutcome[o] === undefined ? 0 : p.byOutcome[o] })) });
-    });
+    const used = new Set([0]);
+    for (const o of outcomes) if (OUTCOME_COLOR[o] !== undefined) used.add(OUTCOME_COLOR[o]);
+    for (const o of outcomes) {
+      let c = OUTCOME_COLOR[o];
+      if (c === undefined) c = PALETTE.findIndex((_, k) => !used.has(k));
+      if (c < 0) break; // more outcomes than colours
+      used.add(c);
+      rateSeries.push({ name: o, colorIndex: c, values: ratePoints.map((p) => ({ t: p.t, v: p.byOutcome[o] === undefined ? 0 : p.byOutcome[o] })) });
+    }
     for (const s of rateSeries) s.color = PALETTE[s.colorIndex];
     drawLines($('chart-rate'), rateSeries, '/s');
     renderLegend('rate-legend', rateSeries);
