@@ -70,7 +70,7 @@ struct tc_log_entry {
 /* Keep the last `capacity` lines (>= 1); lines already kept are carried
  * over up to the new capacity. 0, or -1 on ENOMEM. */
 int tc_log_ring_enable(size_t capacity);
-/* Drop the ring and its lines (sequence numbers keep counting). */
+/* Drop the ring and its lines; numbering resumes on the next enable. */
 void tc_log_ring_disable(void);
 /* Copy up to `limit` entries with seq > since, oldest first, into *out
  * (malloc()ed array; free with tc_log_entries_free). Returns the count, or
