@@ -67,6 +67,15 @@ const step = (what) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] 
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// page.waitForFunction with a failure message that says what was awaited.
+async function until(page, what, fn, arg, ms) {
+  try {
+    await page.waitForFunction(fn, arg, { timeout: ms });
+  } catch (e) {
+    throw new Error(`the page did not show ${what} within ${ms} ms`);
+  }
+}
+
 async function waitFor(what, ms, fn) {
   const end = Date.now() + ms;
   let last;
@@ -78,6 +87,15 @@ async function waitFor(what, ms, fn) {
     await sleep(100);
   }
   throw new Error(`${what} not seen within ${ms} ms` + (last instanceof Error ? ` (${last.message})` : ''));
+}
+
+// A clean environment for the daemon, keeping the sanitizer settings.
+function daemonEnv() {
+  const env = { PATH: process.env.PATH || '/usr/bin:/bin', HOME: work };
+  for (const k of ['ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS', 'TSAN_OPTIONS']) {
+    if (process.env[k] !== undefined) env[k] = process.env[k];
+  }
+  return env;
 }
 
 async function main() {
@@ -97,7 +115,7 @@ async function main() {
   const healthFile = join(work, 'health.url');
   daemon = spawn(bin, ['dev', 'proxy', '--embedded-mcp-stub', '--url-file', infoFile,
     '--health-url-file', healthFile], {
-    env: { PATH: process.env.PATH || '/usr/bin:/bin', HOME: work },
+    env: daemonEnv(),
     stdio: ['ignore', 'pipe', 'pipe']
   });
   daemon.stdout.on('data', (d) => { daemonOut += d; });
@@ -171,9 +189,9 @@ async function main() {
 
   step('browser launched');
   await page.goto(base + '/ui');
-  await page.waitForFunction((id) => document.getElementById('ov-tunnel').textContent === id, tunnelId, { timeout: 10000 });
+  await until(page, 'the tunnel id', (id) => document.getElementById('ov-tunnel').textContent === id, tunnelId, 10000);
   check(await page.textContent('#hdr-tunnel') === tunnelId, 'the header does not show the tunnel id');
-  await page.waitForFunction(() => /^ready/.test(document.getElementById('ov-readiness').textContent), null, { timeout: 10000 });
+  await until(page, 'readiness "ready"', () => /^ready/.test(document.getElementById('ov-readiness').textContent), null, 10000);
   check(/^ready/.test(await page.textContent('#hdr-ready')), 'the readiness badge does not say ready');
   check((await page.textContent('#ov-version')).trim() !== '', 'no version shown');
 
@@ -183,25 +201,25 @@ async function main() {
   await page.keyboard.press('ArrowRight');
   check(await page.getAttribute('#tab-channels', 'aria-selected') === 'true', 'ArrowRight did not select Channels');
   check(await page.isVisible('#panel-channels'), 'the Channels panel is not shown');
-  await page.waitForFunction(() => document.querySelectorAll('#channels-body th[scope="row"]').length > 0, null, { timeout: 10000 });
+  await until(page, 'a channel row', () => document.querySelectorAll('#channels-body th[scope="row"]').length > 0, null, 10000);
   await page.keyboard.press('End');
   check(await page.getAttribute('#tab-logs', 'aria-selected') === 'true', 'End did not select Logs');
 
   // The Logs tab shows the line this test caused.
-  await page.waitForFunction((m) => document.getElementById('logs-body').textContent.includes(m), marker, { timeout: 10000 });
+  await until(page, `the log line with ${marker}`, (m) => document.getElementById('logs-body').textContent.includes(m), marker, 10000);
 
   step('marker shown in Logs');
   // The log-level toggle.
   await page.selectOption('#log-level', 'debug');
-  await page.waitForFunction(() => document.getElementById('level-msg').textContent === 'set to debug', null, { timeout: 5000 });
+  await until(page, "'set to debug' after choosing debug", () => document.getElementById('level-msg').textContent === 'set to debug', null, 5000);
   const st = await (await fetch(base + '/api/status')).json();
   check(st.log_level === 'debug', `after the toggle /api/status log_level is '${st.log_level}', want debug`);
 
   step('log level toggled');
   // Metrics: both chart families are found once a scrape ran.
   await page.click('#tab-metrics');
-  await page.waitForFunction(() => document.getElementById('metrics-error').hidden &&
-    document.getElementById('rate-legend').children.length > 0, null, { timeout: 10000 });
+  await until(page, 'charts with both metric families', () => document.getElementById('metrics-error').hidden &&
+    document.getElementById('rate-legend').children.length > 0, null, 10000);
 
   step('metrics charted');
   await page.click('#tab-overview');
@@ -227,10 +245,12 @@ async function main() {
   await degraded.route('**/api/logs?*', (rt) => rt.fulfill({ status: 500, contentType: 'text/plain', body: 'boom' }));
   await degraded.route('**/metrics', (rt) => rt.abort());
   await degraded.goto(base + '/ui#channels');
-  await degraded.waitForFunction(() => /unavailable/.test(document.getElementById('channels-error').textContent) &&
+  await until(degraded, "'unavailable' for channels, logs and metrics", () =>
+    /unavailable/.test(document.getElementById('channels-error').textContent) &&
     /unavailable/.test(document.getElementById('logs-error').textContent) &&
-    /unavailable/.test(document.getElementById('metrics-error').textContent), null, { timeout: 10000 });
-  await degraded.waitForFunction((id) => document.getElementById('hdr-tunnel').textContent === id, tunnelId, { timeout: 10000 });
+    /unavailable/.test(document.getElementById('metrics-error').textContent), null, 10000);
+  await until(degraded, 'the tunnel id with endpoints missing',
+    (id) => document.getElementById('hdr-tunnel').textContent === id, tunnelId, 10000);
   check(thrown.length === 0, 'the page threw with endpoints missing: ' + thrown.join('; '));
   await degraded.close();
 
