@@ -86,6 +86,11 @@ static void register_all(void) {
                         TC_METRIC_COUNTER, NULL);
   const char *v[] = {TC_VERSION};
   tc_metric_set(m->build_info, v, 1);
+  /* Every poll result shows as 0 from the first scrape on. */
+  static const char *const results[] = {"commands", "empty", "http_error",
+                                        "network_error"};
+  for (size_t i = 0; i < sizeof(results) / sizeof(results[0]); i++)
+    tc_metric_add(m->polls, &results[i], 0);
 }
 
 const struct tc_core_metrics *tc_core_metrics(void) {

@@ -417,6 +417,10 @@ metrics_flow)
   start_cp
   start_agent --health.listen-addr 127.0.0.1:0
   wait_readyz 200 ready
+  for ((i = 0; i < 200; i++)); do # the first long poll ends after 1s
+    [[ $(metric 'tunnel_client_polls_total{result="empty"}') -ge 1 ]] && break
+    sleep 0.05
+  done
   "$curl_bin" -sS -D "$work/metrics.head" "$h/metrics" >"$work/before.prom" || fail "GET /metrics"
   grep -qi '^content-type: text/plain; version=0.0.4' "$work/metrics.head" || fail "content type: $(cat "$work/metrics.head")"
   # A real parser and linter: exit 0 means it parsed and had no findings.
@@ -427,6 +431,10 @@ metrics_flow)
     tunnel_client_queue_capacity tunnel_client_workers_busy tunnel_client_workers \
     tunnel_client_response_post_retries_total; do
     grep -q "^# TYPE $m " "$work/before.prom" || fail "/metrics lacks $m"
+  done
+  for r in commands empty http_error network_error; do
+    grep -q "^tunnel_client_polls_total{result=\"$r\"} " "$work/before.prom" ||
+      fail "/metrics lacks the $r poll series"
   done
   [[ $(awk '$1 == "tunnel_client_ready" {print $2}' "$work/before.prom") == 1 ]] || fail "ready gauge is not 1"
   [[ $(awk '$1 == "tunnel_client_queue_capacity" {print $2}' "$work/before.prom") == 20 ]] || fail "queue capacity is not 20"
