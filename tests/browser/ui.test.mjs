@@ -145,6 +145,8 @@ async function main() {
   check(r.headers.get('x-content-type-options') === 'nosniff', 'X-Content-Type-Options is not nosniff');
   check((r.headers.get('cache-control') || '').includes('no-cache'), 'the page is cacheable');
   check((await r.text()).includes('/assets/app.js'), 'the page does not load /assets/app.js');
+  r = await fetch(base + '/ui', { method: 'HEAD' });
+  check(r.status === 200 && (await r.text()) === '', `HEAD /ui -> ${r.status}, want 200 without a body`);
   r = await fetch(base + '/assets/app.js');
   check(r.status === 200 && (r.headers.get('content-type') || '').startsWith('text/javascript'),
     `GET /assets/app.js -> ${r.status} ${r.headers.get('content-type')}`);

@@ -680,20 +680,33 @@
     scrollLogsIfFollowing();
   }
 
-  async function pollLogs() {
-    const q = logNext === null ? '/api/logs?limit=500' : '/api/logs?since=' + encodeURIComponent(logNext) + '&limit=500';
+  const LOG_PAGE = 500;
+
+  // One page of lines after logNext; true when a full page came back (more
+  // may be waiting), false otherwise.
+  async function readLogPage() {
+    const q = '/api/logs?limit=' + LOG_PAGE + (logNext === null ? '' : '&since=' + encodeURIComponent(logNext));
     const r = await request(q);
     const ok = r.ok && r.data && typeof r.data === 'object' && Array.isArray(r.data.lines);
     if (!ok) {
       showNotice('logs-error', 'Logs unavailable (' + (r.ok ? 'unexpected answer' : r.why) + ').');
-      return;
+      return false;
     }
     showNotice('logs-error', '');
-    if (r.data.lines.length) appendLogLines(r.data.lines);
+    const lines = r.data.lines;
+    if (lines.length) appendLogLines(lines);
+    const before = logNext;
     if (num(r.data.next) !== null) logNext = r.data.next;
-    else if (r.data.lines.length) {
-      const last = r.data.lines[r.data.lines.length - 1];
-      if (num(last && last.seq) !== null) logNext = last.seq + 1;
+    else if (lines.length && num(lines[lines.length - 1] && lines[lines.length - 1].seq) !== null) {
+      logNext = lines[lines.length - 1].seq + 1;
+    }
+    return lines.length >= LOG_PAGE && logNext !== before;
+  }
+
+  // Catch up by pages (a few per tick) so a full buffer loads quickly.
+  async function pollLogs() {
+    for (let page = 0; page < 8; page++) {
+      if (!(await readLogPage())) break;
     }
   }
 
