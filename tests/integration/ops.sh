@@ -164,6 +164,17 @@ metric() { # NAME_WITH_LABELS -> value (0 when absent)
   "$curl_bin" -sS --max-time 5 "$h/metrics" | awk -v n="$1" '$1 == n {v=$2} END {print v+0}'
 }
 
+# wait_first_poll: until a poll completed (the first long poll ends after
+# the 1s poll timeout; the metadata fetch may make the agent ready before).
+wait_first_poll() {
+  local i
+  for ((i = 0; i < 200; i++)); do
+    [[ $(metric 'tunnel_client_polls_total{result="empty"}') -ge 1 ]] && return 0
+    sleep 0.05
+  done
+  fail "no poll completed within 10s"
+}
+
 port_of() { local u=${1##*:}; echo "${u%%/*}"; }
 
 case $case_name in
@@ -367,6 +378,10 @@ readyz_cp_rejected)
   agent_key=some-other-key start_agent --health.listen-addr 127.0.0.1:0
   wait_readyz 503 "control plane rejected the API key (HTTP 401)"
   [[ $(metric 'tunnel_client_ready') == 0 ]] || fail "readiness gauge is not 0"
+  for ((i = 0; i < 200; i++)); do # the metadata fetch may be refused first
+    [[ $(metric 'tunnel_client_polls_total{result="http_error"}') -ge 1 ]] && break
+    sleep 0.05
+  done
   [[ $(metric 'tunnel_client_polls_total{result="http_error"}') -ge 1 ]] || fail "no http_error poll counted"
   stop_agent
   ;;
@@ -417,10 +432,7 @@ metrics_flow)
   start_cp
   start_agent --health.listen-addr 127.0.0.1:0
   wait_readyz 200 ready
-  for ((i = 0; i < 200; i++)); do # the first long poll ends after 1s
-    [[ $(metric 'tunnel_client_polls_total{result="empty"}') -ge 1 ]] && break
-    sleep 0.05
-  done
+  wait_first_poll
   "$curl_bin" -sS -D "$work/metrics.head" "$h/metrics" >"$work/before.prom" || fail "GET /metrics"
   grep -qi '^content-type: text/plain; version=0.0.4' "$work/metrics.head" || fail "content type: $(cat "$work/metrics.head")"
   # A real parser and linter: exit 0 means it parsed and had no findings.
@@ -471,6 +483,7 @@ admin_api)
   start_cp
   start_agent --health.listen-addr 127.0.0.1:0 --admin-ui.log-buffer-events 5
   wait_readyz 200 ready
+  wait_first_poll
   get /api/status
   expect 200 "" "/api/status"
   jq_check '(.version | type == "string") and (.client_instance_id | test("^[0-9a-f]{32}$")) and .tunnel_id == "'"$tid"'" and (.started_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$")) and (.uptime_seconds | type == "number") and .health_url == "'"$h"'" and .ready == true and .readiness == "ready" and .readiness_reasons == [] and .log_level == "info"' "status fields"
