@@ -7,7 +7,7 @@
 #
 # Cases: listener_files, unix_socket, guards, remote_peer, bad_requests,
 # readyz_cp_down_then_up, readyz_cp_rejected, readyz_startup_wait,
-# readyz_probe_failed, metrics_flow, admin_api.
+# readyz_probe_failed, readyz_probe_note, metrics_flow, admin_api.
 # Every process runs under `env -i` with HOME in a private temp dir and is
 # killed by the EXIT trap if still alive; ports are ephemeral (a port picked
 # for a server started later is taken from the kernel just before).
@@ -423,6 +423,20 @@ readyz_probe_failed)
   jq_check '.channels[0].probe == "failed" and (.channels[0].probe_detail | test("Connection refused"))' "channel probe failed"
   get /api/status
   jq_check '.ready == false and .readiness == "mcp probe failed: Connection refused"' "status readiness text"
+  stop_agent
+  ;;
+
+readyz_probe_note)
+  start_stub
+  start_cp
+  binding=(--module mcp-http --module metrics-prometheus --module "$fixture"
+    --mcp.server-url "channel=main,url=${target%/mcp}/needs-auth,transport=probe-test")
+  start_agent --health.listen-addr 127.0.0.1:0
+  wait_readyz 200 "ready (mcp initialize requires auth: HTTP 401)"
+  get /api/channels
+  jq_check '.channels[0].probe == "ok" and .channels[0].probe_detail == "mcp initialize requires auth: HTTP 401"' "channel probe note"
+  get /api/status
+  jq_check '.ready == true and .readiness == "ready (mcp initialize requires auth: HTTP 401)" and .readiness_reasons == []' "status with a note"
   stop_agent
   ;;
 
