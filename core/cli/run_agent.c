@@ -6,8 +6,9 @@
  * reset like Go's signal.Notify does) -> start the embedded MCP stub when
  * asked (run_embedded.h) -> load config -> register
  * secrets with the redactor -> open the log -> load and start modules ->
- * write the pid file -> start the ops listener and the poller -> the
- * caller's on_ready hook -> wait for a signal.
+ * write the pid file -> the startup probe runner and the ops listener ->
+ * (with --mcp.startup-wait-timeout, wait for the probe) -> the poller ->
+ * the caller's on_ready hook -> wait for a signal.
  * Shutdown runs in reverse; a small watcher thread turns a second signal
  * into an immediate exit (status 1) after removing the pid file, the URL
  * file and the unix socket.
@@ -34,7 +35,10 @@
 #include "dev/mcp_stub.h"
 #include "dispatch/dispatcher.h"
 #include "loader/loader.h"
+#include "ops/core_metrics.h"
+#include "ops/cp_status.h"
 #include "ops/health.h"
+#include "ops/readiness.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/redact.h"
@@ -116,7 +120,29 @@ static int start_failed(const struct tc_config *cfg, const char *prefix,
   return 1;
 }
 
+/* --mcp.startup-wait-timeout > 0: hold the first poll until the startup
+ * probe finished (it gives up by itself once the wait ran out). A pending
+ * SIGINT/SIGTERM ends the wait early: the caller's sigwait() takes it. */
+static void wait_startup_probe(struct tc_readiness *r) {
+  tc_log(TC_LOG_INFO, "mcpclient",
+         "waiting for the MCP startup probe before the first poll", NULL);
+  while (!tc_readiness_wait_probes(r, 100)) {
+    sigset_t pending;
+    if (sigpending(&pending) == 0 &&
+        (sigismember(&pending, SIGINT) == 1 ||
+         sigismember(&pending, SIGTERM) == 1))
+      return;
+  }
+}
+
+static int64_t wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int tc_run_agent(int argc, char **argv, const struct tc_run_hooks *hooks) {
+  int64_t started_ms = wall_ms();
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
@@ -157,6 +183,16 @@ int tc_run_agent(int argc, char **argv, const struct tc_run_hooks *hooks) {
     tc_run_embedded_release(&emb);
     return rc;
   }
+  /* The admin log buffer (/api/logs); without memory it stays off. */
+  if (tc_log_ring_enable(cfg.log_buffer_events > 0
+                             ? (size_t)cfg.log_buffer_events
+                             : 2000) != 0)
+    tc_log(TC_LOG_WARN, NULL,
+           "admin log buffer disabled: out of memory (lower "
+           "--admin-ui.log-buffer-events)",
+           NULL);
+  tc_cp_status_reset();
+  (void)tc_core_metrics(); /* every family shows from the first scrape */
   if (emb.stub != NULL)
     tc_logf(TC_LOG_INFO, NULL,
             "embedded MCP stub serving as channel main: %s/mcp",
@@ -174,6 +210,7 @@ int tc_run_agent(int argc, char **argv, const struct tc_run_hooks *hooks) {
   struct tc_cp_client *cp = NULL;
   struct tc_dispatcher *disp = NULL;
   struct tc_poller *poller = NULL;
+  struct tc_readiness *readiness = NULL;
   pthread_t meta_thread;
   int meta_started = 0, pid_written = 0, rc = 1;
   char pidbuf[32];
@@ -199,8 +236,21 @@ int tc_run_agent(int argc, char **argv, const struct tc_run_hooks *hooks) {
     }
     pid_written = 1;
   }
-  if (tc_health_start(&health, &cfg, &err) != 0 ||
-      tc_poller_start(&poller, cp, disp, &err) != 0)
+  if (tc_readiness_new(&readiness, &reg, disp) != 0) {
+    err = strdup("out of memory");
+    goto start_error;
+  }
+  struct tc_ops_context ops = {.cfg = &cfg,
+                               .reg = &reg,
+                               .disp = disp,
+                               .readiness = readiness,
+                               .started_unix_ms = started_ms};
+  if (tc_readiness_start_probes(readiness, &err) != 0 ||
+      tc_health_start_ops(&health, &cfg, &ops, &err) != 0)
+    goto start_error;
+  if (cfg.mcp_startup_wait_timeout_ms > 0)
+    wait_startup_probe(readiness);
+  if (tc_poller_start(&poller, cp, disp, &err) != 0)
     goto start_error;
   meta_started = pthread_create(&meta_thread, NULL, fetch_metadata, cp) == 0;
 
@@ -259,9 +309,11 @@ shutdown:
     tc_cp_client_interrupt(cp); /* ends the metadata fetch if still going */
   if (meta_started)
     pthread_join(meta_thread, NULL);
+  /* The listener reads the dispatcher and readiness: it goes first. */
+  tc_health_stop(health);
+  tc_readiness_free(readiness); /* joins the startup probe, if still busy */
   tc_dispatcher_free(disp);
   tc_cp_client_free(cp);
-  tc_health_stop(health);
   tc_registry_stop(&reg);
   tc_run_embedded_release(&emb); /* after the transports that used it */
   if (pid_written && tc_fs_remove_if_exists(cfg.pid_file) != 0)
@@ -275,6 +327,7 @@ shutdown:
   if (rc == 0)
     tc_log(TC_LOG_INFO, NULL, "tunnel-client stopped", NULL);
   tc_log_close();
+  tc_log_ring_disable();
   tc_config_free(&cfg);
   return rc;
 }

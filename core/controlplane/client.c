@@ -23,6 +23,8 @@
 #include "controlplane/retry_after.h"
 #include "controlplane/server_info.h"
 #include "loader/loader.h"
+#include "ops/core_metrics.h"
+#include "ops/cp_status.h"
 #include "tc/host.h"
 #include "util/log.h"
 #include "util/redact.h"
@@ -867,6 +869,9 @@ done:
   pthread_mutex_unlock(&c->poll_lock);
   xfer_clear(&x);
   free(url);
+  if (!out->interrupted)
+    tc_cp_status_record(TC_CP_STATUS_POLL, out->status, ret == 0, out->error,
+                        out->commands.count);
   return ret;
 }
 
@@ -894,12 +899,18 @@ int tc_cp_fetch_metadata(struct tc_cp_client *c, char **json, char **err) {
     goto done;
   }
   if (rc != CURLE_OK) {
-    set_err(err, cp_fmt("tunnel metadata fetch from %s failed: %s", c->origin,
-                        curl_easy_strerror(rc)));
+    char *why = cp_fmt("tunnel metadata fetch from %s failed: %s", c->origin,
+                       curl_easy_strerror(rc));
+    tc_cp_status_record(TC_CP_STATUS_METADATA, 0, false, why, 0);
+    set_err(err, why);
     goto done;
   }
   long status = 0;
   curl_easy_getinfo(k->easy, CURLINFO_RESPONSE_CODE, &status);
+  /* Any HTTP answer shows the control plane is reachable (ops state). */
+  tc_cp_status_record(TC_CP_STATUS_METADATA, (int)status, status == 200,
+                      status == 200 ? NULL : "tunnel metadata fetch failed",
+                      0);
   if (status == 200 && !x.too_large && !x.body.failed) {
     *json = tc_sbuf_finish(&x.body);
     ret = *json != NULL ? 0 : -1;
@@ -990,6 +1001,8 @@ int tc_cp_post(struct tc_cp_client *c, const struct tc_cp_command *cmd,
   int ret = -1;
   char *last = NULL; /* what the last attempt saw */
   for (int attempt = 1;; attempt++) {
+    if (attempt > 1)
+      tc_metric_add(tc_core_metrics()->post_retries, NULL, 1);
     long timeout = c->timeout_ms;
     if (deadline_ns != 0) {
       uint64_t now = tc_cp_now_ns();

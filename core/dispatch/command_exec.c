@@ -24,6 +24,7 @@
 
 #include "controlplane/jsonrpc.h"
 #include "dispatch/dispatch_internal.h"
+#include "ops/core_metrics.h"
 #include "tc/errors.h"
 #include "tc/hook.h"
 #include "util/log.h"
@@ -39,6 +40,10 @@ struct exec {
   pthread_mutex_t mu; /* guards the flags below and orders posts */
   int completed;
   int notify_failed;
+  /* Metrics/admin: what became of the command (worker thread only). */
+  const char *outcome; /* "ok", "error", "post_failed"; NULL = none posted */
+  int terminal_code;
+  struct tc_dispatch_route *route; /* NULL until routed */
 };
 
 static int expired(const struct exec *x) {
@@ -78,6 +83,13 @@ static int post(struct exec *x, const struct tc_cp_response *r) {
   char *err = NULL;
   int rc =
       x->env->poster.post(x->env->poster.ud, x->cmd, r, x->deadline_ns, &err);
+  int terminal = tc_cp_resp_type_is_terminal(r->type);
+  if (terminal) {
+    x->terminal_code = r->resp_code;
+    x->outcome = rc != 0                                        ? "post_failed"
+                 : r->resp_code >= 200 && r->resp_code < 300 ? "ok"
+                                                                : "error";
+  }
   if (rc != 0) {
     log_cmd(TC_LOG_WARN, x, "response post failed", "error",
             err != NULL ? err : "unknown error");
@@ -597,6 +609,7 @@ static void run(struct exec *x, int aborting) {
   }
   struct tc_dispatch_route *route =
       tc_dispatch_route_find(x->env->routes, c->channel);
+  x->route = route;
   if (route == NULL) {
     answer_unknown_channel(x);
     return;
@@ -626,6 +639,26 @@ static void run(struct exec *x, int aborting) {
   post_ack(x, TC_CP_RESP_SESSION_TERMINATION, code, NULL);
 }
 
+/* Metrics and the channel's admin counters for one finished command. */
+static void count_outcome(const struct exec *x) {
+  const char *outcome = x->outcome != NULL ? x->outcome : "no_response";
+  const char *labels[] = {x->cmd->channel[0] != '\0' ? x->cmd->channel : "main",
+                          x->req.type, outcome};
+  tc_metric_add(tc_core_metrics()->commands_completed, labels, 1);
+  if (x->route == NULL)
+    return;
+  int ok = x->outcome != NULL && strcmp(x->outcome, "ok") == 0;
+  char why[96];
+  if (x->outcome == NULL)
+    snprintf(why, sizeof(why), "no response posted (deadline passed)");
+  else if (strcmp(x->outcome, "post_failed") == 0)
+    snprintf(why, sizeof(why), "response post failed (HTTP %d answer)",
+             x->terminal_code);
+  else
+    snprintf(why, sizeof(why), "answered HTTP %d", x->terminal_code);
+  tc_dispatch_route_count(x->route, ok, why);
+}
+
 void tc_dispatch_exec(struct tc_dispatch_env *env,
                       const struct tc_cp_command *cmd, uint64_t receipt_ns,
                       int aborting) {
@@ -651,4 +684,5 @@ void tc_dispatch_exec(struct tc_dispatch_env *env,
   pthread_mutex_init(&x.mu, NULL);
   run(&x, aborting);
   pthread_mutex_destroy(&x.mu);
+  count_outcome(&x);
 }

@@ -56,7 +56,17 @@ struct tc_dispatch_route {
   int started;
   int serial; /* TC_TRANSPORT_SERIAL: serial_mu held around every call */
   pthread_mutex_t serial_mu;
+  /* Admin counters (/api/channels); any worker thread. */
+  atomic_uint_fast64_t requests_total, errors_total;
+  atomic_int in_flight;
+  pthread_mutex_t stat_mu; /* guards last_error */
+  char last_error[200];    /* "" = none */
 };
+
+/* Count one finished command on the route: outcome "ok" or not; `error`
+ * (one line, may be NULL) becomes last_error when not ok. */
+void tc_dispatch_route_count(struct tc_dispatch_route *r, int ok,
+                             const char *error);
 
 struct tc_dispatch_routes {
   struct tc_dispatch_route *items;

@@ -12,6 +12,8 @@
 #include <time.h>
 
 #include "dispatch/dispatch_internal.h"
+#include "ops/core_metrics.h"
+#include "tc/errors.h"
 #include "util/log.h"
 
 struct tc_dispatcher {
@@ -29,16 +31,32 @@ struct tc_dispatcher {
 static void *worker_main(void *arg) {
   struct tc_dispatcher *d = arg;
   struct tc_dispatch_item it;
+  const struct tc_core_metrics *m = tc_core_metrics();
   while (tc_dispatch_queue_pop(&d->queue, &it) == 0) {
+    tc_metric_add(m->queue_depth, NULL, -1);
+    tc_metric_add(m->workers_busy, NULL, 1);
     int aborting = atomic_load(&d->env.cancel_all) != 0;
     tc_dispatch_exec(&d->env, &it.cmd, it.receipt_ns, aborting);
     tc_cp_command_clear(&it.cmd);
+    tc_metric_add(m->workers_busy, NULL, -1);
   }
   pthread_mutex_lock(&d->mu);
   if (--d->live == 0)
     pthread_cond_broadcast(&d->all_out);
   pthread_mutex_unlock(&d->mu);
   return NULL;
+}
+
+static const char *cmd_type_name(enum tc_cp_command_type t) {
+  switch (t) {
+  case TC_CP_CMD_JSONRPC:
+    return "jsonrpc";
+  case TC_CP_CMD_SESSION_TERMINATION:
+    return "session_termination";
+  case TC_CP_CMD_OAUTH_DISCOVERY:
+    return "oauth_discovery";
+  }
+  return "unknown";
 }
 
 static char *oom(void) {
@@ -112,6 +130,8 @@ int tc_dispatcher_new(struct tc_dispatcher **out, const struct tc_config *cfg,
   }
   tc_logf(TC_LOG_DEBUG, "dispatcher", "started %zu workers, %zu queue slots",
           workers, cap);
+  tc_metric_set(tc_core_metrics()->workers, NULL, (double)workers);
+  tc_metric_set(tc_core_metrics()->queue_capacity, NULL, (double)cap);
   *out = d;
   return 0;
 fail:
@@ -136,7 +156,52 @@ int tc_dispatcher_submit(struct tc_dispatcher *d, struct tc_cp_command *cmd,
                          uint64_t receipt_ns) {
   if (cmd == NULL)
     return -1;
-  return tc_dispatch_queue_push(&d->queue, cmd, receipt_ns);
+  /* The labels are copied first: once queued, a worker owns the command. */
+  char channel[72];
+  snprintf(channel, sizeof(channel), "%s",
+           cmd->channel[0] != '\0' ? cmd->channel : "main");
+  const char *type = cmd_type_name(cmd->type);
+  if (tc_dispatch_queue_push(&d->queue, cmd, receipt_ns) != 0)
+    return -1;
+  const struct tc_core_metrics *m = tc_core_metrics();
+  const char *labels[] = {channel, type};
+  tc_metric_add(m->commands_received, labels, 1);
+  tc_metric_add(m->queue_depth, NULL, 1);
+  return 0;
+}
+
+size_t tc_dispatcher_channel_count(const struct tc_dispatcher *d) {
+  return d != NULL ? d->routes.count : 0;
+}
+
+int tc_dispatcher_channel_info(struct tc_dispatcher *d, size_t i,
+                               struct tc_dispatch_channel_info *out) {
+  memset(out, 0, sizeof(*out));
+  if (d == NULL || i >= d->routes.count)
+    return -1;
+  struct tc_dispatch_route *r = &d->routes.items[i];
+  out->name = r->channel;
+  out->transport = r->vt != NULL ? r->vt->name : "";
+  out->binding = &r->binding;
+  out->in_flight = (uint64_t)atomic_load(&r->in_flight);
+  out->requests_total = (uint64_t)atomic_load(&r->requests_total);
+  out->errors_total = (uint64_t)atomic_load(&r->errors_total);
+  out->has_probe = r->vt != NULL && r->vt->probe != NULL;
+  pthread_mutex_lock(&r->stat_mu);
+  snprintf(out->last_error, sizeof(out->last_error), "%s", r->last_error);
+  pthread_mutex_unlock(&r->stat_mu);
+  return 0;
+}
+
+int tc_dispatcher_channel_probe(struct tc_dispatcher *d, size_t i,
+                                char **detail) {
+  *detail = NULL;
+  if (d == NULL || i >= d->routes.count)
+    return TC_EINVAL;
+  struct tc_dispatch_route *r = &d->routes.items[i];
+  if (r->vt == NULL || r->vt->probe == NULL || !r->started)
+    return TC_ENOTSUP;
+  return r->vt->probe(r->inst, detail);
 }
 
 void tc_dispatcher_drain(struct tc_dispatcher *d, int64_t grace_ms) {

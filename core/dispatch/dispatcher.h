@@ -22,6 +22,7 @@
 #include "controlplane/command.h"
 #include "controlplane/response.h"
 #include "loader/loader.h"
+#include "tc/transport.h"
 
 /* Where results go. post() returns 0 when the response was delivered (or
  * the service answered it terminally), else < 0 with *err malloc()ed (the
@@ -58,6 +59,28 @@ int tc_dispatcher_wait_slot(struct tc_dispatcher *d, int timeout_ms);
  * left untouched and still owned by the caller). */
 int tc_dispatcher_submit(struct tc_dispatcher *d, struct tc_cp_command *cmd,
                          uint64_t receipt_ns);
+
+/* What the admin API shows for one channel (binding). Strings are
+ * borrowed from the dispatcher (valid until tc_dispatcher_free). */
+struct tc_dispatch_channel_info {
+  const char *name;
+  const char *transport;
+  const struct tc_binding *binding;
+  uint64_t in_flight, requests_total, errors_total;
+  char last_error[200]; /* "" = none */
+  int has_probe;        /* the transport implements probe() */
+};
+
+/* Channels in config order; any thread while the dispatcher lives. */
+size_t tc_dispatcher_channel_count(const struct tc_dispatcher *d);
+/* 0, or -1 when i is out of range. */
+int tc_dispatcher_channel_info(struct tc_dispatcher *d, size_t i,
+                               struct tc_dispatch_channel_info *out);
+/* The channel's transport probe() (see tc/transport.h): TC_OK, TC_AGAIN,
+ * < 0 failed, TC_ENOTSUP when the transport has none. *detail malloc()ed
+ * or NULL. Any thread. */
+int tc_dispatcher_channel_probe(struct tc_dispatcher *d, size_t i,
+                                char **detail);
 
 /* Stop accepting; let the workers finish queued and in-flight commands
  * within grace_ms; then cancel in-flight calls (the transports see

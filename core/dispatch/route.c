@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "dispatch/dispatch_internal.h"
+#include "ops/core_metrics.h"
 #include "tc/errors.h"
 #include "util/log.h"
 
@@ -114,7 +115,8 @@ int tc_dispatch_routes_open(struct tc_dispatch_routes *rs,
     const struct tc_binding_cfg *bc = &cfg->bindings[i];
     struct tc_dispatch_route *r = &rs->items[i];
     r->channel = strdup(bc->channel != NULL ? bc->channel : "main");
-    if (r->channel == NULL || pthread_mutex_init(&r->serial_mu, NULL) != 0) {
+    if (r->channel == NULL || pthread_mutex_init(&r->serial_mu, NULL) != 0 ||
+        pthread_mutex_init(&r->stat_mu, NULL) != 0) {
       free(r->channel);
       r->channel = NULL;
       *err = route_fmt("dispatcher: out of memory creating transports");
@@ -145,6 +147,7 @@ void tc_dispatch_routes_close(struct tc_dispatch_routes *rs) {
     if (r->vt != NULL)
       r->vt->destroy(r->inst);
     pthread_mutex_destroy(&r->serial_mu);
+    pthread_mutex_destroy(&r->stat_mu);
     free(r->channel);
   }
   free(rs->items);
@@ -162,12 +165,30 @@ struct tc_dispatch_route *tc_dispatch_route_find(struct tc_dispatch_routes *rs,
 int tc_dispatch_route_call(struct tc_dispatch_route *r,
                            const struct tc_request *req,
                            const struct tc_sink *sink) {
+  atomic_fetch_add(&r->in_flight, 1);
+  uint64_t start = tc_dispatch_now_ns();
   if (r->serial)
     pthread_mutex_lock(&r->serial_mu);
   int rc = r->vt->call(r->inst, req, sink);
   if (r->serial)
     pthread_mutex_unlock(&r->serial_mu);
+  const char *labels[] = {r->channel};
+  tc_metric_observe(tc_core_metrics()->mcp_call_duration, labels,
+                    (double)(tc_dispatch_now_ns() - start) / 1e9);
+  atomic_fetch_sub(&r->in_flight, 1);
   return rc;
+}
+
+void tc_dispatch_route_count(struct tc_dispatch_route *r, int ok,
+                             const char *error) {
+  atomic_fetch_add(&r->requests_total, 1);
+  if (ok)
+    return;
+  atomic_fetch_add(&r->errors_total, 1);
+  pthread_mutex_lock(&r->stat_mu);
+  snprintf(r->last_error, sizeof(r->last_error), "%s",
+           error != NULL ? error : "failed");
+  pthread_mutex_unlock(&r->stat_mu);
 }
 
 int tc_dispatch_route_terminate(struct tc_dispatch_route *r,

@@ -16,8 +16,10 @@
  * if it is still the one we created (same device and inode). */
 #include "ops/health.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <microhttpd.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,6 +30,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "ops/admin_api.h"
+#include "ops/http_reply.h"
+#include "ops/ui_routes.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/http_server.h"
@@ -36,9 +41,14 @@
 
 #define HEALTH_CONNECTION_TIMEOUT_S 30u
 #define HEALTH_CONNECTION_LIMIT 256u
+#define HEALTH_BODY_MAX (64u * 1024u)
 
 struct tc_health_server {
   struct MHD_Daemon *mhd;
+  struct tc_ops_context ctx; /* copied at start; pointers borrowed */
+  int allow_remote;          /* --allow-remote-ui */
+  char own_host[256];        /* from the base URL, brackets stripped */
+  char own_port[8];
   char *base_url;
   char *url_file;  /* NULL when not configured */
   char *unix_path; /* NULL for TCP */
@@ -46,44 +56,182 @@ struct tc_health_server {
   ino_t sock_ino;
 };
 
-/* ---- routes -------------------------------------------------------------- */
+/* ---- guards ------------------------------------------------------------ */
 
-static enum MHD_Result respond_text(struct MHD_Connection *c,
-                                    unsigned int status, const char *body) {
-  /* MUST_COPY: the buffer is only read, the cast drops const for the API. */
-  struct MHD_Response *r = MHD_create_response_from_buffer(
-      strlen(body), (void *)(uintptr_t)body, MHD_RESPMEM_MUST_COPY);
-  if (r == NULL)
-    return MHD_NO;
-  MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-                          "text/plain; charset=utf-8");
-  MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-  MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-  enum MHD_Result ret = MHD_queue_response(c, status, r);
-  MHD_destroy_response(r);
-  return ret;
+static int ascii_ieq(const char *a, size_t an, const char *b) {
+  size_t bn = strlen(b);
+  if (an != bn)
+    return 0;
+  for (size_t i = 0; i < an; i++) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z')
+      x = (char)(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z')
+      y = (char)(y - 'A' + 'a');
+    if (x != y)
+      return 0;
+  }
+  return 1;
 }
 
-typedef enum MHD_Result (*route_fn)(struct tc_health_server *srv,
-                                    struct MHD_Connection *c,
-                                    const char *method, const char *url);
+/* Split a Host value into host (brackets stripped) and port ("" when
+ * absent). 0, or -1 when malformed. */
+static int split_host(const char *v, const char **h, size_t *hn,
+                      const char **port) {
+  if (v[0] == '[') {
+    const char *close = strchr(v, ']');
+    if (close == NULL || (close[1] != '\0' && close[1] != ':'))
+      return -1;
+    *h = v + 1;
+    *hn = (size_t)(close - v - 1);
+    *port = close[1] == ':' ? close + 2 : "";
+  } else {
+    const char *colon = strchr(v, ':');
+    if (colon != NULL && strchr(colon + 1, ':') != NULL)
+      return -1; /* a bare IPv6 literal is not a valid Host */
+    *h = v;
+    *hn = colon != NULL ? (size_t)(colon - v) : strlen(v);
+    *port = colon != NULL ? colon + 1 : "";
+  }
+  for (const char *p = *port; *p; p++)
+    if (*p < '0' || *p > '9')
+      return -1;
+  return *hn > 0 ? 0 : -1;
+}
+
+static int is_loopback_name(const char *h, size_t hn) {
+  return ascii_ieq(h, hn, "localhost") || ascii_ieq(h, hn, "127.0.0.1") ||
+         ascii_ieq(h, hn, "::1");
+}
+
+/* The connection's local address as text (for a wildcard bind reached by
+ * the machine's own IP). "" when unknown. */
+static void local_address(struct MHD_Connection *c, char *out, size_t len) {
+  out[0] = '\0';
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+  if (ci == NULL)
+    return;
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof(ss);
+  if (getsockname(ci->connect_fd, (struct sockaddr *)&ss, &sl) != 0)
+    return;
+  if (ss.ss_family == AF_INET) {
+    inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out,
+              (socklen_t)len);
+  } else if (ss.ss_family == AF_INET6) {
+    const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+    if (IN6_IS_ADDR_V4MAPPED(a))
+      inet_ntop(AF_INET, &a->s6_addr[12], out, (socklen_t)len);
+    else
+      inet_ntop(AF_INET6, a, out, (socklen_t)len);
+  }
+}
+
+/* DNS-rebinding guard: Host must name this listener. */
+static int host_allowed(const struct tc_health_server *srv,
+                        struct MHD_Connection *c, const char *host) {
+  const char *h, *port;
+  size_t hn;
+  if (host == NULL || split_host(host, &h, &hn, &port) != 0)
+    return 0;
+  if (srv->unix_path != NULL) /* no port: any loopback name */
+    return is_loopback_name(h, hn);
+  const char *want = srv->own_port;
+  if (strcmp(port[0] ? port : "80", want) != 0)
+    return 0;
+  if (is_loopback_name(h, hn) || ascii_ieq(h, hn, srv->own_host))
+    return 1;
+  char local[INET6_ADDRSTRLEN];
+  local_address(c, local, sizeof(local));
+  return local[0] != '\0' && ascii_ieq(h, hn, local);
+}
+
+static int peer_is_loopback(const struct tc_health_server *srv,
+                            struct MHD_Connection *c) {
+  if (srv->unix_path != NULL)
+    return 1; /* only the owner can connect (0600) */
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  if (ci == NULL || ci->client_addr == NULL)
+    return 0;
+  const struct sockaddr *sa = ci->client_addr;
+  if (sa->sa_family == AF_INET) {
+    const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+    return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+  }
+  if (sa->sa_family == AF_INET6) {
+    const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+    if (IN6_IS_ADDR_LOOPBACK(a))
+      return 1;
+    return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
+  }
+  return sa->sa_family == AF_UNIX;
+}
+
+static int is_safe_method(const char *m) {
+  return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 ||
+         strcmp(m, "OPTIONS") == 0;
+}
+
+/* Same-origin guard for state-changing methods: Origin absent, or
+ * "http://<Host>" (Host was already checked); no cross-site fetch. */
+static int origin_allowed(struct MHD_Connection *c, const char *host) {
+  const char *site =
+      MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
+  if (site != NULL && strcmp(site, "cross-site") == 0)
+    return 0;
+  const char *origin =
+      MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ORIGIN);
+  if (origin == NULL)
+    return 1;
+  if (strncmp(origin, "http://", 7) != 0 || host == NULL)
+    return 0;
+  return ascii_ieq(origin + 7, strlen(origin + 7), host);
+}
+
+/* ---- routes -------------------------------------------------------------- */
+
+enum route_class {
+  ROUTE_PUBLIC, /* /healthz, /readyz, /metrics: never peer-gated */
+  ROUTE_ADMIN   /* everything else: loopback only unless --allow-remote-ui */
+};
+
+typedef enum MHD_Result (*route_fn)(const struct tc_ops_request *rq);
 
 struct route {
   const char *path;
   int prefix; /* match path as a prefix (e.g. "/assets/") */
+  enum route_class cls;
+  int takes_body;
   route_fn handler;
 };
 
-static enum MHD_Result route_healthz(struct tc_health_server *srv,
-                                     struct MHD_Connection *c,
-                                     const char *method, const char *url) {
+static enum MHD_Result route_healthz(const struct tc_ops_request *rq) {
   /* Liveness only: the process is up and serving. Methods are not checked
    * (like the official client's mux). HEAD gets no body from MHD. */
-  return respond_text(c, MHD_HTTP_OK, "live");
+  return tc_ops_reply_text(rq->c, MHD_HTTP_OK, "live");
+}
+
+static enum MHD_Result route_ui(const struct tc_ops_request *rq) {
+  return tc_ui_serve(rq->c, rq->method, rq->url);
 }
 
 static const struct route routes[] = {
-    {"/healthz", 0, route_healthz},
+    {"/healthz", 0, ROUTE_PUBLIC, 0, route_healthz},
+    {"/readyz", 0, ROUTE_PUBLIC, 0, tc_ops_readyz},
+    {"/metrics", 0, ROUTE_PUBLIC, 0, tc_ops_metrics},
+    {"/api/status", 0, ROUTE_ADMIN, 0, tc_ops_api_status},
+    {"/api/channels", 0, ROUTE_ADMIN, 0, tc_ops_api_channels},
+    {"/api/logs", 0, ROUTE_ADMIN, 0, tc_ops_api_logs},
+    {"/api/logs/export", 0, ROUTE_ADMIN, 0, tc_ops_api_logs_export},
+    {"/api/log-level", 0, ROUTE_ADMIN, 1, tc_ops_api_log_level},
+    {"/api/oauth", 0, ROUTE_ADMIN, 0, tc_ops_api_oauth},
+    {"/", 0, ROUTE_ADMIN, 0, route_ui},
+    {"/ui", 0, ROUTE_ADMIN, 0, route_ui},
+    {"/ui/", 1, ROUTE_ADMIN, 0, route_ui},
+    {"/assets/", 1, ROUTE_ADMIN, 0, route_ui},
+    {"/favicon.ico", 0, ROUTE_ADMIN, 0, route_ui},
 };
 
 static const struct route *find_route(const char *url) {
@@ -96,23 +244,78 @@ static const struct route *find_route(const char *url) {
   return NULL;
 }
 
+/* Per request: the body collected so far. */
+struct req_state {
+  struct tc_sbuf body;
+  int too_large;
+};
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+                         enum MHD_RequestTerminationCode toe) {
+  (void)cls;
+  (void)c;
+  (void)toe;
+  struct req_state *st = *req_cls;
+  if (st != NULL) {
+    tc_sbuf_free(&st->body);
+    free(st);
+    *req_cls = NULL;
+  }
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   const char *url, const char *method,
                                   const char *version, const char *upload,
                                   size_t *upload_size, void **req_cls) {
-  static int seen;
-  if (*req_cls == NULL) { /* headers only; wait for the body */
-    *req_cls = &seen;
+  (void)version;
+  struct tc_health_server *srv = cls;
+  struct req_state *st = *req_cls;
+  if (st == NULL) { /* headers only; wait for the body */
+    st = calloc(1, sizeof(*st));
+    if (st == NULL)
+      return MHD_NO;
+    *req_cls = st;
     return MHD_YES;
   }
-  if (*upload_size != 0) { /* no route reads a body yet: discard it */
+  if (*upload_size != 0) { /* kept up to the limit, then only counted */
+    tc_http_body_feed(&st->body, &st->too_large, upload, *upload_size,
+                      HEALTH_BODY_MAX);
     *upload_size = 0;
     return MHD_YES;
   }
+
+  const char *host =
+      MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+  if (!host_allowed(srv, c, host))
+    return tc_ops_reply_error(
+        c, url, MHD_HTTP_FORBIDDEN,
+        "forbidden: the Host header does not name this listener (use the "
+        "address in the health URL file, or localhost)");
   const struct route *r = find_route(url);
+  int admin = r == NULL || r->cls == ROUTE_ADMIN;
+  if (admin && !srv->allow_remote && !peer_is_loopback(srv, c))
+    return tc_ops_reply_error(
+        c, url, MHD_HTTP_FORBIDDEN,
+        "admin UI is restricted to loopback; set --allow-remote-ui to "
+        "override");
+  if (!is_safe_method(method) && !origin_allowed(c, host))
+    return tc_ops_reply_error(c, url, MHD_HTTP_FORBIDDEN,
+                              "forbidden: cross-origin request (Origin must "
+                              "be this listener's own origin)");
   if (r == NULL)
-    return respond_text(c, MHD_HTTP_NOT_FOUND, "not found");
-  return r->handler(cls, c, method, url);
+    return tc_ops_reply_error(c, url, MHD_HTTP_NOT_FOUND, "not found");
+  if (st->too_large)
+    return tc_ops_reply_error(c, url, MHD_HTTP_CONTENT_TOO_LARGE,
+                              "request body too large (at most 64 KiB)");
+  struct tc_ops_request rq = {
+      .ctx = &srv->ctx,
+      .c = c,
+      .method = method,
+      .url = url,
+      .body = r->takes_body && st->body.data != NULL ? st->body.data : "",
+      .body_len = r->takes_body ? st->body.len : 0,
+      .health_url = srv->base_url};
+  return r->handler(&rq);
 }
 
 /* ---- binding ------------------------------------------------------------- */
@@ -212,12 +415,33 @@ static void remove_socket_file(struct tc_health_server *srv) {
     unlink(srv->unix_path);
 }
 
+/* "http://host:port" -> own_host / own_port. */
+static void remember_own_address(struct tc_health_server *srv) {
+  const char *p = srv->base_url + strlen("http://");
+  const char *h, *port;
+  size_t hn;
+  if (strncmp(srv->base_url, "http://", 7) != 0 ||
+      split_host(p, &h, &hn, &port) != 0)
+    return;
+  snprintf(srv->own_host, sizeof(srv->own_host), "%.*s", (int)hn, h);
+  snprintf(srv->own_port, sizeof(srv->own_port), "%s", port[0] ? port : "80");
+}
+
 int tc_health_start(struct tc_health_server **out, const struct tc_config *cfg,
                     char **err) {
+  return tc_health_start_ops(out, cfg, NULL, err);
+}
+
+int tc_health_start_ops(struct tc_health_server **out,
+                        const struct tc_config *cfg,
+                        const struct tc_ops_context *ctx, char **err) {
   *out = NULL;
   struct tc_health_server *srv = calloc(1, sizeof(*srv));
   if (srv == NULL)
     return tc_set_error(err, "start health listener: out of memory");
+  if (ctx != NULL)
+    srv->ctx = *ctx;
+  srv->allow_remote = cfg->allow_remote_ui;
   int fd = -1, family = AF_UNIX;
   const char *where;
   if (cfg->health_unix_socket != NULL && cfg->health_unix_socket[0] != '\0') {
@@ -246,6 +470,8 @@ int tc_health_start(struct tc_health_server **out, const struct tc_config *cfg,
     tc_set_error(err, "start health listener on %s: out of memory", where);
     goto fail_fd;
   }
+  if (srv->unix_path == NULL)
+    remember_own_address(srv);
 
   const struct tc_http_server_spec spec = {
       .component = "health",
@@ -253,6 +479,7 @@ int tc_health_start(struct tc_health_server **out, const struct tc_config *cfg,
       .family = family,
       .handler = on_request,
       .handler_cls = srv,
+      .completed = on_completed,
       .connection_timeout_s = HEALTH_CONNECTION_TIMEOUT_S,
       .connection_limit = HEALTH_CONNECTION_LIMIT};
   srv->mhd = tc_http_server_start(&spec);

@@ -1,4 +1,14 @@
-/* ops/health.h — the ops listener (libmicrohttpd): /healthz for now.
+/* ops/health.h — the ops listener (libmicrohttpd): /healthz, /readyz,
+ * /metrics, the admin API (/api/...) and the UI (/, /ui, /assets/...).
+ *
+ * Guards, before any route: the Host header must name this listener (its
+ * own host:port, the connection's local address, or localhost / 127.0.0.1
+ * / [::1] with the port; any loopback name on a unix socket) else 403 —
+ * DNS-rebinding protection; every route but /healthz, /readyz and /metrics
+ * answers 403 to a non-loopback peer unless --allow-remote-ui; methods
+ * other than GET/HEAD/OPTIONS need Origin absent or equal to
+ * "http://<Host>" (and no Sec-Fetch-Site: cross-site) else 403. Bodies are
+ * kept up to 64 KiB (413 beyond).
  *
  * Binds TCP (--health.listen-addr, port 0 = ephemeral) or a unix socket
  * (--health.unix-socket: a stale socket file is removed, a live one is an
@@ -11,12 +21,18 @@
 #define TC_OPS_HEALTH_H
 
 #include "config/config.h"
+#include "ops/ops_context.h"
 
 struct tc_health_server;
 
 /* Returns 0, or -1 with *err (malloc()ed, one line naming the address). */
 int tc_health_start(struct tc_health_server **out, const struct tc_config *cfg,
                     char **err);
+/* The same, serving the agent's state: ctx is copied (its pointers are
+ * borrowed until tc_health_stop). ctx NULL = tc_health_start. */
+int tc_health_start_ops(struct tc_health_server **out,
+                        const struct tc_config *cfg,
+                        const struct tc_ops_context *ctx, char **err);
 /* Base URL, e.g. "http://127.0.0.1:41234". Borrowed until stop. */
 const char *tc_health_base_url(const struct tc_health_server *srv);
 /* Stop serving, remove URL file and socket, free. NULL is a no-op. */

@@ -39,6 +39,13 @@ static int g_own_fd;
 static tc_log_observer_fn g_observer;
 static void *g_observer_ud;
 
+/* The admin ring (guarded by g_mu): `cap` slots, `count` used, oldest at
+ * `head`. g_ring_on is read without the lock to skip building ring text. */
+static struct tc_log_entry *g_ring;
+static size_t g_ring_cap, g_ring_head, g_ring_count;
+static unsigned long long g_ring_seq;
+static atomic_int g_ring_on;
+
 /* ---- levels -------------------------------------------------------------- */
 
 void tc_log_set_level(int level) {
@@ -263,6 +270,9 @@ static void text_value(struct tc_sbuf *b, const char *s) {
 struct line {
   struct tc_sbuf b;
   int format;
+  int ring;              /* also build `text` for the admin ring */
+  struct tc_sbuf text;   /* message + " key=value" (ring only) */
+  const char *component; /* borrowed for the call */
 };
 
 static void line_begin(struct line *l, int level, const char *msg) {
@@ -318,6 +328,12 @@ static void line_attr(struct line *l, const char *key, const char *value) {
     tc_sbuf_putc(&l->b, '=');
     text_value(&l->b, value);
   }
+  if (l->ring && strcmp(key, "component") != 0) {
+    tc_sbuf_putc(&l->text, ' ');
+    text_value(&l->text, key);
+    tc_sbuf_putc(&l->text, '=');
+    text_value(&l->text, value);
+  }
   free(clean);
 }
 
@@ -334,13 +350,58 @@ static void write_all(int fd, const char *p, size_t n) {
   }
 }
 
-/* Redact the finished line, write it, feed the observer. */
+/* The current time as RFC 3339 UTC with milliseconds. */
+static void utc_stamp(char *buf, size_t len) {
+  struct timespec ts;
+  struct tm tm;
+  char base[24];
+  clock_gettime(CLOCK_REALTIME, &ts);
+  gmtime_r(&ts.tv_sec, &tm);
+  if (strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+    base[0] = '\0';
+  unsigned ms = (unsigned)(ts.tv_nsec / 1000000) % 1000u;
+  snprintf(buf, len, "%.20s.%03uZ", base, ms);
+}
+
+/* Store one entry (g_mu held); takes ownership of component and text. */
+static void ring_push(int level, char *component, char *text) {
+  g_ring_seq++;
+  if (g_ring_cap == 0 || component == NULL || text == NULL) {
+    free(component);
+    free(text);
+    return;
+  }
+  struct tc_log_entry *e;
+  if (g_ring_count == g_ring_cap) { /* overwrite the oldest */
+    e = &g_ring[g_ring_head];
+    free(e->component);
+    free(e->text);
+    g_ring_head = (g_ring_head + 1) % g_ring_cap;
+  } else {
+    e = &g_ring[(g_ring_head + g_ring_count) % g_ring_cap];
+    g_ring_count++;
+  }
+  e->seq = g_ring_seq;
+  e->level = level;
+  utc_stamp(e->time, sizeof(e->time));
+  e->component = component;
+  e->text = text;
+}
+
+/* Redact the finished line, write it, feed the observer and the ring. */
 static void line_emit(struct line *l, int level) {
   if (l->format == TC_LOG_FORMAT_JSON)
     tc_sbuf_putc(&l->b, '}');
   char *raw = tc_sbuf_finish(&l->b);
   char *out = raw ? tc_redact(raw) : NULL;
   free(raw);
+  char *ring_text = NULL, *ring_comp = NULL;
+  if (l->ring) {
+    char *t = tc_sbuf_finish(&l->text);
+    ring_text = t ? tc_redact(t) : NULL;
+    free(t);
+    ring_comp = strdup(l->component ? l->component : "");
+  }
   static const char oom[] = "log line dropped: out of memory\n";
   size_t len = out ? strlen(out) : 0;
   pthread_mutex_lock(&g_mu);
@@ -353,6 +414,8 @@ static void line_emit(struct line *l, int level) {
     if (g_observer != NULL)
       g_observer(g_observer_ud, level, out);
   }
+  if (l->ring)
+    ring_push(level, ring_comp, ring_text);
   pthread_mutex_unlock(&g_mu);
   free(out);
 }
@@ -361,12 +424,17 @@ static void line_emit(struct line *l, int level) {
 static int line_start(struct line *l, int level, const char *component,
                       const char *msg) {
   l->b = (struct tc_sbuf)TC_SBUF_INIT;
+  l->text = (struct tc_sbuf)TC_SBUF_INIT;
   l->format = atomic_load(&g_format);
+  l->ring = atomic_load(&g_ring_on);
+  l->component = component;
   char *clean = tc_redact(msg ? msg : "");
   if (clean == NULL)
     return -1;
   tc_sbuf_reserve(&l->b, strlen(clean) + 96);
   line_begin(l, level, clean);
+  if (l->ring)
+    tc_sbuf_puts(&l->text, clean);
   free(clean);
   if (component != NULL)
     line_attr(l, "component", component);
@@ -414,4 +482,96 @@ void tc_logf(int level, const char *component, const char *fmt, ...) {
   va_start(ap, fmt);
   tc_logv(level, component, fmt, ap);
   va_end(ap);
+}
+
+/* ---- the admin ring ------------------------------------------------------ */
+
+int tc_log_ring_enable(size_t capacity) {
+  if (capacity == 0)
+    capacity = 1;
+  struct tc_log_entry *ring = calloc(capacity, sizeof(*ring));
+  if (ring == NULL)
+    return -1;
+  pthread_mutex_lock(&g_mu);
+  /* Carry the newest lines over; free the ones that do not fit. */
+  size_t keep = g_ring_count < capacity ? g_ring_count : capacity;
+  for (size_t i = 0; i < g_ring_count; i++) {
+    struct tc_log_entry *e = &g_ring[(g_ring_head + i) % g_ring_cap];
+    if (i < g_ring_count - keep) {
+      free(e->component);
+      free(e->text);
+    } else {
+      ring[i - (g_ring_count - keep)] = *e;
+    }
+  }
+  free(g_ring);
+  g_ring = ring;
+  g_ring_cap = capacity;
+  g_ring_head = 0;
+  g_ring_count = keep;
+  atomic_store(&g_ring_on, 1);
+  pthread_mutex_unlock(&g_mu);
+  return 0;
+}
+
+void tc_log_ring_disable(void) {
+  pthread_mutex_lock(&g_mu);
+  atomic_store(&g_ring_on, 0);
+  for (size_t i = 0; i < g_ring_count; i++) {
+    struct tc_log_entry *e = &g_ring[(g_ring_head + i) % g_ring_cap];
+    free(e->component);
+    free(e->text);
+  }
+  free(g_ring);
+  g_ring = NULL;
+  g_ring_cap = g_ring_head = g_ring_count = 0;
+  pthread_mutex_unlock(&g_mu);
+}
+
+void tc_log_entries_free(struct tc_log_entry *e, size_t n) {
+  if (e == NULL)
+    return;
+  for (size_t i = 0; i < n; i++) {
+    free(e[i].component);
+    free(e[i].text);
+  }
+  free(e);
+}
+
+size_t tc_log_ring_read(unsigned long long since, size_t limit,
+                        struct tc_log_entry **out,
+                        unsigned long long *next) {
+  *out = NULL;
+  pthread_mutex_lock(&g_mu);
+  *next = since < g_ring_seq ? since : g_ring_seq;
+  /* Entries are in seq order: skip those at or before `since`. */
+  size_t first = 0;
+  while (first < g_ring_count &&
+         g_ring[(g_ring_head + first) % g_ring_cap].seq <= since)
+    first++;
+  size_t n = g_ring_count - first;
+  if (n > limit)
+    n = limit;
+  struct tc_log_entry *copy = n ? calloc(n, sizeof(*copy)) : NULL;
+  if (n > 0 && copy == NULL) {
+    pthread_mutex_unlock(&g_mu);
+    return (size_t)-1;
+  }
+  size_t got = 0;
+  for (; got < n; got++) {
+    const struct tc_log_entry *e =
+        &g_ring[(g_ring_head + first + got) % g_ring_cap];
+    copy[got] = *e;
+    copy[got].component = strdup(e->component);
+    copy[got].text = strdup(e->text);
+    if (copy[got].component == NULL || copy[got].text == NULL) {
+      pthread_mutex_unlock(&g_mu);
+      tc_log_entries_free(copy, got + 1);
+      return (size_t)-1;
+    }
+    *next = e->seq;
+  }
+  pthread_mutex_unlock(&g_mu);
+  *out = copy;
+  return got;
 }

@@ -53,4 +53,31 @@ void tc_logv(int level, const char *component, const char *fmt, va_list ap)
 typedef void (*tc_log_observer_fn)(void *ud, int level, const char *line);
 void tc_log_set_observer(tc_log_observer_fn fn, void *ud);
 
+/* ---- the admin log ring buffer (/api/logs) -------------------------------
+ * When enabled, every emitted line is also kept, in a structured form, in a
+ * ring of the last `capacity` lines. Each entry gets a sequence number
+ * (1, 2, ... for the life of the process; never reused, also across a
+ * resize). Text is the message followed by " key=value" attributes, already
+ * redacted like the output line. Threads: any; entries are copied out. */
+struct tc_log_entry {
+  unsigned long long seq;
+  char time[32]; /* RFC 3339 UTC with milliseconds */
+  int level;     /* enum tc_log_level */
+  char *component; /* "" when none */
+  char *text;
+};
+
+/* Keep the last `capacity` lines (>= 1); lines already kept are carried
+ * over up to the new capacity. 0, or -1 on ENOMEM. */
+int tc_log_ring_enable(size_t capacity);
+/* Drop the ring and its lines; numbering resumes on the next enable. */
+void tc_log_ring_disable(void);
+/* Copy up to `limit` entries with seq > since, oldest first, into *out
+ * (malloc()ed array; free with tc_log_entries_free). Returns the count, or
+ * (size_t)-1 on ENOMEM. *next is the cursor for the next call: the last
+ * copied seq, else `since` capped at the newest seq. */
+size_t tc_log_ring_read(unsigned long long since, size_t limit,
+                        struct tc_log_entry **out, unsigned long long *next);
+void tc_log_entries_free(struct tc_log_entry *e, size_t n);
+
 #endif /* TC_UTIL_LOG_H */

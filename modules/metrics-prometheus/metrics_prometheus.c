@@ -69,6 +69,11 @@ static void mp_number(struct mp_buf *b, double v) {
     mp_puts(b, v > 0 ? "+Inf" : "-Inf");
     return;
   }
+  if (v == floor(v) && fabs(v) < 1e15) { /* integers as integers */
+    snprintf(tmp, sizeof(tmp), "%.0f", v);
+    mp_puts(b, tmp);
+    return;
+  }
   for (int prec = 1; prec <= 17; prec++) {
     snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
     if (strtod(tmp, NULL) == v)

@@ -125,6 +125,10 @@ static void sd_line(struct sd_inst *s, const char *line, size_t len) {
 
 /* Shortest decimal that reads back as v. */
 static void sd_number(char *buf, size_t len, double v) {
+  if (v == floor(v) && fabs(v) < 1e15) { /* integers as integers */
+    snprintf(buf, len, "%.0f", v);
+    return;
+  }
   for (int prec = 1; prec <= 17; prec++) {
     snprintf(buf, len, "%.*g", prec, v);
     if (strtod(buf, NULL) == v)

@@ -1,0 +1,543 @@
+#!/usr/bin/env bash
+# Ops surface tests: the real `tunnel-client run` with its ops listener on
+# 127.0.0.1:0, beside `dev control-plane` and `dev mcp-stub` (or the
+# probe-test fixture transport), driven with curl and checked with jq.
+#
+# usage: ops.sh CASE TUNNEL_CLIENT_BINARY PROBE_FIXTURE_SO
+#
+# Cases: listener_files, unix_socket, guards, remote_peer, bad_requests,
+# readyz_cp_down_then_up, readyz_cp_rejected, readyz_startup_wait,
+# readyz_probe_failed, readyz_probe_note, metrics_flow, admin_api.
+# Every process runs under `env -i` with HOME in a private temp dir and is
+# killed by the EXIT trap if still alive; ports are ephemeral (a port picked
+# for a server started later is taken from the kernel just before).
+set -uo pipefail
+
+case_name=${1:?case}
+bin=${2:?tunnel-client binary}
+fixture=${3:?probe fixture module}
+curl_bin=${TC_CURL:-curl}
+jq_bin=${TC_JQ:-jq}
+node_bin=${TC_NODE:-node}
+promtool_bin=${TC_PROMTOOL:-promtool}
+tid=tunnel_22222222222222222222222222222222
+key=local-tunnel-client-dev-proxy
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/tc-ops.XXXXXX")
+pids=()
+agent_pid=
+
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do
+    if kill -0 "$p" 2>/dev/null; then
+      kill -KILL "$p" 2>/dev/null
+      wait "$p" 2>/dev/null
+    fi
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL [$case_name]: $*" >&2
+  local f
+  for f in "$work"/*.log "$work"/*.out; do
+    [[ -f $f ]] && awk -v n="${f##*/}" '{print "  " n ": " $0}' "$f" | tail -n 30 >&2
+  done
+  exit 1
+}
+
+for tool in "$jq_bin" "$node_bin" "$curl_bin"; do
+  command -v "$tool" >/dev/null || fail "$tool is not installed (scripts/deps.sh installs it)"
+done
+
+# wait_file PATH PID WHAT: wait up to 10s for a non-empty PATH.
+wait_file() {
+  local i
+  for ((i = 0; i < 200; i++)); do
+    [[ -s $1 ]] && return 0
+    kill -0 "$2" 2>/dev/null || fail "$3 exited before writing $1"
+    sleep 0.05
+  done
+  fail "$3 did not write $1 within 10s"
+}
+
+# free_port: a port the kernel just handed out and released.
+free_port() {
+  "$node_bin" -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close();});'
+}
+
+start_stub() { # [PORT]
+  env -i PATH="$PATH" HOME="$work" "$bin" dev mcp-stub \
+    --listen-addr "127.0.0.1:${1:-0}" --url-file "$work/stub.url" >"$work/stub.log" 2>&1 &
+  pids+=($!)
+  wait_file "$work/stub.url" $! "dev mcp-stub"
+  target=$(cat "$work/stub.url")/mcp
+}
+
+start_cp() { # [PORT]
+  env -i PATH="$PATH" HOME="$work" "$bin" dev control-plane \
+    --listen "127.0.0.1:${1:-0}" --url-file "$work/cp.url" >"$work/cp.log" 2>&1 &
+  pids+=($!)
+  wait_file "$work/cp.url" $! "dev control-plane"
+  cp=$(cat "$work/cp.url")
+}
+
+# start_agent [flags...]: `run` against $cp with binding flags in $binding
+# (default: --mcp.server-url $target); sets $h (health base URL).
+start_agent() {
+  local b
+  if ((${#binding[@]})); then b=("${binding[@]}"); else b=(--mcp.server-url "$target"); fi
+  env -i PATH="$PATH" HOME="$work" CONTROL_PLANE_API_KEY="${agent_key:-$key}" "$bin" run \
+    --control-plane.base-url "$cp" --control-plane.tunnel-id "$tid" \
+    "${b[@]}" --health.url-file "$work/health.url" --control-plane.poll-timeout 1s \
+    "$@" >"$work/agent.log" 2>&1 &
+  agent_pid=$!
+  pids+=("$agent_pid")
+  wait_file "$work/health.url" "$agent_pid" "tunnel-client run"
+  h=$(cat "$work/health.url")
+}
+binding=()
+
+stop_agent() {
+  kill -TERM "$agent_pid" 2>/dev/null || fail "agent is not running at the end"
+  local i rc=
+  for ((i = 0; i < 400; i++)); do
+    if ! kill -0 "$agent_pid" 2>/dev/null; then
+      wait "$agent_pid"
+      rc=$?
+      break
+    fi
+    sleep 0.05
+  done
+  [[ -n $rc ]] || fail "agent still running 20s after SIGTERM"
+  [[ $rc -eq 0 ]] || fail "agent exit status $rc after SIGTERM, want 0"
+}
+
+# get PATH [curl args...]: body into $body, status into $code.
+get() {
+  local p=$1
+  shift
+  body=$("$curl_bin" -sS --max-time 5 -o "$work/resp.out" -w '%{http_code}' "$@" "$h$p") ||
+    fail "request $p failed"
+  code=$body
+  body=$(cat "$work/resp.out")
+}
+
+expect() { # CODE BODY WHAT
+  [[ $code == "$1" ]] || fail "$3: status $code, want $1 (body: $body)"
+  [[ -z ${2-} || $body == "$2" ]] || fail "$3: body '$body', want '$2'"
+}
+
+# wait_ready CODE BODY: poll /readyz (15s) until it answers exactly this.
+wait_readyz() {
+  local i
+  for ((i = 0; i < 300; i++)); do
+    get /readyz
+    [[ $code == "$1" && $body == "$2" ]] && return 0
+    sleep 0.05
+  done
+  fail "/readyz never answered $1 '$2' (last: $code '$body')"
+}
+
+jq_check() { # FILTER WHAT  (on $body)
+  printf '%s' "$body" | "$jq_bin" -e "$1" >/dev/null ||
+    fail "$2: jq '$1' is false on: $body"
+}
+
+tool_call() { # ID
+  printf '{"jsonrpc":"2.0","id":%s,"method":"tools/call","params":{"name":"echo","arguments":{"input":"ops"}}}' "$1"
+}
+
+# ingress_call ID: one tools/call through the control plane's MCP ingress.
+ingress_call() {
+  local out
+  out=$("$curl_bin" -sS --max-time 10 -H 'Content-Type: application/json' \
+    -H 'Accept: application/json, text/event-stream' \
+    --data-binary "$(tool_call "$1")" -w ' %{http_code}' "$cp/v1/mcp/$tid") ||
+    fail "ingress call $1 failed"
+  [[ $out == *' 200' ]] || fail "ingress call $1: $out"
+}
+
+metric() { # NAME_WITH_LABELS -> value (0 when absent)
+  "$curl_bin" -sS --max-time 5 "$h/metrics" | awk -v n="$1" '$1 == n {v=$2} END {print v+0}'
+}
+
+# wait_first_poll: until a poll completed (the first long poll ends after
+# the 1s poll timeout; the metadata fetch may make the agent ready before).
+wait_first_poll() {
+  local i
+  for ((i = 0; i < 200; i++)); do
+    [[ $(metric 'tunnel_client_polls_total{result="empty"}') -ge 1 ]] && return 0
+    sleep 0.05
+  done
+  fail "no poll completed within 10s"
+}
+
+port_of() { local u=${1##*:}; echo "${u%%/*}"; }
+
+case $case_name in
+listener_files)
+  start_stub
+  start_cp
+  start_agent --health.listen-addr 127.0.0.1:0 --pid.file "$work/agent.pid"
+  [[ $h =~ ^http://127\.0\.0\.1:[0-9]+$ ]] || fail "URL file holds '$h'"
+  [[ $(port_of "$h") != 0 ]] || fail "port 0 was not replaced by the bound port"
+  [[ $(tail -c 1 "$work/health.url" | od -An -c | tr -d ' ') != '\n' ]] ||
+    fail "URL file ends with a newline"
+  [[ $(stat -c %a "$work/health.url") == 600 ]] || fail "URL file mode $(stat -c %a "$work/health.url"), want 600"
+  [[ $(cat "$work/agent.pid") == "$agent_pid" ]] || fail "pid file holds '$(cat "$work/agent.pid")', want $agent_pid"
+  [[ $(stat -c %a "$work/agent.pid") == 644 ]] || fail "pid file mode, want 644"
+  grep -Eq "HEALTH URL: $h( |$)" "$work/agent.log" || fail "startup log lacks 'HEALTH URL: $h'"
+  grep -Eq "WEB UI: $h/ui( |$)" "$work/agent.log" || fail "startup log lacks 'WEB UI: $h/ui'"
+  get /healthz
+  expect 200 live "/healthz"
+  stop_agent
+  [[ ! -e $work/health.url ]] || fail "URL file left behind after stop"
+  [[ ! -e $work/agent.pid ]] || fail "pid file left behind after stop"
+  ;;
+
+unix_socket)
+  start_stub
+  start_cp
+  sock=$work/ops.sock
+  # A stale socket file: its server was killed without cleanup.
+  "$node_bin" -e 'require("net").createServer().listen(process.argv[1],()=>process.kill(process.pid,"SIGKILL"))' "$sock"
+  [[ -S $sock ]] || fail "could not create a stale socket"
+  start_agent --health.unix-socket "$sock"
+  [[ $h == "http+unix://$(printf '%s' "$sock" | base64 -w0 | tr '+/' '-_' | tr -d '=')" ]] ||
+    fail "URL file holds '$h' for $sock"
+  grep -q 'removed stale health unix socket' "$work/agent.log" || fail "stale socket removal not logged"
+  out=$("$curl_bin" -sS --max-time 5 --unix-socket "$sock" http://localhost/healthz) || fail "curl over the socket"
+  [[ $out == live ]] || fail "/healthz over the unix socket: '$out'"
+  [[ $(stat -c %a "$sock") == 600 ]] || fail "socket mode $(stat -c %a "$sock"), want 600"
+  # A second agent on the live socket is refused with one line.
+  env -i PATH="$PATH" HOME="$work" CONTROL_PLANE_API_KEY="$key" "$bin" run \
+    --control-plane.base-url "$cp" --control-plane.tunnel-id "$tid" \
+    --mcp.server-url "$target" --health.unix-socket "$sock" >"$work/second.out" 2>&1 &
+  second=$!
+  pids+=("$second")
+  for ((i = 0; i < 200; i++)); do kill -0 "$second" 2>/dev/null || break; sleep 0.05; done
+  wait "$second"
+  rc=$?
+  [[ $rc -eq 1 ]] || fail "second agent on a live socket: exit $rc, want 1"
+  grep -q 'is in use by a running process' "$work/second.out" || fail "second agent: no 'in use' error"
+  [[ -S $sock ]] || fail "the refused agent removed the live socket"
+  stop_agent
+  [[ ! -e $sock ]] || fail "socket left behind after stop"
+  [[ ! -e $work/health.url ]] || fail "URL file left behind after stop"
+  ;;
+
+guards)
+  start_stub
+  start_cp
+  start_agent --health.listen-addr 127.0.0.1:0
+  port=$(port_of "$h")
+  get /healthz -H 'Host: evil.example'
+  expect 403 "" "forged Host on /healthz"
+  for p in /readyz /metrics /ui; do
+    get "$p" -H "Host: evil.example:$port"
+    expect 403 "" "forged Host with our port on $p"
+  done
+  get /healthz -H "Host: 127.0.0.1:1"
+  expect 403 "" "Host with another port"
+  get /healthz -H "Host: 127.0.0.1"
+  expect 403 "" "Host without the port"
+  get /api/status -H 'Host: evil.example'
+  expect 403 "" "forged Host on /api/status"
+  jq_check '.error | test("Host")' "forged Host error"
+  for host in "localhost:$port" "[::1]:$port" "LOCALHOST:$port"; do
+    get /api/status -H "Host: $host"
+    expect 200 "" "Host $host"
+  done
+  # State-changing methods: Origin absent or our own origin only.
+  get /api/log-level -X PUT --data '{"level":"info"}'
+  expect 200 '{"level":"info"}' "PUT without Origin"
+  get /api/log-level -X PUT -H "Origin: $h" --data '{"level":"info"}'
+  expect 200 "" "PUT with our Origin"
+  get /api/log-level -X PUT -H "Origin: $h" -H 'Sec-Fetch-Site: same-origin' --data '{"level":"info"}'
+  expect 200 "" "PUT with our Origin from a browser"
+  get /api/log-level -X PUT -H "Host: localhost:$port" -H "Origin: http://localhost:$port" --data '{"level":"info"}'
+  expect 200 "" "PUT with a localhost Host and matching Origin"
+  get /api/log-level -X PUT -H 'Origin: http://evil.example' --data '{"level":"debug"}'
+  expect 403 "" "PUT from another origin"
+  jq_check '.error | test("cross-origin")' "cross-origin error"
+  get /api/log-level -X PUT -H "Origin: http://localhost:$port" --data '{"level":"debug"}'
+  expect 403 "" "Origin that differs from Host"
+  get /api/log-level -X PUT -H 'Sec-Fetch-Site: cross-site' --data '{"level":"debug"}'
+  expect 403 "" "Sec-Fetch-Site cross-site"
+  get /healthz -X POST -H 'Origin: http://evil.example' --data x
+  expect 403 "" "POST /healthz from another origin"
+  get /api/log-level
+  jq_check '.level == "info"' "level unchanged by refused requests"
+  stop_agent
+  ;;
+
+remote_peer)
+  # Needs an address of this machine that is not loopback.
+  ip=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$' | grep -v '^127\.' | head -n1)
+  if [[ -z $ip ]]; then
+    echo "SKIP [$case_name]: no non-loopback IPv4 address on this machine"
+    exit 0
+  fi
+  start_stub
+  start_cp
+  start_agent --health.listen-addr 0.0.0.0:0
+  port=$(port_of "$h")
+  rh=http://$ip:$port
+  check_remote() { # PATH CODE
+    local out
+    out=$("$curl_bin" -sS --max-time 5 -o "$work/resp.out" -w '%{http_code}' "$rh$1") || fail "remote $1"
+    [[ $out == "$2" ]] || fail "remote peer $1: $out, want $2 ($(cat "$work/resp.out"))"
+  }
+  check_remote /healthz 200
+  check_remote /metrics 200
+  out=$("$curl_bin" -sS --max-time 5 -o /dev/null -w '%{http_code}' "$rh/readyz")
+  [[ $out == 200 || $out == 503 ]] || fail "remote /readyz gated: $out"
+  check_remote /api/status 403
+  check_remote /ui 403
+  check_remote /assets/app.js 403
+  check_remote /nothing-here 403
+  grep -q 'restricted to loopback' "$work/resp.out" || fail "remote refusal text: $(cat "$work/resp.out")"
+  # Loopback callers still get the admin API.
+  h=http://127.0.0.1:$port
+  get /api/status
+  expect 200 "" "loopback /api/status on a wildcard listener"
+  stop_agent
+  start_agent --health.listen-addr 0.0.0.0:0 --allow-remote-ui
+  port=$(port_of "$h")
+  rh=http://$ip:$port
+  check_remote /api/status 200
+  stop_agent
+  ;;
+
+bad_requests)
+  start_stub
+  start_cp
+  start_agent --health.listen-addr 127.0.0.1:0
+  { printf 'X-Big: '; head -c 200000 /dev/zero | tr '\0' a; echo; } >"$work/big.header"
+  get /healthz -H "@$work/big.header"
+  [[ $code =~ ^4[0-9][0-9]$ ]] || fail "200 KB header: status $code, want 4xx"
+  head -c 100000 /dev/zero | tr '\0' a >"$work/big.body"
+  get /api/log-level -X PUT --data-binary "@$work/big.body"
+  expect 413 "" "100 KB body"
+  get /api/log-level -X PUT --data '{"level":"loud"}'
+  expect 400 "" "unknown level"
+  jq_check '.error | test("invalid level")' "unknown level error"
+  get /api/log-level -X PUT --data '{"level":"info","extra":1}'
+  expect 400 "" "extra field"
+  get /api/log-level -X PUT --data 'not json'
+  expect 400 "" "not JSON"
+  get /api/log-level -X DELETE
+  expect 405 "" "DELETE /api/log-level"
+  grep -q . "$work/resp.out" || fail "405 without a body"
+  get /api/status -X POST --data x
+  expect 405 "" "POST /api/status"
+  get /metrics -X PUT --data x
+  expect 405 "" "PUT /metrics"
+  get /api/logs '-G' --data-urlencode 'limit=abc'
+  expect 400 "" "limit=abc"
+  get '/api/logs?limit=999999'
+  expect 400 "" "limit too large"
+  get /api/nothing
+  expect 404 "" "unknown /api route"
+  jq_check '.error == "not found"' "unknown /api route body"
+  get /healthz -X BREW
+  [[ $code =~ ^(200|4[0-9][0-9])$ ]] || fail "unknown method: $code"
+  get /healthz
+  expect 200 live "the listener survives bad requests"
+  stop_agent
+  ;;
+
+readyz_cp_down_then_up)
+  start_stub
+  cport=$(free_port)
+  cp=http://127.0.0.1:$cport
+  start_agent --health.listen-addr 127.0.0.1:0
+  for ((i = 0; i < 200; i++)); do
+    get /readyz
+    [[ $body == "control plane not reached: "*[a-z]* && $body != *"no answer yet" ]] && break
+    sleep 0.05
+  done
+  expect 503 "" "/readyz with the control plane down"
+  [[ $body == "control plane not reached: "* ]] || fail "/readyz body '$body'"
+  [[ $body != *"$key"* ]] || fail "/readyz leaks the API key"
+  get /api/status
+  jq_check '.ready == false and .control_plane.reachable == false and (.control_plane.last_error | type == "string") and (.readiness_reasons | length >= 1)' "status with the control plane down"
+  start_cp "$cport"
+  wait_readyz 200 ready
+  get /api/status
+  jq_check '.ready == true and .readiness == "ready" and .control_plane.reachable == true' "status once reached"
+  stop_agent
+  ;;
+
+readyz_cp_rejected)
+  start_stub
+  start_cp
+  agent_key=some-other-key start_agent --health.listen-addr 127.0.0.1:0
+  wait_readyz 503 "control plane rejected the API key (HTTP 401)"
+  [[ $(metric 'tunnel_client_ready') == 0 ]] || fail "readiness gauge is not 0"
+  for ((i = 0; i < 200; i++)); do # the metadata fetch may be refused first
+    [[ $(metric 'tunnel_client_polls_total{result="http_error"}') -ge 1 ]] && break
+    sleep 0.05
+  done
+  [[ $(metric 'tunnel_client_polls_total{result="http_error"}') -ge 1 ]] || fail "no http_error poll counted"
+  stop_agent
+  ;;
+
+readyz_startup_wait)
+  start_cp
+  sport=$(free_port)
+  binding=(--module mcp-http --module metrics-prometheus --module "$fixture"
+    --mcp.server-url "channel=main,url=http://127.0.0.1:$sport/mcp,transport=probe-test")
+  start_agent --health.listen-addr 127.0.0.1:0 --mcp.startup-wait-timeout 20s
+  get /readyz
+  expect 503 "mcp startup probe pending" "/readyz while the server is not up"
+  get /api/channels
+  jq_check '.channels[0].probe == "pending" and .channels[0].transport == "probe-test"' "channel probe pending"
+  sleep 1.5 # polls would have happened by now without the startup gate
+  polls=$("$curl_bin" -sS -H "Authorization: Bearer $key" "$cp/_dev/stats" | "$jq_bin" .polls)
+  [[ $polls == 0 ]] || fail "$polls poll(s) before the startup probe finished"
+  start_stub "$sport"
+  wait_readyz 200 ready
+  get /api/channels
+  jq_check '.channels[0].probe == "ok" and .channels[0].probe_detail == null' "channel probe ok"
+  for ((i = 0; i < 100; i++)); do
+    polls=$("$curl_bin" -sS -H "Authorization: Bearer $key" "$cp/_dev/stats" | "$jq_bin" .polls)
+    [[ $polls -gt 0 ]] && break
+    sleep 0.05
+  done
+  [[ $polls -gt 0 ]] || fail "no poll after the startup probe finished"
+  stop_agent
+  ;;
+
+readyz_probe_failed)
+  start_cp
+  sport=$(free_port)
+  binding=(--module mcp-http --module metrics-prometheus --module "$fixture"
+    --mcp.server-url "channel=main,url=http://127.0.0.1:$sport/mcp,transport=probe-test")
+  start_agent --health.listen-addr 127.0.0.1:0
+  wait_readyz 503 "mcp probe failed: Connection refused"
+  get /api/channels
+  jq_check '.channels[0].probe == "failed" and (.channels[0].probe_detail | test("Connection refused"))' "channel probe failed"
+  get /api/status
+  jq_check '.ready == false and .readiness == "mcp probe failed: Connection refused"' "status readiness text"
+  stop_agent
+  ;;
+
+readyz_probe_note)
+  start_stub
+  start_cp
+  binding=(--module mcp-http --module metrics-prometheus --module "$fixture"
+    --mcp.server-url "channel=main,url=${target%/mcp}/needs-auth,transport=probe-test")
+  start_agent --health.listen-addr 127.0.0.1:0
+  wait_readyz 200 "ready (mcp initialize requires auth: HTTP 401)"
+  get /api/channels
+  jq_check '.channels[0].probe == "ok" and .channels[0].probe_detail == "mcp initialize requires auth: HTTP 401"' "channel probe note"
+  get /api/status
+  jq_check '.ready == true and .readiness == "ready (mcp initialize requires auth: HTTP 401)" and .readiness_reasons == []' "status with a note"
+  stop_agent
+  ;;
+
+metrics_flow)
+  command -v "$promtool_bin" >/dev/null || fail "promtool is not installed (scripts/deps.sh installs prometheus)"
+  start_stub
+  start_cp
+  start_agent --health.listen-addr 127.0.0.1:0
+  wait_readyz 200 ready
+  wait_first_poll
+  "$curl_bin" -sS -D "$work/metrics.head" "$h/metrics" >"$work/before.prom" || fail "GET /metrics"
+  grep -qi '^content-type: text/plain; version=0.0.4' "$work/metrics.head" || fail "content type: $(cat "$work/metrics.head")"
+  # A real parser and linter: exit 0 means it parsed and had no findings.
+  "$promtool_bin" check metrics <"$work/before.prom" >"$work/promtool.out" 2>&1 ||
+    fail "promtool check metrics failed: $(cat "$work/promtool.out")"
+  for m in tunnel_client_build_info tunnel_client_ready tunnel_client_polls_total \
+    tunnel_client_last_successful_poll_timestamp_seconds tunnel_client_queue_depth \
+    tunnel_client_queue_capacity tunnel_client_workers_busy tunnel_client_workers \
+    tunnel_client_response_post_retries_total; do
+    grep -q "^# TYPE $m " "$work/before.prom" || fail "/metrics lacks $m"
+  done
+  for r in commands empty http_error network_error; do
+    grep -q "^tunnel_client_polls_total{result=\"$r\"} " "$work/before.prom" ||
+      fail "/metrics lacks the $r poll series"
+  done
+  [[ $(awk '$1 == "tunnel_client_ready" {print $2}' "$work/before.prom") == 1 ]] || fail "ready gauge is not 1"
+  [[ $(awk '$1 == "tunnel_client_queue_capacity" {print $2}' "$work/before.prom") == 20 ]] || fail "queue capacity is not 20"
+  ts=$(awk '$1 == "tunnel_client_last_successful_poll_timestamp_seconds" {print $2}' "$work/before.prom")
+  awk -v t="$ts" -v now="$(date +%s)" 'BEGIN {exit !(t > now - 60 && t <= now + 1)}' ||
+    fail "last successful poll timestamp $ts is not recent"
+  recv_before=$(metric 'tunnel_client_commands_received_total{channel="main",type="jsonrpc"}')
+  ok_before=$(metric 'tunnel_client_commands_completed_total{channel="main",type="jsonrpc",outcome="ok"}')
+  for id in 1 2 3; do ingress_call "$id"; done
+  for ((i = 0; i < 100; i++)); do
+    ok_after=$(metric 'tunnel_client_commands_completed_total{channel="main",type="jsonrpc",outcome="ok"}')
+    [[ $ok_after -ge $((ok_before + 3)) ]] && break
+    sleep 0.05
+  done
+  [[ $ok_after -eq $((ok_before + 3)) ]] || fail "completed ok moved $ok_before -> $ok_after, want +3"
+  recv_after=$(metric 'tunnel_client_commands_received_total{channel="main",type="jsonrpc"}')
+  [[ $recv_after -eq $((recv_before + 3)) ]] || fail "received moved $recv_before -> $recv_after, want +3"
+  "$curl_bin" -sS "$h/metrics" >"$work/after.prom"
+  count=$(awk '$1 == "tunnel_client_mcp_call_duration_seconds_count{channel=\"main\"}" {print $2}' "$work/after.prom")
+  [[ $count -ge 3 ]] || fail "call duration histogram count '$count', want >= 3"
+  grep -q '^tunnel_client_mcp_call_duration_seconds_bucket{channel="main",le="+Inf"} ' "$work/after.prom" ||
+    fail "no +Inf bucket for the call duration"
+  [[ $(awk '$1 == "tunnel_client_queue_depth" {print $2}' "$work/after.prom") == 0 ]] || fail "queue depth not back to 0"
+  [[ $(awk '$1 == "tunnel_client_workers_busy" {print $2}' "$work/after.prom") == 0 ]] || fail "workers busy not back to 0"
+  "$promtool_bin" check metrics <"$work/after.prom" >"$work/promtool.out" 2>&1 ||
+    fail "promtool check metrics after traffic failed: $(cat "$work/promtool.out")"
+  get /api/channels
+  jq_check '.channels[0].requests_total >= 3 and .channels[0].errors_total == 0 and .channels[0].in_flight == 0' "channel counters"
+  stop_agent
+  ;;
+
+admin_api)
+  start_stub
+  start_cp
+  start_agent --health.listen-addr 127.0.0.1:0 --admin-ui.log-buffer-events 5
+  wait_readyz 200 ready
+  wait_first_poll
+  get /api/status
+  expect 200 "" "/api/status"
+  jq_check '(.version | type == "string") and (.client_instance_id | test("^[0-9a-f]{32}$")) and .tunnel_id == "'"$tid"'" and (.started_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$")) and (.uptime_seconds | type == "number") and .health_url == "'"$h"'" and .ready == true and .readiness == "ready" and .readiness_reasons == [] and .log_level == "info"' "status fields"
+  jq_check '.control_plane.base_url == "'"$cp"'" and .control_plane.reachable == true and (.control_plane.last_poll_at | type == "string") and .control_plane.last_error == null and .control_plane.polls_total >= 1 and .control_plane.poll_errors_total == 0' "status control_plane"
+  jq_check '[.modules[] | select(.name == "metrics-prometheus" and .kinds == ["metrics-sink"] and (.version | type == "string"))] | length == 1' "status modules"
+  grep -q "$key" <<<"$body" && fail "/api/status shows the API key"
+  get /api/channels
+  jq_check '.channels | length == 1' "one channel"
+  jq_check '.channels[0] | .name == "main" and .transport == "http" and .target == "'"${target%/mcp}"'" and .in_flight == 0 and .requests_total == 0 and .errors_total == 0 and .last_error == null and .probe == "none" and .probe_detail == null' "channel fields"
+  get /api/logs
+  jq_check '(.lines | length) >= 1 and (.lines | length) <= 5 and (.next | type == "number")' "logs page"
+  jq_check 'all(.lines[]; (.seq | type == "number") and (.time | type == "string") and (.level | IN("debug","info","warn","error")) and (.component | type == "string") and (.text | type == "string"))' "log line fields"
+  next=$(printf '%s' "$body" | "$jq_bin" .next)
+  get /api/log-level -X PUT --data '{"level":"debug"}'
+  expect 200 '{"level":"debug"}' "PUT debug"
+  get /api/log-level
+  jq_check '.level == "debug" and .supported_levels == ["debug","info","warn","error"]' "GET log level"
+  get /api/status
+  jq_check '.log_level == "debug"' "status log level after PUT"
+  get "/api/logs?since=$next"
+  jq_check '[.lines[] | select(.text | test("log level changed from=info to=debug"))] | length == 1' "level change logged after since=$next"
+  jq_check 'all(.lines[]; .seq > '"$next"') and .next > '"$next" "since filters"
+  get "/api/logs?since=0&limit=2"
+  jq_check '(.lines | length) == 2 and .next == .lines[1].seq' "limit=2"
+  ingress_call 7 # debug lines now reach the buffer
+  get /api/logs
+  jq_check '(.lines | length) == 5' "ring keeps --admin-ui.log-buffer-events lines"
+  "$curl_bin" -sS -D "$work/export.head" -o "$work/export.out" "$h/api/logs/export" || fail "export"
+  grep -qi '^content-disposition: attachment; filename="tunnel-client-logs-[0-9TZ]*\.txt"' "$work/export.head" ||
+    fail "export headers: $(cat "$work/export.head")"
+  grep -qi '^content-type: text/plain' "$work/export.head" || fail "export content type"
+  [[ $(wc -l <"$work/export.out") -eq 5 ]] || fail "export has $(wc -l <"$work/export.out") lines, want 5"
+  grep -q "$key" "$work/export.out" && fail "export contains the API key"
+  get /api/oauth
+  expect 404 '{"error":"oauth module not loaded"}' "/api/oauth"
+  stop_agent
+  ;;
+
+*)
+  fail "unknown case"
+  ;;
+esac
+echo "PASS [$case_name]"
