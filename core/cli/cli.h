@@ -9,6 +9,14 @@ int tc_cmd_modules(int argc, char **argv); /* list [--json] | describe NAME */
 int tc_cmd_dev(int argc, char **argv);     /* mcp-stub [...] */
 int tc_cmd_help(int argc, char **argv);
 int tc_cmd_version(int argc, char **argv);
+/* runtimes connect|status|list|stop|rm|cleanup (cmd_runtimes*.c) */
+int tc_cmd_runtimes(int argc, char **argv);
+int tc_cmd_admin(int argc, char **argv);          /* tunnels CRUD */
+int tc_cmd_admin_profiles(int argc, char **argv); /* list|set|... */
+/* Their full help texts (shown by `help CMD` and `CMD --help`). */
+extern const char tc_runtimes_usage[];
+extern const char tc_admin_usage[];
+extern const char tc_admin_profiles_usage[];
 
 /* The version string printed by --version. */
 const char *tc_version_string(void);
