@@ -18,6 +18,17 @@ extern const char tc_runtimes_usage[];
 extern const char tc_admin_usage[];
 extern const char tc_admin_profiles_usage[];
 
+/* init | doctor | health | profiles (cmd_init.c, cmd_doctor*.c,
+ * cmd_health.c, cmd_profiles*.c) and their help texts. */
+int tc_cmd_init(int argc, char **argv);
+int tc_cmd_doctor(int argc, char **argv);
+int tc_cmd_health(int argc, char **argv);
+int tc_cmd_profiles(int argc, char **argv);
+extern const char tc_init_usage[];
+extern const char tc_doctor_usage[];
+extern const char tc_health_usage[];
+extern const char tc_profiles_usage[];
+
 /* The version string printed by --version. */
 const char *tc_version_string(void);
 
