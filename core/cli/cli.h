@@ -17,7 +17,6 @@ int tc_cmd_admin_profiles(int argc, char **argv); /* list|set|... */
 extern const char tc_runtimes_usage[];
 extern const char tc_admin_usage[];
 extern const char tc_admin_profiles_usage[];
-
 /* init | doctor | health | profiles (cmd_init.c, cmd_doctor*.c,
  * cmd_health.c, cmd_profiles*.c) and their help texts. */
 int tc_cmd_init(int argc, char **argv);

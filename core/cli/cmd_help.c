@@ -78,6 +78,11 @@ static const struct tc_help_entry help_commands[] = {
     {"help", "show help for a command or topic",
      "Usage: tunnel-client help [command|topic]\n"},
     {"version", "print the version", "Usage: tunnel-client version\n"},
+    {"runtimes", "start and supervise background agents by alias",
+     tc_runtimes_usage},
+    {"admin", "manage tunnels with an admin key", tc_admin_usage},
+    {"admin-profiles", "saved admin-key references for runtimes",
+     tc_admin_profiles_usage},
 };
 
 /* Help topics. Lines starting with "  $ " are commands that work as
