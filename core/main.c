@@ -33,7 +33,7 @@ int main(int argc, char **argv) {
      * (`dev mcp-stub --help`) answer --help themselves. */
     if (argc > 2 &&
         (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0))
-      return tc_cmd_help(1, argv + 1);
+      return tc_cmd_help(2, argv + 1); /* CMD --help: the command */
     return commands[i].fn(argc - 2, argv + 2);
   }
   fprintf(stderr,

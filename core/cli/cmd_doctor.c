@@ -320,6 +320,10 @@ static bool contains(const char *s, const char *needle) {
 
 /* Which check a configuration error belongs to. */
 static const char *map_load_error(const char *err, const char *profile_path) {
+  /* The strict reader's errors start with "<file>:<line>: ". */
+  size_t pl = profile_path != NULL ? strlen(profile_path) : 0;
+  if (pl > 0 && strncmp(err, profile_path, pl) == 0 && err[pl] == ':')
+    return "profile_load";
   if (contains(err, "tunnel_id") || contains(err, "tunnel-id") ||
       contains(err, "tunnel id"))
     return "tunnel_id";
@@ -334,8 +338,6 @@ static const char *map_load_error(const char *err, const char *profile_path) {
       contains(err, "main channel") || contains(err, "server_urls") ||
       contains(err, "commands"))
     return "mcp_target";
-  if (profile_path != NULL && strncmp(err, profile_path, strlen(profile_path)) == 0)
-    return "profile_load";
   return "config_validation";
 }
 
@@ -714,6 +716,12 @@ int tc_cmd_doctor(int argc, char **argv) {
     }
     c = add(&rep, id, FAIL, "%s", err ? err : "invalid configuration");
     ev(c, "%s", err ? err : "invalid configuration");
+    if (strcmp(id, "control_plane_api_key") == 0)
+      nx(c, "export CONTROL_PLANE_API_KEY=... (a runtime API key from "
+            "https://platform.openai.com/settings/organization/api-keys)");
+    else if (strcmp(id, "tunnel_id") == 0)
+      nx(c, "Copy the tunnel id from "
+            "https://platform.openai.com/settings/organization/tunnels");
     nx(c, "Fix the setting named in the error (flag, environment variable "
           "or profile line)");
     if (name != NULL)

@@ -1,4 +1,5 @@
 /* cli/cmd_help.c — `help [topic|command]`, `version` and `--version`. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -260,6 +261,14 @@ int tc_cmd_help(int argc, char **argv) {
     return 0;
   }
   const char *what = argv[0];
+  /* `CMD --help` names a command; `help NAME` prefers the topic. */
+  bool command_first = argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
+                                     strcmp(argv[1], "-h") == 0);
+  for (size_t i = 0; command_first && i < TC_COUNT(help_commands); i++)
+    if (strcmp(what, help_commands[i].name) == 0) {
+      fputs(help_commands[i].text, stdout);
+      return 0;
+    }
   for (size_t i = 0; i < TC_COUNT(help_topics); i++)
     if (strcmp(what, help_topics[i].name) == 0) {
       fputs(help_topics[i].text, stdout);

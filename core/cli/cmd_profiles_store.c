@@ -274,10 +274,16 @@ int tc_sample_write_profile(const struct tc_sample *s,
     tc_set_error(err, "out of memory");
     goto done;
   }
-  if (tc_profile_validate_text(text, err, note) != 0 ||
-      tc_profile_locate(flag_dir, name, &dir, &path, err) != 0 ||
+  char *tmp_note = NULL;
+  int vrc = tc_profile_validate_text(text, err, &tmp_note);
+  free(tmp_note);
+  if (vrc != 0 || tc_profile_locate(flag_dir, name, &dir, &path, err) != 0 ||
       tc_profile_write(dir, path, text, force, err) != 0)
     goto done;
+  /* Again on the real file, so a note names the file the user has. */
+  char *ignored = NULL;
+  if (tc_profile_validate_file(path, &ignored, note) != 0)
+    free(ignored);
   *path_out = path;
   path = NULL;
   rc = 0;
