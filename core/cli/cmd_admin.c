@@ -91,7 +91,7 @@ static json_t *strlist_json(const struct tc_strlist *l) {
 static void print_list_line(const char *label, const json_t *a) {
   if (json_array_size(a) == 0)
     return;
-  printf("  %-14s", label);
+  printf("  %-15s", label);
   for (size_t i = 0; i < json_array_size(a); i++)
     printf("%s%s", i ? ", " : "", json_string_value(json_array_get(a, i)));
   printf("\n");
@@ -101,12 +101,12 @@ static void print_tunnel(const json_t *t) {
   const char *s;
   printf("Tunnel %s\n", json_string_value(json_object_get(t, "id")));
   s = json_string_value(json_object_get(t, "name"));
-  printf("  %-14s%s\n", "Name:", s ? s : "");
+  printf("  %-15s%s\n", "Name:", s ? s : "");
   s = json_string_value(json_object_get(t, "description"));
-  printf("  %-14s%s\n", "Description:", s ? s : "");
+  printf("  %-15s%s\n", "Description:", s ? s : "");
   s = json_string_value(json_object_get(t, "creator"));
   if (s != NULL)
-    printf("  %-14s%s\n", "Creator:", s);
+    printf("  %-15s%s\n", "Creator:", s);
   print_list_line("Organizations:", json_object_get(t, "organization_ids"));
   print_list_line("Workspaces:", json_object_get(t, "workspace_ids"));
   print_list_line("Tenants:", json_object_get(t, "tenant_ids"));

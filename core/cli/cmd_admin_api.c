@@ -243,7 +243,10 @@ int tc_admin_api_key(struct tc_admin_api *a, const char *flag_ref,
     free(rt2);
     if (same) {
       free(key);
-      int rc = refuse_runtime(src ? src : "the admin key", err);
+      int rc = tc_cfg_fail(err,
+                           "the admin key from %s is the runtime API key; "
+                           "tunnel writes need an admin key",
+                           src ? src : "the environment");
       free(src);
       return rc;
     }

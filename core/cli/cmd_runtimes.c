@@ -523,14 +523,21 @@ static json_t *resolve_tunnel(struct rt_ctx *c, const struct rt_flags *f,
 
 /* GET /v1/tunnels/{id} with a runtime key reference (read-only). Returns
  * the tunnel or NULL with *remote_error. */
-static json_t *remote_get(const struct rt_flags *f, const char *tunnel_id,
-                          const char *key_ref, long *status,
-                          char **remote_error) {
+static json_t *remote_get(const struct rt_flags *f, const json_t *arec,
+                          const char *tunnel_id, const char *key_ref,
+                          long *status, char **remote_error) {
   struct tc_admin_api api = {0};
   char *err = NULL;
   *status = 0;
   json_t *out = NULL;
-  if (tc_admin_api_base(&api, f->base, f->path, NULL, NULL, &err) != 0) {
+  /* The alias's own control plane unless a flag says otherwise. */
+  const char *base = f->base, *path = f->path;
+  if (base == NULL && arec != NULL) {
+    base = sget(arec, "control_plane_base_url");
+    if (path == NULL)
+      path = sget(arec, "control_plane_url_path");
+  }
+  if (tc_admin_api_base(&api, base, path, NULL, NULL, &err) != 0) {
     *remote_error = err;
     return NULL;
   }
@@ -663,6 +670,8 @@ static int cmd_connect(struct rt_flags *f) {
   char *err = NULL, *prof_name = NULL, *profile_dir = NULL, *config_path = NULL;
   char *url_file = NULL, *log_path = NULL, *logs_dir = NULL, *health_dir = NULL;
   char *exe = NULL, *remote_error = NULL, *session = NULL, *socket = NULL;
+  char *own_url = NULL, *own_cmd = NULL, *own_key_ref = NULL,
+       *own_pname = NULL;
   json_t *tunnel = NULL, *profile = NULL, *payload = NULL;
   struct tc_admin_api base_api = {0};
   struct rt_ctx c;
@@ -710,6 +719,7 @@ static int cmd_connect(struct rt_flags *f) {
                           "--embedded-mcp-stub");
     goto out;
   }
+  /* Copies: the alias record's strings are replaced further down. */
   const char *mcp_url = f->mcp_url, *mcp_cmd = f->mcp_cmd;
   bool embedded = f->embedded;
   if (nsrc == 0 && arec != NULL) {
@@ -717,6 +727,8 @@ static int cmd_connect(struct rt_flags *f) {
     mcp_cmd = sget(arec, "mcp_command");
     embedded = json_is_true(json_object_get(arec, "embedded_mcp_stub"));
   }
+  mcp_url = own_url = mcp_url ? tc_cfg_strdup(mcp_url) : NULL;
+  mcp_cmd = own_cmd = mcp_cmd ? tc_cfg_strdup(mcp_cmd) : NULL;
   if (mcp_url == NULL && mcp_cmd == NULL && !embedded) {
     rc = tc_cli_fail(cmd, "needs an MCP target: --mcp-server-url URL, "
                           "--mcp-command CMD or --embedded-mcp-stub");
@@ -741,7 +753,8 @@ static int cmd_connect(struct rt_flags *f) {
                         : arec && sget(arec, "runtime_api_key_ref")
                             ? sget(arec, "runtime_api_key_ref")
                             : "env:CONTROL_PLANE_API_KEY";
-  if (!tc_key_ref_ok(key_ref)) {
+  key_ref = own_key_ref = tc_cfg_strdup(key_ref);
+  if (key_ref == NULL || !tc_key_ref_ok(key_ref)) {
     rc = tc_cli_fail(cmd, "--runtime-api-key must be env:NAME or file:PATH "
                           "(a literal key is refused)");
     goto out;
@@ -754,6 +767,28 @@ static int cmd_connect(struct rt_flags *f) {
   }
   free(key);
 
+  /* Base URL for the profile: flag > $CONTROL_PLANE_BASE_URL > admin
+   * profile > default. */
+  json_t *aprof = NULL;
+  admin_from_profile(&c, f, arec, &aprof, NULL);
+  /* A reconnect keeps the alias's control plane unless told otherwise. */
+  const char *flag_base = f->base, *flag_path = f->path;
+  if (flag_base == NULL && arec != NULL &&
+      sget(arec, "control_plane_base_url") != NULL) {
+    flag_base = sget(arec, "control_plane_base_url");
+    if (flag_path == NULL)
+      flag_path = sget(arec, "control_plane_url_path");
+  }
+  int brc = tc_admin_api_base(&base_api, flag_base, flag_path,
+                              sget(aprof, "control_plane_base_url"),
+                              sget(aprof, "control_plane_url_path"), &err);
+  json_decref(aprof);
+  if (brc != 0) {
+    rc = fail_err(cmd, err);
+    err = NULL;
+    goto out;
+  }
+
   /* Tunnel. */
   const char *tunnel_id = f->tunnel_id;
   if (tunnel_id == NULL && arec != NULL && f->orgs.n == 0 && f->wss.n == 0)
@@ -764,7 +799,10 @@ static int cmd_connect(struct rt_flags *f) {
       goto out;
     }
     long st = 0;
-    tunnel = remote_get(f, tunnel_id, key_ref, &st, &remote_error);
+    json_t *where = json_pack("{s:s?,s:s?}", "control_plane_base_url",
+                              flag_base, "control_plane_url_path", flag_path);
+    tunnel = remote_get(f, where, tunnel_id, key_ref, &st, &remote_error);
+    json_decref(where);
   } else {
     tunnel = resolve_tunnel(&c, f, alias, arec, &prof_name, cmd);
     if (tunnel == NULL)
@@ -773,27 +811,13 @@ static int cmd_connect(struct rt_flags *f) {
   }
   char *tunnel_id_copy = tc_cfg_strdup(tunnel_id);
 
-  /* Base URL for the profile: flag > $CONTROL_PLANE_BASE_URL > admin
-   * profile > default. */
-  json_t *aprof = NULL;
-  admin_from_profile(&c, f, arec, &aprof, NULL);
-  int brc = tc_admin_api_base(&base_api, f->base, f->path,
-                              sget(aprof, "control_plane_base_url"),
-                              sget(aprof, "control_plane_url_path"), &err);
-  json_decref(aprof);
-  if (brc != 0) {
-    free(tunnel_id_copy);
-    rc = fail_err(cmd, err);
-    err = NULL;
-    goto out;
-  }
-
   /* Paths. */
   const char *pname = f->profile ? f->profile
                       : arec && sget(arec, "profile_name")
                           ? sget(arec, "profile_name")
                           : alias;
-  if (!tc_profile_name_ok(pname)) {
+  pname = own_pname = tc_cfg_strdup(pname);
+  if (pname == NULL || !tc_profile_name_ok(pname)) {
     free(tunnel_id_copy);
     rc = tc_cli_fail(cmd, "invalid --profile \"%.64s\"", pname);
     goto out;
@@ -822,10 +846,10 @@ static int cmd_connect(struct rt_flags *f) {
 
   /* The profile (JSON is YAML). The base URL may carry a url-path in
    * base_api.base: split it back. */
-  const char *url_path = f->path;
+  const char *url_path = flag_path;
   profile = json_pack(
       "{s:i,s:{s:s,s:s,s:s},s:{s:s,s:s},s:{s:s,s:s,s:s}}", "config_version",
-      1, "control_plane", "base_url", f->base ? f->base : base_api.base,
+      1, "control_plane", "base_url", flag_base ? flag_base : base_api.base,
       "tunnel_id", tunnel_id_copy, "api_key", key_ref, "health", "listen_addr",
       "127.0.0.1:0", "url_file", url_file, "log", "level", "info", "format",
       "json", "file", log_path);
@@ -835,7 +859,7 @@ static int cmd_connect(struct rt_flags *f) {
     rc = tc_cli_fail(cmd, "out of memory");
     goto out;
   }
-  if (f->base == NULL) {
+  if (flag_base == NULL) {
     /* base_api.base = origin + url-path: keep them apart in the profile. */
     struct tc_cfg_url_parts up;
     if (tc_cfg_url_split(base_api.base, &up) == 0 && up.path_len > 0) {
@@ -905,6 +929,13 @@ static int cmd_connect(struct rt_flags *f) {
       snprintf(envname, sizeof(envname), "%s", key_ref + 4);
       env_names[0] = envname;
     }
+    if (tc_rt_tmux_has(socket, session)) {
+      rc = tc_cli_fail(cmd, "tmux session %s already exists without a "
+                            "record; end it with 'tmux -L %s kill-session -t "
+                            "%s' and retry",
+                       session, socket, session);
+      goto out;
+    }
     pid = tc_rt_tmux_start(socket, session, argv, env_names, &err);
   } else {
     pid = child = tc_rt_spawn(argv, log_path, &err);
@@ -941,6 +972,15 @@ static int cmd_connect(struct rt_flags *f) {
   json_object_set_new(arec, "profile_dir", json_string(profile_dir));
   json_object_set_new(arec, "config_path", json_string(config_path));
   json_object_set_new(arec, "runtime_api_key_ref", json_string(key_ref));
+  {
+    const json_t *cpo = json_object_get(profile, "control_plane");
+    json_object_set_new(arec, "control_plane_base_url",
+                        json_string(sget(cpo, "base_url")));
+    json_object_del(arec, "control_plane_url_path");
+    if (sget(cpo, "url_path") != NULL)
+      json_object_set_new(arec, "control_plane_url_path",
+                          json_string(sget(cpo, "url_path")));
+  }
   json_object_set_new(arec, "health_url_file", json_string(url_file));
   json_object_set_new(arec, "log_path", json_string(log_path));
   json_object_set_new(arec, "updated_at", json_string(now));
@@ -1029,6 +1069,10 @@ out:
   json_decref(tunnel);
   tc_admin_api_clear(&base_api);
   free(remote_error);
+  free(own_url);
+  free(own_cmd);
+  free(own_key_ref);
+  free(own_pname);
   free(session);
   free(socket);
   free(exe);
@@ -1095,7 +1139,7 @@ static int cmd_status(struct rt_flags *f) {
       free(k);
       free(rerr);
       rerr = NULL;
-      remote = remote_get(f, tid, refs[i], &rstatus, &rerr);
+      remote = remote_get(f, v.arec, tid, refs[i], &rstatus, &rerr);
       if (remote != NULL || rstatus == 404)
         break;
     }
@@ -1435,6 +1479,9 @@ static int cmd_cleanup(struct rt_flags *f) {
     } else if (has_profile) {
       cls = "valid_profile";
       detail = v.stale ? "stopped; stale process record" : "stopped";
+    } else if (v.arec != NULL && cfg == NULL) {
+      cls = "missing_profile";
+      detail = "tunnel resolved, never connected (no profile yet)";
     } else {
       cls = "stale_alias";
       detail = v.arec == NULL ? "process record without an alias"

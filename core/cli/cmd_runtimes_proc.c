@@ -318,7 +318,8 @@ pid_t tc_rt_tmux_start(const char *socket, const char *session,
                        char *const argv[], const char *const env_names[],
                        char **err) {
   /* tmux -L S start-server ; set-option -g update-environment "A B" ;
-   *   new-session -d -s NAME -- argv... ; display -p -t =NAME #{pane_pid} */
+   *   new-session -d -s NAME -- argv... ; list-panes -t =NAME -F
+   *   #{pane_pid} */
   char names[1024] = "";
   for (size_t i = 0; env_names != NULL && env_names[i] != NULL; i++) {
     if (strlen(names) + strlen(env_names[i]) + 2 >= sizeof(names))
@@ -356,10 +357,10 @@ pid_t tc_rt_tmux_start(const char *socket, const char *session,
   for (size_t i = 0; i < argc; i++)
     t[k++] = argv[i];
   t[k++] = ";";
-  t[k++] = "display-message";
-  t[k++] = "-p";
+  t[k++] = "list-panes";
   t[k++] = "-t";
   t[k++] = target;
+  t[k++] = "-F";
   t[k++] = "#{pane_pid}";
   t[k] = NULL;
   char out[64] = "";
