@@ -324,9 +324,9 @@ static int edit_cmd(const char *flag_dir, const char *name) {
   }
   char *verr = NULL;
   if (tc_profile_validate_file(tmp, &verr, &note) != 0) {
-    tc_set_error(&err,
-                 "not saved, %s is unchanged: %s (your edit is kept in %s)",
-                 path, verr ? verr : "invalid profile", tmp);
+    tc_set_error(&err, "not saved, %s %s: %s (your edit is kept in %s)",
+                 path, exists ? "is unchanged" : "was not created",
+                 verr ? verr : "invalid profile", tmp);
     free(verr);
     free(tmp); /* keep the file, forget the name */
     tmp = NULL;
