@@ -132,7 +132,7 @@ static void probe_free(struct probe *p) {
 }
 
 static json_t *probe_json(const struct probe *p) {
-  return json_pack("{s:s?, s:b, s:i, s:s?, s:s?}", "url", p->url, "ok", p->ok,
+  return json_pack("{s:s?, s:b, s:I, s:s?, s:s?}", "url", p->url, "ok", p->ok,
                    "status", (json_int_t)p->status, "body", p->body, "error",
                    p->error);
 }

@@ -354,9 +354,12 @@ out:
 }
 
 int tc_cmd_profiles(int argc, char **argv) {
-  if (argc == 0 || tc_prof_wants_help(argc, argv)) {
-    fputs(tc_profiles_usage, argc == 0 ? stderr : stdout);
-    return argc == 0 ? 1 : 0;
+  if (argc == 0)
+    return fail(strdup("missing command: list, add, edit or samples (see "
+                       "'tunnel-client profiles --help')"));
+  if (tc_prof_wants_help(argc, argv)) {
+    fputs(tc_profiles_usage, stdout);
+    return 0;
   }
   const char *dir = NULL, *from_file = NULL, *sample = NULL;
   struct tc_sample_values v;
