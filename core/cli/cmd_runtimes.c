@@ -937,6 +937,8 @@ static int cmd_connect(struct rt_flags *f) {
       goto out;
     }
     pid = tc_rt_tmux_start(socket, session, argv, env_names, &err);
+    if (pid > 1)
+      child = -pid;
   } else {
     pid = child = tc_rt_spawn(argv, log_path, &err);
   }
@@ -1045,13 +1047,14 @@ static int cmd_connect(struct rt_flags *f) {
   } else if (w == TC_RT_WAIT_EXITED) {
     json_t *tail = tc_rt_tail(log_path, 1);
     const char *last = json_string_value(json_array_get(tail, 0));
-    tc_cli_fail(cmd, "%s exited during start-up (%s %d)%s%.300s%s see %s",
-                alias,
-                WIFEXITED(exit_status) ? "exit status" : "signal",
-                WIFEXITED(exit_status) ? WEXITSTATUS(exit_status)
-                                       : WTERMSIG(exit_status),
-                last ? ": " : "", last ? last : "", last ? ";" : ";",
-                log_path);
+    char how[48] = "";
+    if (exit_status >= 0)
+      snprintf(how, sizeof(how), " (%s %d)",
+               WIFEXITED(exit_status) ? "exit status" : "signal",
+               WIFEXITED(exit_status) ? WEXITSTATUS(exit_status)
+                                      : WTERMSIG(exit_status));
+    tc_cli_fail(cmd, "%s exited during start-up%s%s%.300s; see %s", alias,
+                how, last ? ": " : "", last ? last : "", log_path);
     json_decref(tail);
     rc = 1;
   } else {

@@ -148,6 +148,12 @@ enum tc_rt_wait_result tc_rt_wait(const char *alias, const char *url_file,
       res = TC_RT_WAIT_EXITED;
       break;
     }
+    if (child < -1 && tc_rt_proc_check(-child, NULL, NULL, 0) == 0) {
+      if (exit_status)
+        *exit_status = -1; /* not our child: status unknown */
+      res = TC_RT_WAIT_EXITED;
+      break;
+    }
     tc_rt_probe_run(url_file, p);
     if (p->ready) {
       res = TC_RT_WAIT_READY;

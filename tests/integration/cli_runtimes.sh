@@ -331,7 +331,7 @@ runtimes_errors)
   # Never healthy within --wait: exit 2 with the payload in --json.
   cat >"$work/slow.sh" <<EOF
 #!/bin/sh
-sleep 3
+sleep 2
 exec "$bin" "\$@"
 EOF
   chmod +x "$work/slow.sh"
@@ -396,6 +396,10 @@ runtimes_tmux)
   tc s2 runtimes stop tm
   [[ $rc -eq 0 ]] || fail "stop exit $rc"
   tmux -L "$sock" has-session -t "=$sess" 2>/dev/null && fail "tmux session left"
+  # An agent that exits at once in its tmux session: reported, exit 1.
+  tc e1 runtimes connect --alias tmbad --mode tmux --tunnel-id "$TUNNEL_ID" \
+    --mcp-command /nonexistent/mcp-server --control-plane-base-url "$CP" --wait 10s
+  assert_error e1 1 "tmbad exited during start-up"
   ;;
 
 *) fail "unknown case" ;;
