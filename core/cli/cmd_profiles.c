@@ -317,8 +317,10 @@ static int edit_cmd(const char *flag_dir, const char *name) {
       run_editor(editor, tmp, &err) != 0 ||
       tc_profile_read_text(tmp, &edited, &err) != 0)
     goto fail_out;
-  if (exists && strcmp(edited, old) == 0) {
-    printf("No changes to profile %s (%s)\n", name, path);
+  if (strcmp(edited, old) == 0) {
+    printf(exists ? "No changes to profile %s (%s)\n"
+                  : "No changes: profile %s was not created (%s)\n",
+           name, path);
     rc = 0;
     goto out;
   }
@@ -334,6 +336,12 @@ static int edit_cmd(const char *flag_dir, const char *name) {
   }
   if (tc_profile_write(dir, path, edited, true, &err) != 0)
     goto fail_out;
+  /* The note again for the saved file, so it names the user's path. */
+  free(note);
+  note = NULL;
+  char *ignored = NULL;
+  if (tc_profile_validate_file(path, &ignored, &note) != 0)
+    free(ignored);
   printf("Saved profile %s (%s)\n", name, path);
   if (note != NULL)
     printf("Note: %s\n", note);

@@ -144,6 +144,11 @@ profiles_edit)
   run_tc profiles --profile-dir "$pd" edit fresh
   [[ $rc == 0 ]] || fail "new profile: exit $rc: $(cat "$work/c.err")"
   grep -q 'sample_mcp_with_dcr' "$pd/fresh.yaml" || fail "new profile not seeded from dcr"
+  # A new profile left as seeded is not created.
+  tc_env=(EDITOR=true)
+  run_tc profiles --profile-dir "$pd" edit untouched
+  [[ $rc == 0 ]] || fail "unchanged new profile: exit $rc"
+  [[ ! -e $pd/untouched.yaml ]] || fail "an unchanged new profile was created"
   # No editor at all.
   tc_env=()
   run_tc profiles --profile-dir "$pd" edit demo
