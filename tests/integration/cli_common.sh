@@ -42,6 +42,12 @@ tcli() {
   env -i PATH="$bindir:$PATH" HOME="$work" TMPDIR="$work" "${tc_env[@]}" "$bin" "$@"
 }
 
+# tcli_exec ARGS...: like tcli, but replaces the calling (sub)shell, so
+# that `tcli_exec ... &` makes $! the binary's pid.
+tcli_exec() {
+  exec env -i PATH="$bindir:$PATH" HOME="$work" TMPDIR="$work" "${tc_env[@]}" "$bin" "$@"
+}
+
 # wait_file PATH PID WHAT: up to 10 s for a non-empty PATH.
 wait_file() {
   local i
@@ -55,7 +61,7 @@ wait_file() {
 
 # start_stub: `dev mcp-stub` on an ephemeral port; sets $stub (base URL).
 start_stub() {
-  tcli dev mcp-stub --listen-addr 127.0.0.1:0 --url-file "$work/stub.url" \
+  tcli_exec dev mcp-stub --listen-addr 127.0.0.1:0 --url-file "$work/stub.url" \
     >"$work/stub.log" 2>&1 &
   pids+=($!)
   wait_file "$work/stub.url" $! "dev mcp-stub"
@@ -64,7 +70,7 @@ start_stub() {
 
 # start_cp [flags]: `dev control-plane`; sets $cp.
 start_cp() {
-  tcli dev control-plane --listen 127.0.0.1:0 --url-file "$work/cp.url" "$@" \
+  tcli_exec dev control-plane --listen 127.0.0.1:0 --url-file "$work/cp.url" "$@" \
     >"$work/cp.log" 2>&1 &
   pids+=($!)
   wait_file "$work/cp.url" $! "dev control-plane"
