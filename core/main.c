@@ -12,6 +12,10 @@ struct tc_command {
 static const struct tc_command commands[] = {
     {"run", tc_cmd_run},   {"modules", tc_cmd_modules}, {"dev", tc_cmd_dev},
     {"help", tc_cmd_help}, {"version", tc_cmd_version},
+    {"runtimes", tc_cmd_runtimes}, {"admin", tc_cmd_admin},
+    {"admin-profiles", tc_cmd_admin_profiles},
+    {"init", tc_cmd_init}, {"doctor", tc_cmd_doctor},
+    {"health", tc_cmd_health}, {"profiles", tc_cmd_profiles},
 };
 
 int main(int argc, char **argv) {
@@ -29,7 +33,7 @@ int main(int argc, char **argv) {
      * (`dev mcp-stub --help`) answer --help themselves. */
     if (argc > 2 &&
         (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0))
-      return tc_cmd_help(1, argv + 1);
+      return tc_cmd_help(2, argv + 1); /* CMD --help: the command */
     return commands[i].fn(argc - 2, argv + 2);
   }
   fprintf(stderr,

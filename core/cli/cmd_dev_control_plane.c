@@ -10,7 +10,8 @@
 
 const char tc_dev_control_plane_usage[] =
     "Usage: tunnel-client dev control-plane [--listen 127.0.0.1:0]\n"
-    "         [--tunnel-id ID] [--api-key KEY] [--response-timeout 30s]\n"
+    "         [--tunnel-id ID] [--api-key KEY] [--admin-key KEY]\n"
+    "         [--response-timeout 30s]\n"
     "         [--url-file F]\n"
     "\n"
     "Serves an in-memory tunnel service until SIGINT or SIGTERM (then exits "
@@ -47,6 +48,10 @@ const char tc_dev_control_plane_usage[] =
     "  --tunnel-id ID            tunnel id served (default tunnel_ + 32 x 2)\n"
     "  --api-key KEY             bearer key agents must send (default\n"
     "                            local-tunnel-client-dev-proxy)\n"
+    "  --admin-key KEY           bearer key of the tunnel management API\n"
+    "                            (POST/GET /v1/tunnels, POST/DELETE\n"
+    "                            /v1/tunnels/{id}; default\n"
+    "                            local-tunnel-client-dev-admin)\n"
     "  --response-timeout D      how long an ingress call waits for its "
     "response\n"
     "                            (e.g. 30s, 1500ms; default 30s)\n"
@@ -58,22 +63,25 @@ struct devcp_flags {
   char *listen;
   char *tunnel_id;
   char *api_key;
+  char *admin_key;
   char *response_timeout;
   char *url_file;
 };
 
 int tc_cmd_dev_control_plane(int argc, char **argv) {
-  struct devcp_flags f = {"127.0.0.1:0", NULL, NULL, "30s", NULL};
+  struct devcp_flags f = {"127.0.0.1:0", NULL, NULL, NULL, "30s", NULL};
   const struct tc_dev_flag known[] = {
       {"--listen", &f.listen, NULL, false},
       {"--tunnel-id", &f.tunnel_id, NULL, false},
       {"--api-key", &f.api_key, NULL, false},
+      {"--admin-key", &f.admin_key, NULL, false},
       {"--response-timeout", &f.response_timeout, NULL, false},
       {"--url-file", &f.url_file, NULL, false},
   };
   int prc = tc_dev_parse_flags(
       "control-plane", tc_dev_control_plane_usage,
-      "flags are --listen, --tunnel-id, --api-key, --response-timeout and "
+      "flags are --listen, --tunnel-id, --api-key, --admin-key, "
+      "--response-timeout and "
       "--url-file",
       known, sizeof(known) / sizeof(known[0]), argc, argv);
   if (prc != 0)
@@ -89,6 +97,7 @@ int tc_cmd_dev_control_plane(int argc, char **argv) {
   struct tc_devcp_options o = {.listen_addr = f.listen,
                                .tunnel_id = f.tunnel_id,
                                .api_key = f.api_key,
+                               .admin_key = f.admin_key,
                                .response_timeout_ms = timeout_ms};
   struct tc_devcp *cp = NULL;
   char *err = NULL;

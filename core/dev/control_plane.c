@@ -5,6 +5,9 @@
  * {"error":{"message","type","param","code"}}):
  *   GET  /readyz                           {"status":"ok"}, no auth
  *   GET  /v1/tunnels/{id}                  {"id","name","description"}
+ *   POST|GET /v1/tunnels, POST|DELETE /v1/tunnels/{id}, and GET of any
+ *        tunnel with the admin key: the management API
+ *        (control_plane_admin.c)
  *   GET  /v1/tunnels/{id}/poll             long poll (control_plane_agent.c)
  *   POST /v1/tunnels/{id}/response         agent responses (same file)
  *   POST|DELETE /v1/mcp/{id}[/{channel}]   MCP ingress, no auth ("{id}/"
@@ -37,6 +40,7 @@
 #define DEVCP_CONNECTION_TIMEOUT_S 900u /* idle; long polls are not idle */
 #define DEVCP_DEFAULT_TUNNEL "tunnel_22222222222222222222222222222222"
 #define DEVCP_DEFAULT_KEY "local-tunnel-client-dev-proxy"
+#define DEVCP_DEFAULT_ADMIN_KEY "local-tunnel-client-dev-admin"
 #define PRMD_PREFIX "/.well-known/oauth-protected-resource/v1/mcp/"
 
 /* ---- replies ------------------------------------------------------------- */
@@ -234,6 +238,8 @@ static enum MHD_Result dispatch(struct tc_devcp *s, struct MHD_Connection *c,
   if (strcmp(url, "/readyz") == 0)
     return tc_devcp_respond(c, MHD_HTTP_OK, "application/json",
                             "{\"status\":\"ok\"}", 15, NULL);
+  if (tc_devcp_admin_route(s, c, url, method))
+    return tc_devcp_handle_admin(s, c, url, method, rq);
   if (strncmp(url, "/v1/tunnels/", 12) == 0)
     return route_tunnels(s, c, url + 12, method, rq);
   if (strncmp(url, "/v1/mcp/", 8) == 0)
@@ -313,6 +319,8 @@ static void devcp_free(struct tc_devcp *s) {
   free(s->base_url);
   free(s->tunnel_id);
   free(s->api_key);
+  free(s->admin_key);
+  json_decref(s->admin_tunnels);
   free(s);
 }
 
@@ -335,6 +343,8 @@ int tc_devcp_start(struct tc_devcp **out, const struct tc_devcp_options *opt,
   const char *tid =
       opt && opt->tunnel_id ? opt->tunnel_id : DEVCP_DEFAULT_TUNNEL;
   const char *key = opt && opt->api_key ? opt->api_key : DEVCP_DEFAULT_KEY;
+  const char *admin_key =
+      opt && opt->admin_key ? opt->admin_key : DEVCP_DEFAULT_ADMIN_KEY;
   if (!valid_token(tid))
     return tc_set_error(err, "dev control-plane: --tunnel-id must be 1-256 of "
                              "A-Z, a-z, 0-9, '_' or '-' (e.g. tunnel_ + 32 "
@@ -343,6 +353,10 @@ int tc_devcp_start(struct tc_devcp **out, const struct tc_devcp_options *opt,
     return tc_set_error(err,
                         "dev control-plane: --api-key must be 1-256 of A-Z, "
                         "a-z, 0-9, '_' or '-'; fix its value");
+  if (!valid_token(admin_key) || strcmp(admin_key, key) == 0)
+    return tc_set_error(err, "dev control-plane: --admin-key must be 1-256 of "
+                             "A-Z, a-z, 0-9, '_' or '-' and differ from "
+                             "--api-key; fix its value");
   struct tc_devcp *s = calloc(1, sizeof(*s));
   if (s == NULL)
     return tc_set_error(err, "start dev control-plane: out of memory");
@@ -356,8 +370,10 @@ int tc_devcp_start(struct tc_devcp **out, const struct tc_devcp_options *opt,
       opt && opt->response_timeout_ms > 0 ? opt->response_timeout_ms : 30000;
   s->tunnel_id = strdup(tid);
   s->api_key = strdup(key);
+  s->admin_key = strdup(admin_key);
   s->responses = json_array();
-  if (s->tunnel_id == NULL || s->api_key == NULL || s->responses == NULL) {
+  if (s->tunnel_id == NULL || s->api_key == NULL || s->admin_key == NULL ||
+      s->responses == NULL || tc_devcp_admin_init(s) != 0) {
     devcp_free(s);
     return tc_set_error(err, "start dev control-plane: out of memory");
   }

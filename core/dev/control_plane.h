@@ -20,6 +20,8 @@ struct tc_devcp_options {
                                   NULL = "127.0.0.1:0" */
   const char *tunnel_id;       /* NULL = "tunnel_" + 32 x '2' */
   const char *api_key;         /* NULL = "local-tunnel-client-dev-proxy" */
+  const char *admin_key;       /* management API (tunnel CRUD) key;
+                                  NULL = "local-tunnel-client-dev-admin" */
   int64_t response_timeout_ms; /* how long an ingress call waits for the
                                   terminal response; <= 0 = 30000 */
 };

@@ -87,6 +87,9 @@ struct tc_devcp {
   char *base_url;
   char *tunnel_id;
   char *api_key;
+  char *admin_key;
+  json_t *admin_tunnels; /* array of tunnel objects (control_plane_admin.c) */
+  uint64_t admin_seq;    /* X-Request-Id counter of the management routes */
   int64_t response_timeout_ms;
   pthread_mutex_t lock;
   pthread_cond_t changed; /* CLOCK_MONOTONIC */
@@ -197,6 +200,19 @@ enum MHD_Result tc_devcp_handle_dev(struct tc_devcp *s,
                                     struct MHD_Connection *c, const char *what,
                                     const char *method,
                                     const struct devcp_req *rq);
+
+/* ---- control_plane_admin.c: tunnel management API ------------------------
+ * 1 when the request is a management call: /v1/tunnels (+ query), or
+ * /v1/tunnels/{id} with a method other than GET or with the admin key. */
+int tc_devcp_admin_route(const struct tc_devcp *s, struct MHD_Connection *c,
+                         const char *url, const char *method);
+/* Serve it (auth, CRUD on s->admin_tunnels, X-Request-Id local-admin-N). */
+enum MHD_Result tc_devcp_handle_admin(struct tc_devcp *s,
+                                      struct MHD_Connection *c,
+                                      const char *url, const char *method,
+                                      const struct devcp_req *rq);
+/* Seed the store with the served tunnel; -1 on ENOMEM. */
+int tc_devcp_admin_init(struct tc_devcp *s);
 
 /* ---- control_plane_ingress.c --------------------------------------------- */
 /* POST or DELETE /v1/mcp/{id}[/{channel}]; channel already validated. */

@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# `tunnel-client doctor`: the checks, their order, text and JSON reports,
+# exit codes, secrets never printed, and the progress spinner on a TTY.
+# Real processes on 127.0.0.1 (dev mcp-stub, a node stand-in server).
+#
+# usage: cli_doctor.sh CASE TUNNEL_CLIENT_BINARY
+case_name=${1:?case}
+bin=${2:?tunnel-client binary}
+source "$(dirname "$0")/cli_common.sh"
+
+tid=tunnel_0123456789abcdef0123456789abcdef
+key=doctorcanary0123456789
+
+# doctor_json ARGS...: doctor --json into $work/d.json (stderr d.err);
+# sets $rc.
+doctor_json() {
+  tcli doctor --json "$@" >"$work/d.json" 2>"$work/d.err"
+  rc=$?
+}
+
+expect_fail() { # CHECK_ID
+  [[ $rc == 2 ]] || fail "exit status $rc, want 2"
+  [[ ! -s $work/d.err ]] || fail "stderr is not empty: $(cat "$work/d.err")"
+  jq_check "$work/d.json" ".result == \"fail\" and (.failed_checks | index(\"$1\")) != null" \
+    "failed_checks has $1"
+  jq_check "$work/d.json" "[.checks[] | select(.id == \"$1\")][0] |
+    .status == \"FAIL\" and (.why | length > 0) and (.next | length > 0)" "$1 has why and next"
+}
+
+case $case_name in
+doctor_ok_http)
+  start_stub
+  tc_env=(CONTROL_PLANE_API_KEY="$key")
+  doctor_json --control-plane.tunnel-id "$tid" --mcp.server-url "$stub/mcp" \
+    --health.listen-addr 127.0.0.1:0
+  [[ $rc == 0 ]] || fail "exit status $rc, want 0"
+  jq_check "$work/d.json" '.result == "ok" and .failed_checks == [] and
+    (.next | startswith("tunnel-client run "))' "result ok with a run command"
+  jq_check "$work/d.json" '[.checks[].id] == ["config_source","profile_load","tunnel_id",
+    "control_plane_api_key","tunnels_management_url","runtime_api_keys_url",
+    "admin_api_keys_url","chatgpt_connector_settings_url","mcp_target",
+    "mcp_server_reachable","oauth_metadata","health_listener","ui","codex_plugin"]' \
+    "checks in the documented order"
+  jq_check "$work/d.json" '[.checks[] | select(.id == "oauth_metadata")][0].status == "PASS"' \
+    "the stub's OAuth metadata is found"
+  jq_check "$work/d.json" '[.checks[] | select(.id == "control_plane_api_key")][0].summary ==
+    "env:CONTROL_PLANE_API_KEY"' "key source named"
+  grep -q "$key" "$work/d.json" && fail "the API key is printed"
+  # Text mode: aligned CHECK lines, RESULT ok and the NEXT command.
+  tcli doctor --control-plane.tunnel-id "$tid" --mcp.server-url "$stub/mcp" \
+    --health.listen-addr 127.0.0.1:0 >"$work/d.out" 2>"$work/d.err" || fail "text run failed"
+  grep -Eq '^CHECK tunnel_id {16}PASS tunnel_0123' "$work/d.out" || fail "CHECK line format"
+  grep -q '^RESULT ok$' "$work/d.out" || fail "no RESULT ok"
+  grep -q "^NEXT   tunnel-client run --control-plane.tunnel-id $tid --mcp.server-url $stub/mcp" \
+    "$work/d.out" || fail "NEXT line does not repeat the flags"
+  grep -q "$key" "$work/d.out" && fail "the API key is printed"
+  [[ ! -s $work/d.err ]] || fail "stderr not empty when stderr is not a TTY"
+  ;;
+
+doctor_missing_key)
+  start_stub
+  doctor_json --control-plane.tunnel-id "$tid" --mcp.server-url "$stub/mcp" \
+    --health.listen-addr 127.0.0.1:0
+  expect_fail control_plane_api_key
+  # Text + --explain: a why/evidence/next block and the failure trailer.
+  tcli doctor --explain --control-plane.tunnel-id "$tid" --mcp.server-url "$stub/mcp" \
+    --health.listen-addr 127.0.0.1:0 >"$work/d.out" 2>"$work/d.err"
+  [[ $? == 2 ]] || fail "text mode exit status, want 2"
+  grep -q '^CHECK control_plane_api_key   FAIL$' "$work/d.out" || fail "no explain header"
+  grep -q '^Why this matters: ' "$work/d.out" || fail "no why"
+  grep -q '^Evidence:$' "$work/d.out" || fail "no evidence"
+  grep -q '^What to do next:$' "$work/d.out" || fail "no next steps"
+  grep -q '^  1\. ' "$work/d.out" || fail "next steps are not numbered"
+  grep -q '^RESULT fail$' "$work/d.out" || fail "no RESULT fail"
+  grep -q '^FAILED_CHECKS control_plane_api_key$' "$work/d.out" || fail "FAILED_CHECKS"
+  grep -q '^EXIT_CODE 2$' "$work/d.out" || fail "EXIT_CODE"
+  ;;
+
+doctor_bad_tunnel_id)
+  start_stub
+  tc_env=(CONTROL_PLANE_API_KEY="$key")
+  doctor_json --control-plane.tunnel-id tunnel_NOTVALID --mcp.server-url "$stub/mcp"
+  expect_fail tunnel_id
+  # A config error ends the report: URL checks and codex_plugin only.
+  jq_check "$work/d.json" '[.checks[].id][-5:] == ["tunnels_management_url",
+    "runtime_api_keys_url","admin_api_keys_url","chatgpt_connector_settings_url",
+    "codex_plugin"]' "report ends after a config error"
+  ;;
+
+doctor_unreachable)
+  tc_env=(CONTROL_PLANE_API_KEY="$key")
+  doctor_json --control-plane.tunnel-id "$tid" --mcp.server-url http://127.0.0.1:1/mcp \
+    --health.listen-addr 127.0.0.1:0
+  expect_fail mcp_server_reachable
+  ;;
+
+doctor_oauth_broken)
+  start_fake fake prmd-500
+  tc_env=(CONTROL_PLANE_API_KEY="$key")
+  doctor_json --control-plane.tunnel-id "$tid" --mcp.server-url "$fake/mcp" \
+    --health.listen-addr 127.0.0.1:0
+  expect_fail oauth_metadata
+  jq_check "$work/d.json" '[.checks[] | select(.id == "oauth_metadata")][0].evidence |
+    any(test("HTTP 500"))' "evidence names the 500"
+  # Every candidate 404: no OAuth, which passes.
+  start_fake plain ""
+  doctor_json --control-plane.tunnel-id "$tid" --mcp.server-url "$fake/mcp" \
+    --health.listen-addr 127.0.0.1:0
+  [[ $rc == 0 ]] || fail "all-404 discovery: exit $rc, want 0"
+  ;;
+
+doctor_stdio)
+  tc_env=(CONTROL_PLANE_API_KEY="$key")
+  doctor_json --control-plane.tunnel-id "$tid" --mcp.command "no-such-mcp-server-xyz --stdio" \
+    --health.listen-addr 127.0.0.1:0
+  expect_fail mcp_command_executable
+  jq_check "$work/d.json" '[.checks[] | select(.id == "mcp_server_reachable" or
+    .id == "oauth_metadata") | .status] == ["SKIP","SKIP"]' "network checks skipped for stdio"
+  # A script whose #! interpreter is missing.
+  printf '#!/nonexistent/interpreter\n' >"$work/server.sh"
+  chmod +x "$work/server.sh"
+  doctor_json --control-plane.tunnel-id "$tid" --mcp.command "$work/server.sh" \
+    --health.listen-addr 127.0.0.1:0
+  expect_fail mcp_command_executable
+  # sh -c wrapping a real program passes.
+  doctor_json --control-plane.tunnel-id "$tid" --mcp.command "sh -c 'cat'" \
+    --health.listen-addr 127.0.0.1:0
+  [[ $rc == 0 ]] || fail "sh -c cat: exit $rc, want 0"
+  ;;
+
+doctor_health_taken)
+  start_stub
+  tc_env=(CONTROL_PLANE_API_KEY="$key")
+  hostport=${stub#http://}
+  doctor_json --control-plane.tunnel-id "$tid" --mcp.server-url "$stub/mcp" \
+    --health.listen-addr "$hostport"
+  expect_fail health_listener
+  jq_check "$work/d.json" '[.checks[] | select(.id == "ui")][0].status == "SKIP"' \
+    "ui skipped when the health check fails"
+  ;;
+
+doctor_profile_errors)
+  # A named profile that does not exist: config_source fails, only the URL
+  # checks follow.
+  doctor_json --profile nosuch
+  expect_fail config_source
+  jq_check "$work/d.json" '[.checks[].id] == ["config_source","tunnels_management_url",
+    "runtime_api_keys_url","admin_api_keys_url","chatgpt_connector_settings_url"]' \
+    "only URL checks after config_source"
+  # An unknown key in the profile: profile_load fails.
+  mkdir -p "$work/p"
+  printf 'config_version: 1\ncontrol_plane:\n  tunnel_idd: x\n' >"$work/p/bad.yaml"
+  doctor_json --profile-dir "$work/p" --profile bad
+  expect_fail profile_load
+  jq_check "$work/d.json" '[.checks[] | select(.id == "profile_load")][0].summary |
+    test("bad.yaml:3")' "file:line in the summary"
+  # Two sources at once.
+  doctor_json --profile a --config /x.yaml
+  expect_fail config_source
+  ;;
+
+doctor_bad_flag)
+  tcli doctor --bogus-flag >"$work/d.out" 2>"$work/d.err"
+  [[ $? == 1 ]] || fail "unknown flag: exit status, want 1"
+  one_line "$work/d.err" "unknown flag"
+  grep -q 'bogus-flag' "$work/d.err" || fail "error does not name the flag"
+  tcli doctor --help >"$work/d.out" 2>&1 || fail "--help failed"
+  grep -q '^Examples:' "$work/d.out" || fail "--help has no examples"
+  ;;
+
+doctor_tty_progress)
+  # Under a pseudo-terminal the network checks draw a spinner on stderr;
+  # with --json (or without a TTY) nothing but the report is printed.
+  command -v script >/dev/null || fail "script(1) is not installed (util-linux)"
+  start_fake slowmcp ""
+  tc_env=(CONTROL_PLANE_API_KEY="$key")
+  cmd="env -i PATH='$bindir:$PATH' HOME='$work' CONTROL_PLANE_API_KEY=$key '$bin' doctor \
+--control-plane.tunnel-id $tid --mcp.server-url '$fake/mcp' --health.listen-addr 127.0.0.1:0"
+  script -qfec "$cmd" /dev/null >"$work/tty.out" 2>&1 </dev/null
+  grep -q 'checking mcp_server_reachable' "$work/tty.out" || fail "no progress on a TTY"
+  grep -q $'\r' "$work/tty.out" || fail "progress does not redraw with CR"
+  grep -q '^RESULT ok' <(tr -d '\r' <"$work/tty.out" | sed 's/\x1b\[K//g') ||
+    fail "no RESULT ok under the TTY"
+  script -qfec "$cmd --json" /dev/null >"$work/ttyjson.out" 2>&1 </dev/null
+  grep -q 'checking' "$work/ttyjson.out" && fail "progress drawn with --json"
+  tr -d '\r' <"$work/ttyjson.out" | "$jq_bin" -e '.result == "ok"' >/dev/null ||
+    fail "--json output on a TTY is not only JSON"
+  ;;
+
+*)
+  fail "unknown case"
+  ;;
+esac
+exit 0
