@@ -4,7 +4,7 @@
 set -euo pipefail
 TC_APT_PACKAGES=(build-essential cmake pkg-config clang curl ca-certificates
   libcurl4-openssl-dev libjansson-dev libyaml-dev libltdl-dev libmicrohttpd-dev libcmocka-dev
-  jq)
+  jq tinyproxy libssl-dev libgnutls28-dev openssl)
 # The contract and e2e tests run node (ajv from tests/contract); Debian 12's
 # nodejs 18 is enough. A node already on PATH (e.g. from nvm) is used as is.
 if ! command -v node >/dev/null 2>&1; then
