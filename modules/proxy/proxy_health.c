@@ -29,6 +29,7 @@ struct px_health {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   int stopping, running;
+  int checked; /* a check has completed (the first result is always logged) */
   struct tc_metric *up, *checks;
   const char *state; /* "unhealthy" (initial), "healthy", "direct" */
 };
@@ -107,7 +108,8 @@ static void *checker(void *arg) {
     if (h->checks != NULL)
       host->metric_add(h->checks, res, 1);
     pthread_mutex_lock(&h->mu);
-    const char *was = h->state;
+    const char *was = h->checked ? h->state : "unknown";
+    h->checked = 1;
     h->state = ok ? "healthy" : "unhealthy";
     pthread_mutex_unlock(&h->mu);
     if (ok && strcmp(was, "healthy") != 0)
