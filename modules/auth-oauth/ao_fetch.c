@@ -17,7 +17,18 @@ struct ao_sink {
   struct ao_fetch *f;
   size_t cap;
   int too_large;
+  const int *cancel;
 };
+
+static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+                       curl_off_t un) {
+  (void)dt;
+  (void)dn;
+  (void)ut;
+  (void)un;
+  const struct ao_sink *s = ud;
+  return s->cancel != NULL && __atomic_load_n(s->cancel, __ATOMIC_ACQUIRE);
+}
 
 void ao_fetch_free(struct ao_fetch *f) {
   free(f->error);
@@ -148,12 +159,13 @@ static char *origin_only(const char *url) {
 
 /* One request without redirects. Returns the CURLcode. */
 static CURLcode one_request(const struct tc_host *host, const char *url,
-                            int post, long timeout_ms, struct ao_fetch *f,
-                            char **location, int *too_large, char *errbuf) {
+                            int post, long timeout_ms, const int *cancel,
+                            struct ao_fetch *f, char **location,
+                            int *too_large, char *errbuf) {
   CURL *c = curl_easy_init();
   if (c == NULL)
     return CURLE_OUT_OF_MEMORY;
-  struct ao_sink sink = {f, 0, 0};
+  struct ao_sink sink = {f, 0, 0, cancel};
   char ua[96];
   snprintf(ua, sizeof(ua), "User-Agent: oai-tunnel-client/%s",
            host->host_version ? host->host_version : "0");
@@ -169,6 +181,9 @@ static CURLcode one_request(const struct tc_host *host, const char *url,
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &sink);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &sink);
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
   if (post) {
     curl_easy_setopt(c, CURLOPT_POST, 1L);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
@@ -206,7 +221,7 @@ static CURLcode one_request(const struct tc_host *host, const char *url,
 }
 
 void ao_fetch_url(const struct tc_host *host, const char *url, int post,
-                  int64_t timeout_ms, struct ao_fetch *f) {
+                  int64_t timeout_ms, const int *cancel, struct ao_fetch *f) {
   memset(f, 0, sizeof(*f));
   uint64_t deadline = host->monotonic_ns() + (uint64_t)timeout_ms * 1000000u;
   char *current = strdup(url);
@@ -220,8 +235,9 @@ void ao_fetch_url(const struct tc_host *host, const char *url, int post,
     f->body = NULL;
     f->body_len = 0;
     f->status = 0;
-    CURLcode rc = left > 0 ? one_request(host, current, post, (long)left, f,
-                                         &location, &too_large, errbuf)
+    CURLcode rc = left > 0 ? one_request(host, current, post, (long)left,
+                                         cancel, f, &location, &too_large,
+                                         errbuf)
                            : CURLE_OPERATION_TIMEDOUT;
     char *shown = origin_only(current);
     if (rc != CURLE_OK) {

@@ -32,9 +32,11 @@ void ao_fetch_free(struct ao_fetch *f);
 /* GET (or POST with an empty body when post != 0) `url` with Accept:
  * application/json and the tunnel-client User-Agent, through the net hooks
  * (TC_NET_OAUTH_METADATA), following same-origin redirects only (at most
- * 10), body capped at 1 MiB, within timeout_ms. Always fills *f. */
+ * 10), body capped at 1 MiB, within timeout_ms. `cancel` (may be NULL)
+ * is polled (atomically) during the transfer: non-zero aborts it. Always
+ * fills *f. */
 void ao_fetch_url(const struct tc_host *host, const char *url, int post,
-                  int64_t timeout_ms, struct ao_fetch *f);
+                  int64_t timeout_ms, const int *cancel, struct ao_fetch *f);
 
 /* "scheme://host[:port]" of url (malloc()ed) and the path (malloc()ed,
  * "" when none; query/fragment dropped). 0 or -1. */
@@ -60,8 +62,10 @@ void ao_result_init(struct ao_result *r);
 void ao_result_free(struct ao_result *r);
 
 /* The discovery round of mcp-oauth-ops.md §4.1 for `mcp_url` within
- * budget_ms; with enrich != 0 also §4.2 for authorization_servers[0]. */
+ * budget_ms; with enrich != 0 also §4.2 for authorization_servers[0].
+ * Stops early (state failed, "canceled") once *cancel is non-zero. */
 void ao_discover(const struct tc_host *host, const char *mcp_url,
-                 int64_t budget_ms, int enrich, struct ao_result *r);
+                 int64_t budget_ms, int enrich, const int *cancel,
+                 struct ao_result *r);
 
 #endif /* TC_AO_INTERNAL_H */

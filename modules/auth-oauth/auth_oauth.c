@@ -40,6 +40,7 @@ struct ao_inst {
   pthread_mutex_t mu;
   pthread_t thread;
   int thread_running;
+  int stopping; /* atomic: aborts the startup round at shutdown */
   int state; /* enum ao_state */
   char *detail;
   char *state_json; /* last discovery as JSON text */
@@ -130,7 +131,7 @@ static void *startup_discovery(void *arg) {
   struct ao_inst *a = arg;
   struct ao_result r;
   ao_result_init(&r);
-  ao_discover(a->host, a->main_url, a->timeout_ms, 1, &r);
+  ao_discover(a->host, a->main_url, a->timeout_ms, 1, &a->stopping, &r);
   log_result(a, &r);
   publish(a, &r, "startup");
   ao_result_free(&r);
@@ -167,6 +168,7 @@ static int ao_start(void *inst, char **errmsg) {
 static void ao_stop(void *inst) {
   struct ao_inst *a = inst;
   if (a != NULL && a->thread_running) {
+    __atomic_store_n(&a->stopping, 1, __ATOMIC_RELEASE);
     pthread_join(a->thread, NULL);
     a->thread_running = 0;
   }
@@ -225,7 +227,7 @@ static int ao_on_command(void *inst, const struct tc_request *req,
   }
   struct ao_result r;
   ao_result_init(&r);
-  ao_discover(a->host, a->main_url, budget, 0, &r);
+  ao_discover(a->host, a->main_url, budget, 0, NULL, &r);
   int rc;
   if (r.has_winner) {
     struct tc_response res = {.struct_size = sizeof(res),
