@@ -77,15 +77,15 @@ make_pki() {
   mkdir -p "$d"
   (
     cd "$d" || exit 1
-    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 \
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem -days 2 \
       -subj "/CN=tc test root" &&
-      openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other.pem -days 2 \
+      openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout other.key -out other.pem -days 2 \
         -subj "/CN=tc unrelated root" &&
-      openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj "/CN=127.0.0.1" &&
+      openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout srv.key -out srv.csr -subj "/CN=127.0.0.1" &&
       printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >srv.ext &&
       openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem \
         -days 2 -extfile srv.ext &&
-      openssl req -newkey rsa:2048 -nodes -keyout cli.key -out cli.csr -subj "/CN=tc client" &&
+      openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout cli.key -out cli.csr -subj "/CN=tc client" &&
       openssl x509 -req -in cli.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out cli.pem -days 2 &&
       cat other.pem ca.pem >bundle.pem && : >empty.pem
   ) >"$work/openssl.log" 2>&1 || fail "openssl could not make the test certificates"
