@@ -236,7 +236,8 @@ static int px_apply_proxy(const struct px_inst *p, CURL *c,
 static int px_apply_ca(const struct px_inst *p, CURL *c, char **errmsg) {
   if (p->ca_pem == NULL)
     return TC_DECLINED;
-  struct curl_blob blob = {p->ca_pem, p->ca_len, CURL_BLOB_NOCOPY};
+  /* copied: a handle may outlive this instance (e.g. kept for reuse) */
+  struct curl_blob blob = {p->ca_pem, p->ca_len, CURL_BLOB_COPY};
   CURLcode rc = curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
   if (rc == CURLE_OK)
     rc = curl_easy_setopt(c, CURLOPT_PROXY_CAINFO_BLOB, &blob);
