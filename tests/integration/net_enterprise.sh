@@ -238,13 +238,12 @@ net_proxy_bad_credentials)
   ;;
 net_tls_ca_bundle)
   # HTTPS MCP server signed by a private CA: without the bundle the call
-  # fails as a TLS failure; with a bundle of several certificates it works;
-  # an empty bundle is a startup error.
+  # fails as a TLS failure; with a bundle of several certificates it works
+  # (net_tls_bad_bundle: an empty bundle is a startup error.)
   make_pki
   start_stub --tls-cert "$pki/srv.pem" --tls-key "$pki/srv.key"
   [[ $stub == https://* ]] || fail "stub URL $stub is not https"
   start_cp
-  agent_refuses "holds no PEM certificate" --ca-bundle "$pki/empty.pem"
   run_agent
   code=$(mcp no_bundle "$echo_call")
   jq_check "$work/no_bundle.body" '.error.data.tunnel_failure.source == "tls"' \
@@ -261,8 +260,6 @@ net_mtls)
   make_pki
   start_stub --tls-cert "$pki/srv.pem" --tls-key "$pki/srv.key" --tls-client-ca "$pki/ca.pem"
   start_cp
-  agent_refuses "does not match" --ca-bundle "$pki/ca.pem" \
-    --mcp.client-cert "$pki/cli.pem" --mcp.client-key "$pki/srv.key"
   run_agent --ca-bundle "$pki/ca.pem"
   code=$(mcp no_cert "$echo_call")
   jq_check "$work/no_cert.body" '.error.data.tunnel_failure.upstream_status == 403' \
@@ -272,6 +269,17 @@ net_mtls)
     --mcp.client-key "$pki/cli.key"
   echo_ok with_cert
   stop_agent
+  ;;
+net_tls_bad_bundle)
+  # Unreadable or certificate-less bundles, and a client key that does not
+  # belong to its certificate, stop the start with a one-line error.
+  make_pki
+  target=https://127.0.0.1:9/mcp
+  start_cp
+  agent_refuses "holds no PEM certificate" --ca-bundle "$pki/empty.pem"
+  agent_refuses "cannot read" --ca-bundle "$work/missing.pem"
+  agent_refuses "does not match" --ca-bundle "$pki/ca.pem" \
+    --mcp.client-cert "$pki/cli.pem" --mcp.client-key "$pki/srv.key"
   ;;
 net_oauth_tunnel)
   # OAuth-protected MCP server behind the tunnel: 401 with the rewritten
