@@ -40,15 +40,26 @@ const char tc_dev_mcp_stub_usage[] =
     "                            picks a free port)\n"
     "  --server-name NAME        serverInfo.name (default mcp-stub)\n"
     "  --server-version VER      serverInfo.version (default 0.1.0)\n"
-    "  --url-file F              write the base URL (http://host:port, no\n"
+    "  --url-file F              write the base URL (http(s)://host:port, no\n"
     "                            newline, mode 0600) once serving; removed on\n"
-    "                            exit\n";
+    "                            exit\n"
+    "  --tls-cert F --tls-key F  serve HTTPS with this PEM certificate and key\n"
+    "  --tls-client-ca F         require a client certificate issued by this\n"
+    "                            PEM CA (mutual TLS; 403 without one)\n"
+    "  --oauth-token T           OAuth-protected mode: POST/DELETE /mcp need\n"
+    "                            'Authorization: Bearer T', else 401 with\n"
+    "                            WWW-Authenticate resource_metadata=...\n"
+    "  --oauth-issuer-mismatch   the AS metadata names another issuer\n"
+    "  GET /_stub/last-authorization shows the last Authorization header\n"
+    "  received on /mcp.\n";
 
 struct stub_flags {
   char *listen_addr;
   char *server_name;
   char *server_version;
   char *url_file;
+  char *tls_cert, *tls_key, *tls_client_ca, *oauth_token;
+  bool issuer_mismatch;
 };
 
 static void print_banner(const struct tc_mcp_stub_options *o,
@@ -74,17 +85,25 @@ static void print_banner(const struct tc_mcp_stub_options *o,
 }
 
 int tc_cmd_dev_mcp_stub(int argc, char **argv) {
-  struct stub_flags f = {"127.0.0.1:0", "mcp-stub", "0.1.0", NULL};
+  struct stub_flags f = {.listen_addr = "127.0.0.1:0",
+                         .server_name = "mcp-stub",
+                         .server_version = "0.1.0"};
   const struct tc_dev_flag known[] = {
       {"--listen-addr", &f.listen_addr, NULL, false},
       {"--server-name", &f.server_name, NULL, false},
       {"--server-version", &f.server_version, NULL, false},
       {"--url-file", &f.url_file, NULL, false},
+      {"--tls-cert", &f.tls_cert, NULL, true},
+      {"--tls-key", &f.tls_key, NULL, true},
+      {"--tls-client-ca", &f.tls_client_ca, NULL, true},
+      {"--oauth-token", &f.oauth_token, NULL, false},
+      {"--oauth-issuer-mismatch", NULL, &f.issuer_mismatch, false},
   };
   int prc = tc_dev_parse_flags(
       "mcp-stub", tc_dev_mcp_stub_usage,
-      "flags are --listen-addr, --server-name, --server-version and "
-      "--url-file",
+      "flags are --listen-addr, --server-name, --server-version, "
+      "--url-file, --tls-cert, --tls-key, --tls-client-ca, --oauth-token "
+      "and --oauth-issuer-mismatch",
       known, sizeof(known) / sizeof(known[0]), argc, argv);
   if (prc != 0)
     return prc == 2 ? 0 : 1;
@@ -94,7 +113,12 @@ int tc_cmd_dev_mcp_stub(int argc, char **argv) {
 
   struct tc_mcp_stub_options o = {.listen_addr = f.listen_addr,
                                   .server_name = f.server_name,
-                                  .server_version = f.server_version};
+                                  .server_version = f.server_version,
+                                  .tls_cert_file = f.tls_cert,
+                                  .tls_key_file = f.tls_key,
+                                  .tls_client_ca_file = f.tls_client_ca,
+                                  .oauth_token = f.oauth_token,
+                                  .oauth_issuer_mismatch = f.issuer_mismatch};
   struct tc_mcp_stub *stub = NULL;
   char *err = NULL;
   if (tc_mcp_stub_start(&stub, &o, &err) != 0) {

@@ -595,9 +595,13 @@ static int prepare(struct tc_cp_client *c, struct cp_conn *k, const char *url,
     rc = curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
   if (rc == CURLE_OK && c->share != NULL)
     rc = curl_easy_setopt(e, CURLOPT_SHARE, c->share);
-  if (rc == CURLE_OK && c->cfg->ca_bundle != NULL && c->cfg->ca_bundle[0])
+  /* The "proxy" net hook applies the CA bundle (added to the system roots)
+   * and the client pair; without it, fall back to the bundle alone. */
+  bool net_tls = c->reg != NULL && tc_registry_net(c->reg, "proxy") != NULL;
+  if (rc == CURLE_OK && !net_tls && c->cfg->ca_bundle != NULL &&
+      c->cfg->ca_bundle[0])
     rc = curl_easy_setopt(e, CURLOPT_CAINFO, c->cfg->ca_bundle);
-  if (rc == CURLE_OK && c->cfg->cp_client_cert != NULL &&
+  if (rc == CURLE_OK && !net_tls && c->cfg->cp_client_cert != NULL &&
       c->cfg->cp_client_cert[0] != '\0') {
     rc = curl_easy_setopt(e, CURLOPT_SSLCERT, c->cfg->cp_client_cert);
     if (rc == CURLE_OK && c->cfg->cp_client_key != NULL)

@@ -16,6 +16,14 @@
  *   GET    /.well-known/oauth-protected-resource[/mcp]   PRMD
  *   GET    /.well-known/oauth-authorization-server       AS metadata
  *   GET    /jwks                                        {"keys":[]}
+ *   GET    /_stub/last-authorization   {"authorization": the Authorization
+ *                 header of the last POST/DELETE /mcp as received, or absent}
+ *
+ * Options (mcp_stub.h): HTTPS with a certificate/key, optionally requiring
+ * a client certificate from a given CA (403 without one); an OAuth mode
+ * where POST/DELETE /mcp need "Authorization: Bearer <token>" (else 401 +
+ * WWW-Authenticate Bearer resource_metadata=<PRMD URL>); an AS document
+ * whose issuer differs from its URL (issuer mismatch).
  *   Anything else is 404; a known path with the wrong method is 405 + Allow.
  *   The advertised authorize/token/register endpoints are not implemented.
  *   Discovery documents use http://<Host header> as the base URL (the
@@ -41,6 +49,8 @@
  * sent in one piece and then closed. */
 #include "dev/mcp_stub.h"
 
+#include <errno.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -73,7 +83,13 @@ struct tc_mcp_stub {
   char *base_url;
   char *name;
   char *version;
-  pthread_mutex_t lock;                   /* guards the session table */
+  char *scheme;      /* "http" or "https" */
+  char *oauth_token; /* bearer token required on /mcp, or NULL */
+  int issuer_mismatch;
+  int require_client_cert;
+  char *tls_cert, *tls_key, *tls_trust; /* PEM text while serving */
+  char *last_authorization;             /* last Authorization on /mcp */
+  pthread_mutex_t lock; /* guards the session table, last_authorization */
   char (*sessions)[STUB_SESSION_HEX + 1]; /* oldest first */
   size_t nsessions;
 };
@@ -333,7 +349,7 @@ static char *request_base(const struct tc_mcp_stub *s,
   char *base = NULL;
   if (host != NULL && host[0] != '\0' && strlen(host) <= 255 &&
       strspn(host, ok) == strlen(host)) {
-    if (asprintf(&base, "http://%s", host) < 0)
+    if (asprintf(&base, "%s://%s", s->scheme, host) < 0)
       base = NULL;
     return base;
   }
@@ -352,23 +368,26 @@ static json_t *prmd_doc(const char *base) {
   return doc;
 }
 
-static json_t *as_doc(const char *base) {
-  char *authz = NULL, *token = NULL, *reg = NULL, *jwks = NULL;
+static json_t *as_doc(const char *base, int issuer_mismatch) {
+  char *authz = NULL, *token = NULL, *reg = NULL, *jwks = NULL, *iss = NULL;
   json_t *doc = NULL;
-  if (asprintf(&authz, "%s/authorize", base) >= 0 &&
+  if (asprintf(&iss, "%s%s", base, issuer_mismatch ? "/other-issuer" : "") >=
+          0 &&
+      asprintf(&authz, "%s/authorize", base) >= 0 &&
       asprintf(&token, "%s/token", base) >= 0 &&
       asprintf(&reg, "%s/register", base) >= 0 &&
       asprintf(&jwks, "%s/jwks", base) >= 0)
     doc =
         json_pack("{s:s, s:s, s:s, s:s, s:s, s:[s], s:[s, s], s:[s], s:[s, s],"
                   " s:[s, s]}",
-                  "issuer", base, "authorization_endpoint", authz,
+                  "issuer", iss, "authorization_endpoint", authz,
                   "token_endpoint", token, "registration_endpoint", reg,
                   "jwks_uri", jwks, "response_types_supported", "code",
                   "grant_types_supported", "authorization_code",
                   "refresh_token", "code_challenge_methods_supported", "S256",
                   "token_endpoint_auth_methods_supported", "none",
                   "client_secret_post", "scopes_supported", "read", "write");
+  free(iss);
   free(authz);
   free(token);
   free(reg);
@@ -385,6 +404,7 @@ enum stub_route {
   ROUTE_PRMD,
   ROUTE_AS,
   ROUTE_JWKS,
+  ROUTE_SEEN_AUTH,
 };
 
 static enum stub_route find_route(const char *url) {
@@ -397,6 +417,8 @@ static enum stub_route find_route(const char *url) {
     return ROUTE_AS;
   if (strcmp(url, "/jwks") == 0)
     return ROUTE_JWKS;
+  if (strcmp(url, "/_stub/last-authorization") == 0)
+    return ROUTE_SEEN_AUTH;
   return ROUTE_NONE;
 }
 
@@ -409,7 +431,7 @@ static enum MHD_Result handle_get_doc(struct tc_mcp_stub *s,
   char *base = request_base(s, c);
   json_t *doc = base == NULL          ? NULL
                 : route == ROUTE_PRMD ? prmd_doc(base)
-                                      : as_doc(base);
+                                      : as_doc(base, s->issuer_mismatch);
   free(base);
   return respond_json(c, MHD_HTTP_OK, doc, NULL, NULL);
 }
@@ -426,16 +448,90 @@ static enum MHD_Result handle_delete(struct tc_mcp_stub *s,
   return respond(c, MHD_HTTP_NO_CONTENT, NULL, "", 0, NULL);
 }
 
+/* 1 when the TLS client presented a certificate that verifies against the
+ * trust list (libmicrohttpd only requests one). */
+static int client_cert_verified(struct MHD_Connection *c) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+  if (ci == NULL || ci->tls_session == NULL)
+    return 0;
+  gnutls_session_t session = (gnutls_session_t)ci->tls_session;
+  unsigned int n = 0;
+  if (gnutls_certificate_get_peers(session, &n) == NULL || n == 0)
+    return 0;
+  unsigned int status = 0;
+  return gnutls_certificate_verify_peers2(session, &status) == 0 &&
+         status == 0;
+}
+
+/* OAuth mode: record the Authorization header as received and demand the
+ * exact bearer token. 0 when the request may proceed, else 1 with the
+ * queued 401 result in *ret. */
+static int bearer_refused(struct tc_mcp_stub *s, struct MHD_Connection *c,
+                          enum MHD_Result *ret) {
+  const char *auth = MHD_lookup_connection_value(
+      c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+  pthread_mutex_lock(&s->lock);
+  free(s->last_authorization);
+  s->last_authorization = auth != NULL ? strdup(auth) : NULL;
+  pthread_mutex_unlock(&s->lock);
+  if (s->oauth_token == NULL)
+    return 0;
+  if (auth != NULL && strncmp(auth, "Bearer ", 7) == 0 &&
+      strcmp(auth + 7, s->oauth_token) == 0)
+    return 0;
+  char *base = request_base(s, c);
+  char *challenge = NULL;
+  if (base == NULL ||
+      asprintf(&challenge,
+               "Bearer resource_metadata=\"%s/.well-known/"
+               "oauth-protected-resource/mcp\", scope=\"read write\"",
+               base) < 0)
+    challenge = NULL;
+  free(base);
+  static const char body[] = "{\"error\":\"invalid_token\","
+                             "\"error_description\":\"a bearer token is "
+                             "required\"}";
+  *ret = challenge != NULL
+             ? respond(c, MHD_HTTP_UNAUTHORIZED, "application/json", body,
+                       strlen(body), MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                       challenge, NULL)
+             : respond_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                            "out of memory");
+  free(challenge);
+  return 1;
+}
+
+static enum MHD_Result handle_seen_auth(struct tc_mcp_stub *s,
+                                        struct MHD_Connection *c) {
+  pthread_mutex_lock(&s->lock);
+  json_t *doc = json_pack("{s:s?}", "authorization", s->last_authorization);
+  pthread_mutex_unlock(&s->lock);
+  return respond_json(c, MHD_HTTP_OK, doc, NULL, NULL);
+}
+
 static enum MHD_Result dispatch(struct tc_mcp_stub *s, struct MHD_Connection *c,
                                 const char *url, const char *method,
                                 struct stub_req *rq) {
   enum stub_route route = find_route(url);
   int is_get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
                strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+  if (s->require_client_cert && !client_cert_verified(c))
+    return respond_text(c, MHD_HTTP_FORBIDDEN,
+                        "a client certificate issued by the trusted CA is "
+                        "required");
+  enum MHD_Result ret = MHD_NO;
   switch (route) {
   case ROUTE_NONE:
     return respond_text(c, MHD_HTTP_NOT_FOUND, "not found");
+  case ROUTE_SEEN_AUTH:
+    return is_get ? handle_seen_auth(s, c) : respond_405(c, "GET, HEAD");
   case ROUTE_MCP:
+    if (strcmp(method, MHD_HTTP_METHOD_POST) == 0 ||
+        strcmp(method, MHD_HTTP_METHOD_DELETE) == 0) {
+      if (bearer_refused(s, c, &ret))
+        return ret;
+    }
     if (strcmp(method, MHD_HTTP_METHOD_POST) == 0)
       return handle_post(s, c, rq);
     if (strcmp(method, MHD_HTTP_METHOD_DELETE) == 0)
@@ -509,11 +605,73 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 
 static void stub_free(struct tc_mcp_stub *s) {
   pthread_mutex_destroy(&s->lock);
+  free(s->scheme);
+  free(s->oauth_token);
+  free(s->tls_cert);
+  free(s->tls_key);
+  free(s->tls_trust);
+  free(s->last_authorization);
   free(s->sessions);
   free(s->base_url);
   free(s->name);
   free(s->version);
   free(s);
+}
+
+/* Read one PEM file fully (NUL-terminated) into *out. */
+static int read_pem(const char *what, const char *path, char **out,
+                    char **err) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL)
+    return tc_set_error(err, "start mcp-stub: cannot read the %s %s: %s", what,
+                        path, strerror(errno));
+  struct tc_sbuf b = TC_SBUF_INIT;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+    tc_sbuf_append(&b, buf, n);
+  fclose(f);
+  *out = tc_sbuf_finish(&b);
+  if (*out == NULL || strstr(*out, "-----BEGIN") == NULL) {
+    free(*out);
+    *out = NULL;
+    return tc_set_error(err, "start mcp-stub: the %s %s holds no PEM data",
+                        what, path);
+  }
+  return 0;
+}
+
+/* TLS files and OAuth settings from the options. */
+static int stub_tls_and_auth(struct tc_mcp_stub *s,
+                             const struct tc_mcp_stub_options *opt,
+                             char **err) {
+  int tls = opt != NULL && opt->tls_cert_file != NULL;
+  if (opt != NULL && (opt->tls_cert_file == NULL) != (opt->tls_key_file == NULL))
+    return tc_set_error(err, "start mcp-stub: --tls-cert and --tls-key go "
+                             "together (set both)");
+  if (opt != NULL && opt->tls_client_ca_file != NULL && !tls)
+    return tc_set_error(err, "start mcp-stub: --tls-client-ca needs "
+                             "--tls-cert and --tls-key");
+  s->scheme = strdup(tls ? "https" : "http");
+  if (s->scheme == NULL)
+    return tc_set_error(err, "start mcp-stub: out of memory");
+  if (tls && (read_pem("TLS certificate", opt->tls_cert_file, &s->tls_cert,
+                       err) != 0 ||
+              read_pem("TLS key", opt->tls_key_file, &s->tls_key, err) != 0))
+    return -1;
+  if (tls && opt->tls_client_ca_file != NULL) {
+    if (read_pem("client CA", opt->tls_client_ca_file, &s->tls_trust, err) !=
+        0)
+      return -1;
+    s->require_client_cert = 1;
+  }
+  if (opt != NULL && opt->oauth_token != NULL) {
+    s->oauth_token = strdup(opt->oauth_token);
+    if (s->oauth_token == NULL)
+      return tc_set_error(err, "start mcp-stub: out of memory");
+  }
+  s->issuer_mismatch = opt != NULL && opt->oauth_issuer_mismatch;
+  return 0;
 }
 
 int tc_mcp_stub_start(struct tc_mcp_stub **out,
@@ -534,6 +692,10 @@ int tc_mcp_stub_start(struct tc_mcp_stub **out,
     stub_free(s);
     return tc_set_error(err, "start mcp-stub: out of memory");
   }
+  if (stub_tls_and_auth(s, opt, err) != 0) {
+    stub_free(s);
+    return -1;
+  }
 
   struct tc_net_listener l;
   if (tc_net_listen_tcp(addr, &names, &l, err) != 0) {
@@ -541,6 +703,16 @@ int tc_mcp_stub_start(struct tc_mcp_stub **out,
     return -1;
   }
   s->base_url = l.base_url;
+  if (s->tls_cert != NULL && strncmp(s->base_url, "http://", 7) == 0) {
+    char *https = NULL;
+    if (asprintf(&https, "https://%s", s->base_url + 7) < 0) {
+      close(l.fd);
+      stub_free(s);
+      return tc_set_error(err, "start mcp-stub: out of memory");
+    }
+    free(s->base_url);
+    s->base_url = https;
+  }
   const struct tc_http_server_spec spec = {
       .component = "mcp-stub",
       .listen_fd = l.fd,
@@ -549,7 +721,10 @@ int tc_mcp_stub_start(struct tc_mcp_stub **out,
       .handler_cls = s,
       .completed = on_completed,
       .connection_timeout_s = STUB_CONNECTION_TIMEOUT_S,
-      .connection_limit = STUB_CONNECTION_LIMIT};
+      .connection_limit = STUB_CONNECTION_LIMIT,
+      .tls_cert_pem = s->tls_cert,
+      .tls_key_pem = s->tls_key,
+      .tls_trust_pem = s->tls_trust};
   s->mhd = tc_http_server_start(&spec);
   if (s->mhd == NULL) {
     close(l.fd);

@@ -4,8 +4,9 @@
  * in the top comment of mcp_stub.c.
  *
  * Threads: start/stop from one thread; requests are served on
- * libmicrohttpd's own threads (one per connection). Not for production: no
- * authentication, sessions live in memory. */
+ * libmicrohttpd's own threads (one per connection). Not for production:
+ * the optional bearer check compares one fixed token, sessions live in
+ * memory. */
 #ifndef TC_DEV_MCP_STUB_H
 #define TC_DEV_MCP_STUB_H
 
@@ -16,6 +17,20 @@ struct tc_mcp_stub_options {
                                  NULL = "127.0.0.1:0" */
   const char *server_name;    /* serverInfo.name; NULL = "mcp-stub" */
   const char *server_version; /* serverInfo.version; NULL = "0.1.0" */
+  /* TLS: PEM files (read at start). Both set = serve HTTPS. With
+   * tls_client_ca also set, every request must come with a client
+   * certificate issued by that CA (else the TLS handshake fails). */
+  const char *tls_cert_file;
+  const char *tls_key_file;
+  const char *tls_client_ca_file;
+  /* OAuth-protected mode: when set, POST/DELETE /mcp need exactly
+   * "Authorization: Bearer <oauth_token>", else 401 with
+   * WWW-Authenticate: Bearer resource_metadata="<base>/.well-known/
+   * oauth-protected-resource/mcp". */
+  const char *oauth_token;
+  /* AS metadata announces an issuer other than its own base URL
+   * ("<base>/other-issuer"): the issuer-mismatch case of discovery. */
+  int oauth_issuer_mismatch;
 };
 
 /* Bind and start serving. The option strings are copied. Returns 0 and *out,
@@ -23,7 +38,7 @@ struct tc_mcp_stub_options {
  * and how to fix it). */
 int tc_mcp_stub_start(struct tc_mcp_stub **out,
                       const struct tc_mcp_stub_options *opt, char **err);
-/* "http://host:port" of the listener (the MCP endpoint is <base>/mcp).
+/* "http(s)://host:port" of the listener (the MCP endpoint is <base>/mcp).
  * Borrowed until stop. */
 const char *tc_mcp_stub_base_url(const struct tc_mcp_stub *stub);
 /* Stop serving (waits for in-flight requests), drop all sessions, free.

@@ -45,11 +45,28 @@ static int hs_log_enabled(const struct tc_host *host, int level) {
   return tc_log_enabled(level);
 }
 
+/* Proxy URLs may carry credentials, so their effective entries are NULL
+ * then; the module that applies them (the "proxy" net hook) alone reads
+ * the resolved values. */
+static const char *hs_proxy_url(const struct tc_host *host,
+                                const struct tc_config *cfg, const char *key) {
+  if (host->module_name == NULL || strcmp(host->module_name, "proxy") != 0)
+    return NULL;
+  if (strcmp(key, "http_proxy") == 0)
+    return cfg->http_proxy;
+  if (strcmp(key, "mcp.http_proxy") == 0)
+    return cfg->mcp_http_proxy;
+  if (strcmp(key, "control_plane.http_proxy") == 0)
+    return cfg->cp_http_proxy;
+  return NULL;
+}
+
 static const char *hs_config_get(const struct tc_host *host, const char *key) {
   struct tc_module_entry *e = hs_entry(host);
   if (e == NULL || e->reg == NULL || e->reg->cfg == NULL || key == NULL)
     return NULL;
-  return tc_config_get(e->reg->cfg, key);
+  const char *raw = hs_proxy_url(host, e->reg->cfg, key);
+  return raw != NULL ? raw : tc_config_get(e->reg->cfg, key);
 }
 
 static uint64_t hs_monotonic_ns(void) {

@@ -3,6 +3,7 @@
  * stop then destroy in exactly the reverse order; and the net-hook chain.
  * Start/stop on the main thread; net_prepare from any thread in between. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "loader/loader_internal.h"
 
@@ -156,4 +157,23 @@ int tc_registry_net_prepare(const struct tc_registry *reg, void *curl_easy,
     return rc;
   }
   return TC_OK;
+}
+
+int tc_registry_admin_state(const struct tc_registry *reg, const char *module,
+                            char **json) {
+  if (json != NULL)
+    *json = NULL;
+  if (reg == NULL || module == NULL || json == NULL)
+    return TC_EINVAL;
+  for (size_t i = 0; i < reg->hook_count; i++) {
+    const struct tc_registered_hook *h = &reg->hooks[i];
+    if (h->owner == NULL || h->owner->desc == NULL ||
+        strcmp(h->owner->desc->name, module) != 0 || !h->started)
+      continue;
+    if (!TC_HAS_FIELD(h->vt, struct tc_hook_vtable, admin_state) ||
+        h->vt->admin_state == NULL)
+      continue;
+    return h->vt->admin_state(h->inst, json);
+  }
+  return TC_ENOENT;
 }

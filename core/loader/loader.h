@@ -125,6 +125,15 @@ int tc_registry_net_prepare(const struct tc_registry *reg, void *curl_easy,
                             int purpose, const char *url,
                             const struct tc_binding *binding, char **errmsg);
 
+/* The admin-API state of the hook(s) registered by `module` (ABI 1.2
+ * tc_hook_vtable.admin_state): the first started hook of that module with
+ * an admin_state member fills *json (malloc()ed JSON object, caller frees).
+ * Returns TC_OK; TC_ENOENT when the module is not loaded or has no such
+ * hook (or it is not started); < 0 from the hook otherwise. Any thread
+ * while the registry is started. */
+int tc_registry_admin_state(const struct tc_registry *reg, const char *module,
+                            char **json);
+
 /* Stop (if started), call fini() in reverse load order, release config
  * blocks and bookkeeping, and zero *reg. Modules stay mapped (resident). */
 void tc_registry_free(struct tc_registry *reg);

@@ -1,6 +1,7 @@
 /* loader/registry.c — the registrar handed to init() (validates and records
  * vtables) and the registry lookups. Registration happens on the main
  * thread during init() only; lookups are read-only afterwards. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,7 +125,8 @@ static int rg_add_hook(struct tc_registrar *r, const struct tc_hook_vtable *vt,
   const char *kind = "hook";
   const char *name = RG_NAME(vt, struct tc_hook_vtable);
   struct tc_module_entry *e;
-  int rc = rg_precheck(r, kind, vt, RG_SIZE(vt), sizeof(struct tc_hook_vtable),
+  int rc = rg_precheck(r, kind, vt, RG_SIZE(vt),
+                       offsetof(struct tc_hook_vtable, admin_state),
                        name, errmsg, &e);
   if (rc != TC_OK)
     return rc;

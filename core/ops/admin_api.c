@@ -193,8 +193,21 @@ enum MHD_Result tc_ops_api_channels(const struct tc_ops_request *rq) {
 enum MHD_Result tc_ops_api_oauth(const struct tc_ops_request *rq) {
   if (!get_only(rq))
     return tc_ops_reply_method_not_allowed(rq->c, rq->url, "GET, HEAD");
-  /* The auth-oauth module has no way yet to publish its state to the core;
-   * until it does, the route says so. */
-  return tc_ops_reply_error(rq->c, rq->url, MHD_HTTP_NOT_FOUND,
-                            "oauth module not loaded");
+  /* auth-oauth publishes its state through its hook's admin_state() (ABI
+   * 1.2); the module keeps secrets out of it. */
+  char *text = NULL;
+  int rc = tc_registry_admin_state(rq->ctx->reg, "auth-oauth", &text);
+  if (rc == TC_ENOENT)
+    return tc_ops_reply_error(rq->c, rq->url, MHD_HTTP_NOT_FOUND,
+                              "oauth module not loaded");
+  json_t *state = NULL;
+  if (rc == TC_OK && text != NULL)
+    state = json_loads(text, 0, NULL);
+  free(text);
+  if (!json_is_object(state)) {
+    json_decref(state);
+    return tc_ops_reply_error(rq->c, rq->url, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                              "oauth module state unavailable");
+  }
+  return tc_ops_reply_json(rq->c, MHD_HTTP_OK, state);
 }

@@ -27,6 +27,20 @@ struct MHD_Daemon *tc_http_server_start(const struct tc_http_server_spec *s) {
                        MHD_USE_ERROR_LOG;
   if (s->family == AF_INET6)
     flags |= MHD_USE_IPv6;
+  if (s->tls_cert_pem != NULL && s->tls_key_pem != NULL) {
+    flags |= MHD_USE_TLS;
+    return MHD_start_daemon(
+        flags, 0, NULL, NULL, s->handler, s->handler_cls,
+        MHD_OPTION_EXTERNAL_LOGGER, hs_log, (void *)(uintptr_t)s->component,
+        MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_NOTIFY_COMPLETED,
+        s->completed ? s->completed : hs_nothing_to_release, s->completed_cls,
+        MHD_OPTION_CONNECTION_TIMEOUT, s->connection_timeout_s,
+        MHD_OPTION_CONNECTION_LIMIT, s->connection_limit,
+        MHD_OPTION_HTTPS_MEM_CERT, s->tls_cert_pem, MHD_OPTION_HTTPS_MEM_KEY,
+        s->tls_key_pem,
+        s->tls_trust_pem != NULL ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END,
+        s->tls_trust_pem, MHD_OPTION_END);
+  }
   /* The logger must come first, or MHD warns through its default one. The
    * component string is a static literal, so it may be MHD's cls. */
   return MHD_start_daemon(

@@ -20,6 +20,13 @@ struct tc_http_server_spec {
   void *completed_cls;
   unsigned int connection_timeout_s;
   unsigned int connection_limit;
+  /* Optional HTTPS (GnuTLS inside libmicrohttpd): PEM text, borrowed until
+   * the daemon stops. tls_trust_pem additionally asks clients for a
+   * certificate issued by it; libmicrohttpd only requests it, so the caller
+   * checks the verification per request (GnuTLS session info). */
+  const char *tls_cert_pem;
+  const char *tls_key_pem;
+  const char *tls_trust_pem;
 };
 
 /* Start the daemon; NULL when libmicrohttpd refuses (the socket is then

@@ -129,7 +129,8 @@ stop_agent() { stop_pid "$agent_pid" "tunnel-client run"; }
 
 # Slow MCP target (node): answers every POST after DELAY_MS with a JSON-RPC
 # result echoing the id; appends "hit <id as JSON>" to $work/slow.hit when a
-# request arrives.
+# request arrives. Requests without a body (the agent's OAuth discovery
+# probes) get 404 at once and are not counted.
 start_slow_target() {
   local delay=$1
   "$node_bin" -e '
@@ -139,6 +140,7 @@ start_slow_target() {
       let b = "";
       req.on("data", (c) => (b += c));
       req.on("end", () => {
+        if (b === "") { res.writeHead(404); res.end(); return; } // OAuth discovery probes
         let id = null;
         try { id = JSON.parse(b).id ?? null; } catch (e) {}
         fs.appendFileSync(hitFile, "hit " + JSON.stringify(id) + "\n");

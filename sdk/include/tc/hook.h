@@ -4,7 +4,7 @@
  * hook's on_command(); the first that returns TC_OK owns the command (it
  * produced the terminal result through the sink); TC_DECLINED passes it on.
  * on_response() may observe or rewrite a result before it is posted.
- * readiness() gates /readyz.
+ * readiness() gates /readyz; admin_state() (ABI 1.2) feeds the admin API.
  *
  * Threads: create/start/stop/destroy on the main thread; on_command and
  * on_response on worker threads, concurrently; readiness on ops threads. */
@@ -46,6 +46,13 @@ struct tc_hook_vtable {
   /* Optional. Main thread at shutdown, reverse order. */
   void (*stop)(void *inst);
   void (*destroy)(void *inst);
+
+  /* ABI 1.2, optional (read only when struct_size covers it). The hook's
+   * state for the admin API (e.g. auth-oauth -> GET /api/oauth): *json gets
+   * a malloc()ed JSON object (the core frees it). TC_OK, or < 0 on failure.
+   * Any thread (ops listener), concurrently with on_command/readiness. It
+   * may hold full URLs, never tokens or credentials. */
+  int (*admin_state)(void *inst, char **json);
 };
 
 #ifdef __cplusplus

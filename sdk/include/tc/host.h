@@ -55,7 +55,9 @@ struct tc_host {
   /* Effective value of a core setting by its YAML name, e.g.
    * "control_plane.tunnel_id" or "log.level". Returns a string owned by the
    * core, valid until exit, or NULL when unset, unknown or a secret (API
-   * keys and tokens are never exposed). Main thread during init/start. */
+   * keys and tokens are never exposed; a proxy URL with credentials is
+   * given only to the module named "proxy", which applies it). Main thread
+   * during init/start. */
   const char *(*config_get)(const struct tc_host *host, const char *key);
 
   /* Clocks: monotonic nanoseconds, and wall-clock milliseconds since epoch. */

@@ -8,6 +8,8 @@
  * meaning.
  *
  * ABI changelog (newest first; every entry dated):
+ *   2026-11-27  1.2  tc_hook_vtable.admin_state appended (optional JSON state
+ *                    for the admin API, e.g. /api/oauth).
  *   2026-11-27  1.1  tc_binding.startup_wait_timeout_ms appended; the probe()
  *                    contract (startup call, then cheap /readyz calls).
  *   2026-11-22  1.0  First stable ABI: module descriptor, host table,
@@ -18,7 +20,7 @@
 #define TC_VERSION_H
 
 #define TC_ABI_MAJOR 1
-#define TC_ABI_MINOR 1
+#define TC_ABI_MINOR 2
 
 /* "TCMD" — first field of every module descriptor. */
 #define TC_MODULE_MAGIC 0x54434d44u
