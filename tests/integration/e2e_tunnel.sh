@@ -130,7 +130,8 @@ stop_agent() { stop_pid "$agent_pid" "tunnel-client run"; }
 # Slow MCP target (node): answers every POST after DELAY_MS with a JSON-RPC
 # result echoing the id; appends "hit <id as JSON>" to $work/slow.hit when a
 # request arrives. Requests without a body (the agent's OAuth discovery
-# probes) get 404 at once and are not counted.
+# probes) get 404, `initialize` (the startup probe) its result and
+# notifications 202, all at once and not counted.
 start_slow_target() {
   local delay=$1
   "$node_bin" -e '
@@ -141,8 +142,14 @@ start_slow_target() {
       req.on("data", (c) => (b += c));
       req.on("end", () => {
         if (b === "") { res.writeHead(404); res.end(); return; } // OAuth discovery probes
-        let id = null;
-        try { id = JSON.parse(b).id ?? null; } catch (e) {}
+        let id = null, method = null;
+        try { ({ id = null, method = null } = JSON.parse(b)); } catch (e) {}
+        if (method === "initialize") { // the startup probe: answer at once
+          res.writeHead(200, { "Content-Type": "application/json" });
+          res.end(JSON.stringify({ jsonrpc: "2.0", id, result: { protocolVersion: "2025-06-18", capabilities: {}, serverInfo: { name: "slow", version: "1" } } }));
+          return;
+        }
+        if (id === null) { res.writeHead(202); res.end(); return; } // notifications
         fs.appendFileSync(hitFile, "hit " + JSON.stringify(id) + "\n");
         setTimeout(() => {
           res.writeHead(200, { "Content-Type": "application/json" });

@@ -506,7 +506,7 @@ admin_api)
   grep -q "$key" <<<"$body" && fail "/api/status shows the API key"
   get /api/channels
   jq_check '.channels | length == 1' "one channel"
-  jq_check '.channels[0] | .name == "main" and .transport == "http" and .target == "'"${target%/mcp}"'" and .in_flight == 0 and .requests_total == 0 and .errors_total == 0 and .last_error == null and .probe == "none" and .probe_detail == null' "channel fields"
+  jq_check '.channels[0] | .name == "main" and .transport == "http" and .target == "'"${target%/mcp}"'" and .in_flight == 0 and .requests_total == 0 and .errors_total == 0 and .last_error == null and .probe == "ok" and .probe_detail == null' "channel fields"
   get /api/logs
   jq_check '(.lines | length) >= 1 and (.lines | length) <= 5 and (.next | type == "number")' "logs page"
   jq_check 'all(.lines[]; (.seq | type == "number") and (.time | type == "string") and (.level | IN("debug","info","warn","error")) and (.component | type == "string") and (.text | type == "string"))' "log line fields"
@@ -531,8 +531,9 @@ admin_api)
   grep -qi '^content-type: text/plain' "$work/export.head" || fail "export content type"
   [[ $(wc -l <"$work/export.out") -eq 5 ]] || fail "export has $(wc -l <"$work/export.out") lines, want 5"
   grep -q "$key" "$work/export.out" && fail "export contains the API key"
-  get /api/oauth
-  expect 404 '{"error":"oauth module not loaded"}' "/api/oauth"
+  get /api/oauth # auth-oauth's state: the stub serves PRMD and AS metadata
+  expect 200 "" "/api/oauth"
+  jq_check '.state == "ready" and .prmd.status == 200 and .authorization_server.issuer_mismatch == false' "/api/oauth state"
   stop_agent
   ;;
 
