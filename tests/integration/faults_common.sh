@@ -56,6 +56,12 @@ fail() {
   exit 1
 }
 
+# Under AddressSanitizer freed memory sits in a quarantine (256 MiB by
+# default), so RSS bounds are loosened for sanitizer builds.
+if grep -qa -e __asan_init -e __tsan_init "$bin" 2>/dev/null; then
+  : "${TC_FAULT_RSS_SLACK_KB:=524288}" "${TC_FAULT_PEAK_SLACK_KB:=786432}"
+fi
+
 for tool in "$jq_bin" "$curl_bin"; do
   command -v "$tool" >/dev/null || fail "$tool is not installed (scripts/deps.sh installs it)"
 done
