@@ -5,12 +5,14 @@
  *   dev mcp-stub       cmd_dev_mcp_stub.c
  *   dev control-plane  cmd_dev_control_plane.c
  *   dev proxy          cmd_dev_proxy.c
+ *   dev load           cmd_dev_load.c
  *
  * and what they share (flags, signals, --url-file) in dev_common.c. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cmd_dev_load.h"
 #include "cli/dev_common.h"
 
 static const char dev_usage[] =
@@ -24,6 +26,8 @@ static const char dev_usage[] =
     "             with an MCP ingress that turns HTTP calls into commands\n"
     "  proxy      run that control plane and the agent in one process: an\n"
     "             MCP server reachable through a local tunnel\n"
+    "  load       drive an MCP server with tools/call echo and report\n"
+    "             req/s and latency percentiles\n"
     "\n"
     "Run 'tunnel-client dev help <command>' for a command's flags.\n";
 
@@ -40,6 +44,8 @@ int tc_cmd_dev(int argc, char **argv) {
       fputs(tc_dev_control_plane_usage, stdout);
     else if (argc >= 2 && strcmp(argv[1], "proxy") == 0)
       fputs(tc_dev_proxy_usage, stdout);
+    else if (argc >= 2 && strcmp(argv[1], "load") == 0)
+      fputs(tc_dev_load_usage, stdout);
     else
       fputs(dev_usage, stdout);
     return 0;
@@ -50,6 +56,8 @@ int tc_cmd_dev(int argc, char **argv) {
     return tc_cmd_dev_control_plane(argc - 1, argv + 1);
   if (strcmp(argv[0], "proxy") == 0)
     return tc_cmd_dev_proxy(argc - 1, argv + 1);
+  if (strcmp(argv[0], "load") == 0)
+    return tc_cmd_dev_load(argc - 1, argv + 1);
   fprintf(stderr,
           "unknown dev command \"%.64s\"; run 'tunnel-client dev help' for the "
           "list\n",

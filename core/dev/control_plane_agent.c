@@ -31,7 +31,9 @@
  *        matches every poll's channel filter. -> {"request_ids":[...]}.
  *   GET  /_dev/responses   JSON array of the recorded bodies, oldest first.
  *   GET  /_dev/stats       counters (see stats_json), plus "poll_limits":
- *        the `limit` of the last 64 polls, oldest first (null when absent).
+ *        the `limit` of the last 64 polls, oldest first (null when absent),
+ *        and "delivered_unanswered": commands handed out by a poll that are
+ *        still linked without a terminal response.
  *
  * A poll whose client goes away is not served: the wait checks the client
  * every 200 ms and before replying; commands of a reply that could not be
@@ -622,6 +624,10 @@ static json_t *stats_json(struct tc_devcp *s) {
   pthread_mutex_lock(&s->lock);
   struct devcp_stats st = s->stats;
   json_int_t pending = (json_int_t)s->npending;
+  json_int_t unanswered = 0;
+  for (const struct devcp_pending *p = s->pending; p != NULL; p = p->next)
+    if (!p->queued && !p->terminal)
+      unanswered++;
   json_t *limits = poll_limits_locked(s);
   pthread_mutex_unlock(&s->lock);
   json_t *by_type = json_object();
@@ -644,6 +650,7 @@ static json_t *stats_json(struct tc_devcp *s) {
     json_object_set_new(v, "requeued", json_integer((json_int_t)st.requeued));
     json_object_set_new(v, "polls_abandoned",
                         json_integer((json_int_t)st.polls_abandoned));
+    json_object_set_new(v, "delivered_unanswered", json_integer(unanswered));
     json_object_set_new(v, "poll_limits", limits ? limits : json_array());
   } else {
     json_decref(limits);

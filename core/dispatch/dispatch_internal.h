@@ -46,6 +46,29 @@ int tc_dispatch_queue_wait_slot(struct tc_dispatch_queue *q, int timeout_ms);
 /* Refuse further pushes; poppers drain what is left, then get -1. */
 void tc_dispatch_queue_close(struct tc_dispatch_queue *q);
 
+/* ---- recent_ids.c: duplicate delivery detection. ------------------------ */
+
+#define RECENT_GEN_FILL 2048u  /* ids per generation */
+#define RECENT_GEN_SLOTS 4096u /* open-addressing slots per generation */
+
+struct tc_dispatch_recent {
+  pthread_mutex_t mu;
+  uint64_t gen[2][RECENT_GEN_SLOTS]; /* hashes; 0 = empty slot */
+  int cur;                           /* generation receiving inserts */
+  size_t fill;                       /* ids in gen[cur] */
+};
+
+void tc_dispatch_recent_init(struct tc_dispatch_recent *r);
+void tc_dispatch_recent_destroy(struct tc_dispatch_recent *r);
+/* The hash a request id is remembered by (never 0). */
+uint64_t tc_dispatch_recent_hash(const char *request_id);
+/* 1 when the id hashed `h` is among the recent ids. Caller holds r->mu. */
+int tc_dispatch_recent_seen_locked(const struct tc_dispatch_recent *r,
+                                   uint64_t h);
+/* Remember it (forgetting the oldest generation when the current one is
+ * full). Caller holds r->mu. */
+void tc_dispatch_recent_add_locked(struct tc_dispatch_recent *r, uint64_t h);
+
 /* ---- route.c: channel -> transport instance. ---------------------------- */
 
 struct tc_dispatch_route {

@@ -20,6 +20,7 @@ struct tc_dispatcher {
   struct tc_dispatch_queue queue;
   struct tc_dispatch_routes routes;
   struct tc_dispatch_env env;
+  struct tc_dispatch_recent recent; /* request ids already submitted */
   pthread_t *threads;
   size_t thread_count;
   pthread_mutex_t mu;     /* guards live */
@@ -85,7 +86,9 @@ int tc_dispatcher_new(struct tc_dispatcher **out, const struct tc_config *cfg,
   size_t cap = cfg->cp_max_inflight > 0 ? (size_t)cfg->cp_max_inflight : 20;
   size_t workers =
       cfg->mcp_max_concurrent > 0 ? (size_t)cfg->mcp_max_concurrent : 10;
+  tc_dispatch_recent_init(&d->recent);
   if (tc_dispatch_queue_init(&d->queue, cap) != 0) {
+    tc_dispatch_recent_destroy(&d->recent);
     free(d);
     *err = oom();
     return -1;
@@ -140,6 +143,7 @@ fail:
   pthread_cond_destroy(&d->all_out);
   pthread_mutex_destroy(&d->mu);
   tc_dispatch_queue_destroy(&d->queue);
+  tc_dispatch_recent_destroy(&d->recent);
   free(d);
   return -1;
 }
@@ -161,7 +165,23 @@ int tc_dispatcher_submit(struct tc_dispatcher *d, struct tc_cp_command *cmd,
   snprintf(channel, sizeof(channel), "%s",
            cmd->channel[0] != '\0' ? cmd->channel : "main");
   const char *type = cmd_type_name(cmd->type);
-  if (tc_dispatch_queue_push(&d->queue, cmd, receipt_ns) != 0)
+  /* A request id submitted recently is a duplicate delivery: drop it, so
+   * it runs and is answered once. Recorded only once actually queued. */
+  uint64_t h =
+      cmd->request_id != NULL ? tc_dispatch_recent_hash(cmd->request_id) : 0;
+  pthread_mutex_lock(&d->recent.mu);
+  if (h != 0 && tc_dispatch_recent_seen_locked(&d->recent, h)) {
+    pthread_mutex_unlock(&d->recent.mu);
+    tc_log(TC_LOG_WARN, "dispatcher", "command delivered twice; running it once",
+           "request_id", cmd->request_id, NULL);
+    tc_cp_command_clear(cmd);
+    return 0;
+  }
+  int rc = tc_dispatch_queue_push(&d->queue, cmd, receipt_ns);
+  if (rc == 0 && h != 0)
+    tc_dispatch_recent_add_locked(&d->recent, h);
+  pthread_mutex_unlock(&d->recent.mu);
+  if (rc != 0)
     return -1;
   const struct tc_core_metrics *m = tc_core_metrics();
   const char *labels[] = {channel, type};
@@ -244,5 +264,6 @@ void tc_dispatcher_free(struct tc_dispatcher *d) {
   pthread_cond_destroy(&d->all_out);
   pthread_mutex_destroy(&d->mu);
   tc_dispatch_queue_destroy(&d->queue);
+  tc_dispatch_recent_destroy(&d->recent);
   free(d);
 }

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Fault injection on the control-plane side: `dev control-plane` one-shot
+# faults (/_dev/faults) against a real `tunnel-client run` and `dev
+# mcp-stub`. Each case checks the common pass criteria (faults_common.sh:
+# at most one terminal response per command, none lost, agent alive and
+# serving, fds/RSS bounded, no secret in any log).
+#
+# usage: faults_cp.sh CASE TUNNEL_CLIENT_BINARY
+case_name=${1:?case}
+bin=${2:?tunnel-client binary}
+source "$(dirname "$0")/faults_common.sh"
+
+start_all() {
+  start_stub
+  start_cp
+  start_agent
+  baseline
+}
+
+case $case_name in
+faults_cp_poll_5xx) # 500/502/503/504 on four polls: backoff, then served
+  start_all
+  set_faults '{"poll":[{"status":500},{"status":502},{"status":503},{"status":504}]}'
+  wait_stat '.faults_served == 4' "the four poll faults were not consumed" 15
+  code=$(call_echo c1 1 after-5xx)
+  [[ $code == 200 ]] || fail "call after poll 5xx: status $code"
+  jq_check "$work/c1.body" '.result.structuredContent.echoed == "after-5xx"' "echo result"
+  [[ $(cp_stat .faults_served) == 4 ]] || fail "want 4 poll faults served: $(dev_get stats)"
+  finish
+  ;;
+
+faults_cp_poll_429) # Retry-After seconds, HTTP-date, and an invalid value
+  start_all
+  when=$(date -u -d '+3 seconds' '+%a, %d %b %Y %H:%M:%S GMT')
+  set_faults "{\"poll\":[{\"status\":429,\"retry_after\":\"1\"},
+    {\"status\":429,\"retry_after\":\"$when\"},{\"status\":429,\"retry_after\":\"abc\"}]}"
+  t0=$(now_ms)
+  wait_stat '.faults_served == 3' "the three 429s were not consumed" 15
+  t1=$(now_ms)
+  ((t1 - t0 >= 1900)) || fail "429s consumed within $((t1 - t0))ms: Retry-After not honoured"
+  code=$(call_echo c1 1 after-429)
+  t2=$(now_ms)
+  [[ $code == 200 ]] || fail "call after 429s: status $code"
+  ((t2 - t0 <= 9000)) || fail "served $((t2 - t0))ms after the faults: waited too long"
+  finish
+  ;;
+
+faults_cp_poll_reset) # connection reset at once and in the middle of a poll
+  start_all
+  set_faults '{"poll":[{"reset":true},{"reset":true,"delay_ms":400},{"reset":true}]}'
+  wait_stat '.faults_served == 3' "the three resets were not consumed" 15
+  code=$(call_echo c1 1 after-reset)
+  [[ $code == 200 ]] || fail "call after poll resets: status $code"
+  [[ $(cp_stat .faults_served) == 3 ]] || fail "want 3 poll faults served: $(dev_get stats)"
+  finish
+  ;;
+
+faults_cp_slow_poll) # a poll answered 2.5 s late is still served normally
+  start_all
+  set_faults '{"poll":[{"delay_ms":2500}]}'
+  wait_stat '.faults_served == 1' "the slow poll fault was not consumed" 15
+  code=$(call_echo c1 1 after-slow)
+  [[ $code == 200 ]] || fail "call after a slow poll: status $code"
+  finish
+  ;;
+
+faults_cp_auth) # 401 then 403 on polls: not fatal, polling resumes
+  start_all
+  set_faults '{"poll":[{"status":401},{"status":403}]}'
+  wait_stat '.faults_served == 2' "the 401/403 were not consumed" 15
+  code=$(call_echo c1 1 after-auth)
+  [[ $code == 200 ]] || fail "call after poll 401/403: status $code"
+  [[ $(cp_stat .faults_served) == 2 ]] || fail "want 2 poll faults served: $(dev_get stats)"
+  finish
+  ;;
+
+faults_cp_post_reset) # the response POST is reset (before and after a delay)
+  start_all
+  set_faults '{"response":[{"reset":true},{"reset":true,"delay_ms":300}]}'
+  code=$(call_echo c1 1 after-post-reset)
+  [[ $code == 200 ]] || fail "call whose POSTs were reset: status $code"
+  jq_check "$work/c1.body" '.id == 1 and .result.structuredContent.echoed == "after-post-reset"' \
+    "echo result"
+  sleep 0.5
+  jq_check <(dev_get stats) '.faults_served == 2 and .responses.jsonrpc_response == (2 + 12)' \
+    "one terminal response (plus the warm-up)"
+  finish
+  ;;
+
+faults_cp_post_5xx) # 502/503/504 on the response POST: retried, one terminal
+  start_all
+  set_faults '{"response":[{"status":502},{"status":503,"retry_after":"1"}]}'
+  code=$(call_echo c1 1 after-post-5xx)
+  [[ $code == 200 ]] || fail "call whose POSTs got 5xx: status $code"
+  set_faults '{"response":[{"status":504}]}'
+  code=$(call_echo c2 2 after-post-504)
+  [[ $code == 200 ]] || fail "call whose POST got 504: status $code"
+  sleep 0.5
+  jq_check <(dev_get stats) '.faults_served == 3 and .responses.jsonrpc_response == (3 + 12)' \
+    "one terminal response per call"
+  finish
+  ;;
+
+faults_cp_post_404) # 404 on the POST is terminal: not retried, others served
+  start_all
+  set_faults '{"response":[{"status":404}]}'
+  inject "[$(rpc_cmd f404-a a), $(rpc_cmd f404-b b), $(rpc_cmd f404-c c)]"
+  wait_stat '.responses.jsonrpc_response == (3 + 12)' "two injected commands answered (+ warm-up)"
+  sleep 1 # a retried post of the 404 one would show up by now
+  jq_check <(dev_get stats) '.faults_served == 1 and .responses.jsonrpc_response == (3 + 12) and
+    .responses_rejected == 0' "no retry after 404"
+  finish 1
+  ;;
+
+faults_cp_duplicate) # the same command delivered twice: one terminal
+  start_all
+  set_faults '{"duplicate_delivery":true}'
+  inject "[$(rpc_cmd dup-1 dup)]"
+  wait_stat '.redeliveries == 1' "the command was not delivered a second time"
+  sleep 1.5
+  jq_check <(dev_get stats) '.responses.jsonrpc_response == (2 + 12)' \
+    "the duplicated command got no terminal response"
+  finish
+  ;;
+
+*)
+  fail "unknown case"
+  ;;
+esac
