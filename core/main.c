@@ -10,12 +10,12 @@ struct tc_command {
 };
 
 static const struct tc_command commands[] = {
-    {"run", tc_cmd_run},   {"modules", tc_cmd_modules}, {"dev", tc_cmd_dev},
-    {"help", tc_cmd_help}, {"version", tc_cmd_version},
-    {"runtimes", tc_cmd_runtimes}, {"admin", tc_cmd_admin},
-    {"admin-profiles", tc_cmd_admin_profiles},
-    {"init", tc_cmd_init}, {"doctor", tc_cmd_doctor},
-    {"health", tc_cmd_health}, {"profiles", tc_cmd_profiles},
+    {"run", tc_cmd_run},         {"modules", tc_cmd_modules},
+    {"dev", tc_cmd_dev},         {"help", tc_cmd_help},
+    {"version", tc_cmd_version}, {"runtimes", tc_cmd_runtimes},
+    {"admin", tc_cmd_admin},     {"admin-profiles", tc_cmd_admin_profiles},
+    {"init", tc_cmd_init},       {"doctor", tc_cmd_doctor},
+    {"health", tc_cmd_health},   {"profiles", tc_cmd_profiles},
 };
 
 int main(int argc, char **argv) {

@@ -162,8 +162,9 @@ static int run_tunnels(const char *sub, struct admin_flags *f) {
   if (dup != NULL)
     return tc_cli_fail(cmd, "duplicate id \"%.64s\"; give each id once", dup);
   if (is_delete && !f->confirm)
-    return tc_cli_fail(cmd, "refusing to delete %s without --confirm (the "
-                            "tunnel and its connector stop working)",
+    return tc_cli_fail(cmd,
+                       "refusing to delete %s without --confirm (the "
+                       "tunnel and its connector stop working)",
                        f->pos[0]);
   if (is_create) {
     if (f->name == NULL || f->name[0] == '\0')
@@ -178,8 +179,8 @@ static int run_tunnels(const char *sub, struct admin_flags *f) {
       f->orgs.n == 0 && f->workspaces.n == 0)
     return tc_cli_fail(cmd, "nothing to update: give --name, --description, "
                             "--organization-id or --workspace-id");
-  if (is_list && (f->orgs.n > 0) + (f->workspaces.n > 0) + (f->tenants.n > 0) !=
-                     1)
+  if (is_list &&
+      (f->orgs.n > 0) + (f->workspaces.n > 0) + (f->tenants.n > 0) != 1)
     return tc_cli_fail(cmd, "give exactly one scope: --organization-id, "
                             "--workspace-id or --tenant-id");
 
@@ -200,17 +201,17 @@ static int run_tunnels(const char *sub, struct admin_flags *f) {
   if (is_create) {
     method = "POST";
     route = tc_cfg_strdup("/v1/tunnels");
-    body = json_pack("{s:s,s:s}", "name", f->name, "description",
-                     f->description);
+    body =
+        json_pack("{s:s,s:s}", "name", f->name, "description", f->description);
     if (f->orgs.n)
       json_object_set_new(body, "organization_ids", strlist_json(&f->orgs));
     if (f->workspaces.n)
       json_object_set_new(body, "workspace_ids", strlist_json(&f->workspaces));
   } else if (is_list) {
-    const char *k = f->orgs.n       ? "organization_id"
+    const char *k = f->orgs.n         ? "organization_id"
                     : f->workspaces.n ? "workspace_id"
                                       : "tenant_id";
-    const char *v = f->orgs.n       ? f->orgs.items[0]
+    const char *v = f->orgs.n         ? f->orgs.items[0]
                     : f->workspaces.n ? f->workspaces.items[0]
                                       : f->tenants.items[0];
     esc = tc_url_escape(v);

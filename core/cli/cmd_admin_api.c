@@ -19,7 +19,8 @@
 #define ADMIN_TIMEOUT_MS 30000L
 #define ADMIN_MAX_REPLY (4u * 1024u * 1024u)
 
-/* ---- flags ---------------------------------------------------------------- */
+/* ---- flags ----------------------------------------------------------------
+ */
 
 int tc_cli_fail(const char *cmd, const char *fmt, ...) {
   fprintf(stderr, "%s: ", cmd);
@@ -58,8 +59,7 @@ int tc_opts_parse(const char *cmd, const struct tc_opt *opts, size_t nopts,
       return 0;
     }
     if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
-      if (*npos >= maxpos)
-      {
+      if (*npos >= maxpos) {
         tc_cli_fail(cmd, "unexpected argument \"%.64s\"; see --help", a);
         return -1;
       }
@@ -73,7 +73,8 @@ int tc_opts_parse(const char *cmd, const struct tc_opt *opts, size_t nopts,
       if (strlen(opts[k].name) == nlen && strncmp(opts[k].name, a, nlen) == 0)
         o = &opts[k];
     if (o == NULL) {
-      tc_cli_fail(cmd, "unknown flag \"%.*s\"; see --help", (int)(nlen > 64 ? 64 : nlen), a);
+      tc_cli_fail(cmd, "unknown flag \"%.*s\"; see --help",
+                  (int)(nlen > 64 ? 64 : nlen), a);
       return -1;
     }
     if (o->kind == TC_OPT_BOOL) {
@@ -122,8 +123,7 @@ bool tc_key_ref_is_runtime(const char *ref) {
 char *tc_key_ref_resolve(const char *ref, const char *what, char **err) {
   char *out = NULL;
   bool was_ref = false;
-  if (tc_cfg_ref_resolve(ref, TC_CFG_REF_VALUE, what, &out, &was_ref, err) !=
-      0)
+  if (tc_cfg_ref_resolve(ref, TC_CFG_REF_VALUE, what, &out, &was_ref, err) != 0)
     return NULL;
   return out;
 }
@@ -152,12 +152,12 @@ int tc_admin_api_base(struct tc_admin_api *a, const char *flag_base,
                       const char *profile_path, char **err) {
   char *env_base = env_trimmed("CONTROL_PLANE_BASE_URL");
   char *env_path = env_trimmed("CONTROL_PLANE_URL_PATH");
-  const char *base = flag_base ? flag_base
-                     : env_base ? env_base
+  const char *base = flag_base      ? flag_base
+                     : env_base     ? env_base
                      : profile_base ? profile_base
                                     : "https://api.openai.com";
-  const char *path = flag_path ? flag_path
-                     : env_path ? env_path
+  const char *path = flag_path      ? flag_path
+                     : env_path     ? env_path
                      : profile_path ? profile_path
                                     : "";
   const char *why = NULL;
@@ -228,9 +228,10 @@ int tc_admin_api_key(struct tc_admin_api *a, const char *flag_ref,
     src = tc_cfg_strdup("env:OPENAI_API_KEY");
   } else {
     return tc_cfg_fail(
-        err, "no admin key: set OPENAI_ADMIN_KEY, pass --admin-key "
-             "env:NAME|file:PATH, or save one with 'tunnel-client "
-             "admin-profiles set NAME --admin-key REF'%s",
+        err,
+        "no admin key: set OPENAI_ADMIN_KEY, pass --admin-key "
+        "env:NAME|file:PATH, or save one with 'tunnel-client "
+        "admin-profiles set NAME --admin-key REF'%s",
         write ? " (the runtime key CONTROL_PLANE_API_KEY is never used to "
                 "change tunnels)"
               : "");
@@ -293,8 +294,8 @@ static size_t on_header(char *p, size_t sz, size_t n, void *ud) {
       v++;
       vl--;
     }
-    while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n' ||
-                      v[vl - 1] == ' '))
+    while (vl > 0 &&
+           (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
       vl--;
     free(*rid);
     *rid = tc_cfg_strndup(v, vl > 200 ? 200 : vl);
@@ -314,10 +315,9 @@ int tc_admin_request(const struct tc_admin_api *a, const char *method,
   CURL *h = curl_easy_init();
   char *url = tc_cfg_printf("%s%s", a->base, route);
   char *auth = tc_cfg_printf("Authorization: Bearer %s", a->key);
-  char *ua = tc_cfg_printf("User-Agent: oai-tunnel-client/%s",
-                           tc_version_string());
-  char *ver =
-      tc_cfg_printf("X-Tunnel-Client-Version: %s", tc_version_string());
+  char *ua =
+      tc_cfg_printf("User-Agent: oai-tunnel-client/%s", tc_version_string());
+  char *ver = tc_cfg_printf("X-Tunnel-Client-Version: %s", tc_version_string());
   char *inst =
       tc_cfg_printf("X-Tunnel-Client-Instance-Id: %s", tc_cp_instance_id());
   char *payload = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -412,11 +412,10 @@ int tc_admin_render_error(const char *method, const char *route,
                        : "no reply";
   if (json) {
     tc_print_json(json_pack("{s:{s:s,s:s,s:s,s:I,s:s?,s:s?,s:s?,s:s?}}",
-                            "error", "message", msg, "method", method,
-                            "path", path ? path : route, "status_code",
-                            (json_int_t)r->status, "request_id",
-                            r->request_id, "code", code, "type", type,
-                            "mitigation", mit));
+                            "error", "message", msg, "method", method, "path",
+                            path ? path : route, "status_code",
+                            (json_int_t)r->status, "request_id", r->request_id,
+                            "code", code, "type", type, "mitigation", mit));
   } else {
     char status[24] = "";
     if (r->status > 0)

@@ -15,7 +15,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* ---- flags ---------------------------------------------------------------- */
+/* ---- flags ----------------------------------------------------------------
+ */
 
 enum tc_opt_kind { TC_OPT_STR, TC_OPT_BOOL, TC_OPT_LIST };
 
@@ -55,12 +56,13 @@ char *tc_key_ref_resolve(const char *ref, const char *what, char **err);
  * env:OPENAI_API_KEY). */
 bool tc_key_ref_is_runtime(const char *ref);
 
-/* ---- the management API --------------------------------------------------- */
+/* ---- the management API ---------------------------------------------------
+ */
 
 struct tc_admin_api {
-  char *base;    /* origin + url-path, no trailing '/' */
-  char *key;     /* bearer; never printed */
-  char *key_src; /* where the key came from (a reference or env var name) */
+  char *base;      /* origin + url-path, no trailing '/' */
+  char *key;       /* bearer; never printed */
+  char *key_src;   /* where the key came from (a reference or env var name) */
   long timeout_ms; /* per request; 0 = 30 s */
 };
 void tc_admin_api_clear(struct tc_admin_api *a);

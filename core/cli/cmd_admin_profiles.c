@@ -64,15 +64,16 @@ json_t *tc_admin_profile_pick(const char *root, const char *flag_name,
   const char *env = getenv("TUNNEL_MCP_ADMIN_PROFILE");
   const char *active =
       json_string_value(json_object_get(all, "active_profile"));
-  const char *name = flag_name              ? flag_name
-                     : alias_profile        ? alias_profile
-                     : (env && env[0])      ? env
+  const char *name = flag_name               ? flag_name
+                     : alias_profile         ? alias_profile
+                     : (env && env[0])       ? env
                      : (active && active[0]) ? active
                                              : "default";
   json_t *p = json_object_get(json_object_get(all, "profiles"), name);
   if (p == NULL && flag_name != NULL)
-    tc_cfg_fail(err, "no admin profile \"%s\"; create it with "
-                     "'tunnel-client admin-profiles set %s'",
+    tc_cfg_fail(err,
+                "no admin profile \"%s\"; create it with "
+                "'tunnel-client admin-profiles set %s'",
                 flag_name, flag_name);
   if (p != NULL && name_out != NULL)
     *name_out = tc_cfg_strdup(name);
@@ -95,8 +96,8 @@ static int cmd_list(json_t *all, bool json) {
                           json_boolean(active && strcmp(active, k) == 0));
       json_array_append_new(arr, e);
     }
-    tc_print_json(json_pack("{s:s?,s:o}", "active_profile", active,
-                            "profiles", arr));
+    tc_print_json(
+        json_pack("{s:s?,s:o}", "active_profile", active, "profiles", arr));
     return 0;
   }
   if (json_object_size(profiles) == 0) {
@@ -182,15 +183,17 @@ int tc_cmd_admin_profiles(int argc, char **argv) {
     return tc_cli_fail(cmd, is_list ? "takes no arguments"
                                     : "needs exactly one NAME argument");
   if (!is_list && !tc_profile_name_ok(pos[0]))
-    return tc_cli_fail(cmd, "invalid profile name \"%.64s\" (letters, digits, "
-                            "'.', '_', '-'; up to 128)",
+    return tc_cli_fail(cmd,
+                       "invalid profile name \"%.64s\" (letters, digits, "
+                       "'.', '_', '-'; up to 128)",
                        pos[0]);
   if (key != NULL && !tc_key_ref_ok(key))
     return tc_cli_fail(cmd, "--admin-key must be env:NAME or file:PATH (a "
                             "literal key is refused)");
   if (key != NULL && tc_key_ref_is_runtime(key))
-    return tc_cli_fail(cmd, "--admin-key %s names the runtime API key; an "
-                            "admin profile needs an admin key",
+    return tc_cli_fail(cmd,
+                       "--admin-key %s names the runtime API key; an "
+                       "admin profile needs an admin key",
                        key);
 
   char *err = NULL, *root = NULL;
@@ -234,14 +237,14 @@ int tc_cmd_admin_profiles(int argc, char **argv) {
       }
       char now[32];
       tc_rt_now(now);
-      json_t *p = json_pack(
-          "{s:s,s:s,s:s,s:s}", "name", pos[0], "control_plane_base_url",
-          eff_base, "admin_key",
-          key ? key : old_key ? old_key : "env:OPENAI_ADMIN_KEY", "updated_at",
-          now);
+      json_t *p = json_pack("{s:s,s:s,s:s,s:s}", "name", pos[0],
+                            "control_plane_base_url", eff_base, "admin_key",
+                            key       ? key
+                            : old_key ? old_key
+                                      : "env:OPENAI_ADMIN_KEY",
+                            "updated_at", now);
       if (eff_path != NULL && eff_path[0] != '\0')
-        json_object_set_new(p, "control_plane_url_path",
-                            json_string(eff_path));
+        json_object_set_new(p, "control_plane_url_path", json_string(eff_path));
       json_object_set_new(profiles, pos[0], p);
       if (activate)
         json_object_set_new(all, "active_profile", json_string(pos[0]));
@@ -250,8 +253,9 @@ int tc_cmd_admin_profiles(int argc, char **argv) {
     }
     tc_admin_api_clear(&api);
   } else if (json_object_get(profiles, pos[0]) == NULL) {
-    rc = tc_cli_fail(cmd, "no admin profile \"%s\"; see 'tunnel-client "
-                          "admin-profiles list'",
+    rc = tc_cli_fail(cmd,
+                     "no admin profile \"%s\"; see 'tunnel-client "
+                     "admin-profiles list'",
                      pos[0]);
   } else if (is_act) {
     json_object_set_new(all, "active_profile", json_string(pos[0]));
@@ -260,9 +264,10 @@ int tc_cmd_admin_profiles(int argc, char **argv) {
     json_t *holder = NULL;
     const char *alias = alias_using(root, pos[0], &holder);
     if (alias != NULL) {
-      rc = tc_cli_fail(cmd, "admin profile \"%s\" is used by runtime alias "
-                            "\"%s\"; remove the alias first ('tunnel-client "
-                            "runtimes rm %s')",
+      rc = tc_cli_fail(cmd,
+                       "admin profile \"%s\" is used by runtime alias "
+                       "\"%s\"; remove the alias first ('tunnel-client "
+                       "runtimes rm %s')",
                        pos[0], alias, alias);
     } else {
       json_object_del(profiles, pos[0]);
@@ -281,8 +286,7 @@ int tc_cmd_admin_profiles(int argc, char **argv) {
       tc_print_json(json_pack("{s:s,s:s,s:O?}", "action", sub, "name", pos[0],
                               "profile", json_object_get(profiles, pos[0])));
     } else if (is_set) {
-      printf("Saved admin profile %s%s\n", pos[0],
-             activate ? " (active)" : "");
+      printf("Saved admin profile %s%s\n", pos[0], activate ? " (active)" : "");
     } else if (is_act) {
       printf("Active admin profile: %s\n", pos[0]);
     } else {

@@ -87,8 +87,8 @@ static uint64_t now_ns(void) {
 }
 
 /* Count an error; the first one is kept as "<what>: <detail>[ (HTTP n)]". */
-static void note_error(struct load_run *r, const char *what,
-                       const char *detail, long status) {
+static void note_error(struct load_run *r, const char *what, const char *detail,
+                       long status) {
   atomic_fetch_add(&r->errors, 1);
   pthread_mutex_lock(&r->mu);
   if (r->first_error[0] == '\0') {
@@ -96,8 +96,7 @@ static void note_error(struct load_run *r, const char *what,
       snprintf(r->first_error, sizeof(r->first_error), "%s: %s (HTTP %ld)",
                what, detail, status);
     else
-      snprintf(r->first_error, sizeof(r->first_error), "%s: %s", what,
-               detail);
+      snprintf(r->first_error, sizeof(r->first_error), "%s: %s", what, detail);
   }
   pthread_mutex_unlock(&r->mu);
 }
@@ -173,8 +172,7 @@ static int initialize(CURL *h, struct load_worker *w) {
   static const char init[] =
       "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{"
       "\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},\"clientInfo\":"
-      "{\"name\":\"tunnel-client-dev-load\",\"version\":\"" TC_VERSION
-      "\"}}}";
+      "{\"name\":\"tunnel-client-dev-load\",\"version\":\"" TC_VERSION "\"}}}";
   static const char initialized[] =
       "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}";
   struct curl_slist *hdrs = base_headers(NULL);
@@ -277,7 +275,8 @@ static int parse_long(const char *flag, const char *text, long lo, long hi,
   char *end = NULL;
   long v = strtol(text, &end, 10);
   if (end == text || *end != '\0' || v < lo || v > hi) {
-    fprintf(stderr, "dev load: %s must be a whole number in %ld..%ld (got \"%.32s\")\n",
+    fprintf(stderr,
+            "dev load: %s must be a whole number in %ld..%ld (got \"%.32s\")\n",
             flag, lo, hi, text);
     return -1;
   }
@@ -312,14 +311,14 @@ static void report(const struct load_run *r, const struct tc_hist *h,
            "\"requests_per_second\":%.1f,\"latency_us\":{\"p50\":%" PRIu64
            ",\"p95\":%" PRIu64 ",\"p99\":%" PRIu64 ",\"max\":%" PRIu64
            ",\"mean\":%.1f}}\n",
-           origin, r->concurrency, r->payload, h->count, errors, secs, rps,
-           p50, p95, p99, mx, tc_hist_mean(h));
+           origin, r->concurrency, r->payload, h->count, errors, secs, rps, p50,
+           p95, p99, mx, tc_hist_mean(h));
     return;
   }
   printf("dev load: %s, concurrency %ld, payload %ld B\n", origin,
          r->concurrency, r->payload);
-  printf("  calls     %" PRIu64 " ok, %ld errors in %.2f s\n", h->count,
-         errors, secs);
+  printf("  calls     %" PRIu64 " ok, %ld errors in %.2f s\n", h->count, errors,
+         secs);
   printf("  req/s     %.1f\n", rps);
   printf("  latency   p50 %.3f ms  p95 %.3f ms  p99 %.3f ms  max %.3f ms\n",
          (double)p50 / 1000.0, (double)p95 / 1000.0, (double)p99 / 1000.0,
@@ -346,8 +345,8 @@ int tc_cmd_dev_load(int argc, char **argv) {
     return prc == 2 ? 0 : 1;
   struct load_run r;
   memset(&r, 0, sizeof(r));
-  if (url == NULL || (strncmp(url, "http://", 7) != 0 &&
-                      strncmp(url, "https://", 8) != 0)) {
+  if (url == NULL ||
+      (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)) {
     fputs("dev load: --url http(s)://HOST:PORT/PATH is required (the MCP "
           "endpoint)\n",
           stderr);
@@ -361,8 +360,8 @@ int tc_cmd_dev_load(int argc, char **argv) {
   r.requests = LOAD_DEFAULT_REQUESTS;
   if (parse_long("--concurrency", conc, 1, LOAD_MAX_CONCURRENCY,
                  &r.concurrency) != 0 ||
-      parse_long("--payload-bytes", payload, 0, LOAD_MAX_PAYLOAD,
-                 &r.payload) != 0 ||
+      parse_long("--payload-bytes", payload, 0, LOAD_MAX_PAYLOAD, &r.payload) !=
+          0 ||
       (reqs != NULL &&
        parse_long("--requests", reqs, 1, 1000000000L, &r.requests) != 0))
     return 1;
@@ -370,8 +369,9 @@ int tc_cmd_dev_load(int argc, char **argv) {
     const char *why = NULL;
     if (tc_parse_duration_ms(dur, &r.duration_ms, &why) != 0 ||
         r.duration_ms <= 0) {
-      fprintf(stderr, "dev load: --duration \"%.32s\" is not a positive "
-                      "duration (%s)\n",
+      fprintf(stderr,
+              "dev load: --duration \"%.32s\" is not a positive "
+              "duration (%s)\n",
               dur, why ? why : "e.g. 10s");
       return 1;
     }

@@ -260,8 +260,8 @@ static int parse_args(int argc, char **argv, struct doctor_args *a) {
 /* Errors of the command line itself (not of the configuration). */
 static bool usage_error(const char *err) {
   static const char *const prefixes[] = {
-      "unknown flag",       "flag --",           "invalid boolean in --",
-      "unexpected argument", "malformed flag",    NULL};
+      "unknown flag",        "flag --",        "invalid boolean in --",
+      "unexpected argument", "malformed flag", NULL};
   for (const char *const *p = prefixes; *p != NULL; p++)
     if (strncmp(err, *p, strlen(*p)) == 0)
       return true;
@@ -356,7 +356,8 @@ static const struct tc_binding_cfg *main_binding(const struct tc_config *cfg) {
 }
 
 /* The API key's source, never its value. */
-static char *key_source(const struct doctor_args *a, const struct tc_config *cfg) {
+static char *key_source(const struct doctor_args *a,
+                        const struct tc_config *cfg) {
   const char *flag = NULL;
   for (int i = 0; i < a->nrest; i++) {
     int j = i;
@@ -372,7 +373,8 @@ static char *key_source(const struct doctor_args *a, const struct tc_config *cfg
   else if (env_set("CONTROL_PLANE_API_KEY"))
     n = asprintf(&s, "env:CONTROL_PLANE_API_KEY");
   else if (origin_of(cfg, "control_plane.api_key") != NULL &&
-           strcmp(origin_of(cfg, "control_plane.api_key"), "OPENAI_API_KEY") == 0)
+           strcmp(origin_of(cfg, "control_plane.api_key"), "OPENAI_API_KEY") ==
+               0)
     n = asprintf(&s, "env:OPENAI_API_KEY");
   else
     n = asprintf(&s, "configured (%s)",
@@ -422,7 +424,8 @@ static void check_http_target(struct report *r, const struct doctor_args *a,
   tc_probe_result_free(&pr);
 }
 
-static void check_stdio_target(struct report *r, const struct tc_binding_cfg *b) {
+static void check_stdio_target(struct report *r,
+                               const struct tc_binding_cfg *b) {
   char *resolved = NULL, *err = NULL;
   if (tc_exec_preflight(b->command, &resolved, &err) == 0) {
     struct check *c =
@@ -445,12 +448,13 @@ static void check_stdio_target(struct report *r, const struct tc_binding_cfg *b)
 static void check_loaded(struct report *r, const struct doctor_args *a,
                          const struct tc_config *cfg) {
   const char *why = NULL;
-  if (cfg->cp_tunnel_id != NULL && tc_validate_tunnel_id(cfg->cp_tunnel_id,
-                                                         &why) == 0) {
+  if (cfg->cp_tunnel_id != NULL &&
+      tc_validate_tunnel_id(cfg->cp_tunnel_id, &why) == 0) {
     struct check *c = add(r, "tunnel_id", PASS, "%s", cfg->cp_tunnel_id);
-    ev(c, "from %s", origin_of(cfg, "control_plane.tunnel_id")
-                         ? origin_of(cfg, "control_plane.tunnel_id")
-                         : "?");
+    ev(c, "from %s",
+       origin_of(cfg, "control_plane.tunnel_id")
+           ? origin_of(cfg, "control_plane.tunnel_id")
+           : "?");
   } else {
     struct check *c = add(r, "tunnel_id", FAIL, "not set");
     ev(c, "none of --control-plane.tunnel-id, CONTROL_PLANE_TUNNEL_ID or "
@@ -463,8 +467,8 @@ static void check_loaded(struct report *r, const struct doctor_args *a,
 
   if (cfg->cp_api_key != NULL && *cfg->cp_api_key != '\0') {
     char *src = key_source(a, cfg);
-    struct check *c = add(r, "control_plane_api_key", PASS, "%s",
-                          src ? src : "configured");
+    struct check *c =
+        add(r, "control_plane_api_key", PASS, "%s", src ? src : "configured");
     ev(c, "the key itself is not shown");
     free(src);
   } else {
@@ -582,11 +586,10 @@ static int print_report(const struct report *r, const struct doctor_args *a) {
       for (size_t j = 0; j < c->n_next; j++)
         json_array_append_new(n, json_string(c->next[j]));
       json_array_append_new(
-          checks,
-          json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "id", c->id, "status",
-                    status_name[c->status], "summary",
-                    c->summary ? c->summary : "", "why", why_of(c->id),
-                    "evidence", e, "next", n));
+          checks, json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "id", c->id,
+                            "status", status_name[c->status], "summary",
+                            c->summary ? c->summary : "", "why", why_of(c->id),
+                            "evidence", e, "next", n));
     }
     json_object_set_new(o, "result", json_string(failed ? "fail" : "ok"));
     json_object_set_new(o, "failed_checks", fc);
@@ -655,8 +658,8 @@ int tc_cmd_doctor(int argc, char **argv) {
 
   /* 1. config source */
   if (tc_profile_select(&a.pf, &path, &name, &err) != 0) {
-    struct check *c = add(&rep, "config_source", FAIL, "%s",
-                          err ? err : "out of memory");
+    struct check *c =
+        add(&rep, "config_source", FAIL, "%s", err ? err : "out of memory");
     nx(c, "Use one of --config, --profile or --profile-file (or one "
           "TUNNEL_CLIENT_CONFIG / _PROFILE / _PROFILE_FILE variable)");
     nx(c, "List profiles: tunnel-client profiles list");

@@ -29,8 +29,8 @@ int tc_exec_preflight(const char *cmd, char **resolved, char **err);
 /* Result of one network probe, for the doctor's report. */
 struct tc_probe_result {
   bool ok;
-  char *summary;       /* malloc()ed one line */
-  char *evidence[6];   /* malloc()ed lines, NULL-terminated early */
+  char *summary;     /* malloc()ed one line */
+  char *evidence[6]; /* malloc()ed lines, NULL-terminated early */
   size_t n_evidence;
 };
 void tc_probe_result_free(struct tc_probe_result *r);

@@ -200,8 +200,8 @@ static int check_shebang(const char *file, char **err) {
     if (*rest != '\0') {
       char *found = NULL, *e2 = NULL;
       if (find_program(rest, &found, &e2) != 0) {
-        tc_set_error(err, "%s runs %s through #!%s env: %s", file, rest,
-                     interp, e2 != NULL ? e2 : "out of memory");
+        tc_set_error(err, "%s runs %s through #!%s env: %s", file, rest, interp,
+                     e2 != NULL ? e2 : "out of memory");
         free(e2);
         return -1;
       }
@@ -219,8 +219,8 @@ static bool name_in(const char *name, const char *const *list) {
 }
 
 static bool is_interpreter(const char *name) {
-  static const char *const fixed[] = {"node",  "nodejs", "ruby", "perl",
-                                      "php",   "deno",   "bun",  NULL};
+  static const char *const fixed[] = {"node", "nodejs", "ruby", "perl",
+                                      "php",  "deno",   "bun",  NULL};
   return name_in(name, fixed) || strncmp(name, "python", 6) == 0;
 }
 
@@ -248,8 +248,8 @@ static const char *script_arg(char **argv) {
 
 static int follow_wrapper(char **argv, int depth, char **err) {
   const char *name = base_name(argv[0]);
-  static const char *const shells[] = {"sh", "bash", "zsh", "dash", "ksh",
-                                       NULL};
+  static const char *const shells[] = {"sh",   "bash", "zsh",
+                                       "dash", "ksh",  NULL};
   if (name_in(name, shells)) {
     for (size_t i = 1; argv[i] != NULL; i++) {
       if (strcmp(argv[i], "-c") != 0)

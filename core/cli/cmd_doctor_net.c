@@ -140,7 +140,7 @@ static void target_of(const struct tc_config *cfg,
                       const struct tc_binding_cfg *b, struct http_target *t) {
   memset(t, 0, sizeof(*t));
   t->unix_socket = b->unix_socket && *b->unix_socket ? b->unix_socket : NULL;
-  t->proxy = b->http_proxy && *b->http_proxy         ? b->http_proxy
+  t->proxy = b->http_proxy && *b->http_proxy               ? b->http_proxy
              : cfg->mcp_http_proxy && *cfg->mcp_http_proxy ? cfg->mcp_http_proxy
              : cfg->http_proxy && *cfg->http_proxy         ? cfg->http_proxy
                                                            : NULL;
@@ -336,9 +336,8 @@ void tc_probe_oauth_metadata(const struct tc_config *cfg,
   clock_gettime(CLOCK_MONOTONIC, &deadline);
   deadline.tv_sec += 5;
 
-  char *prmd_urls[2] = {
-      well_known(b->url, "oauth-protected-resource", true),
-      well_known(b->url, "oauth-protected-resource", false)};
+  char *prmd_urls[2] = {well_known(b->url, "oauth-protected-resource", true),
+                        well_known(b->url, "oauth-protected-resource", false)};
   json_t *prmd = NULL;
   bool problem = false;
   const char *prmd_at = NULL;
@@ -352,13 +351,15 @@ void tc_probe_oauth_metadata(const struct tc_config *cfg,
       prmd_at = prmd_urls[i];
   }
   if (problem) {
-    summary(out, false, "OAuth protected resource metadata could not be "
-                        "read");
+    summary(out, false,
+            "OAuth protected resource metadata could not be "
+            "read");
     goto done;
   }
   if (prmd == NULL) {
-    summary(out, true, "no OAuth metadata published (every candidate "
-                       "answered 404): the server is used without OAuth");
+    summary(out, true,
+            "no OAuth metadata published (every candidate "
+            "answered 404): the server is used without OAuth");
     goto done;
   }
   json_t *as = json_object_get(prmd, "authorization_servers");
@@ -366,8 +367,9 @@ void tc_probe_oauth_metadata(const struct tc_config *cfg,
   if (as_url == NULL || (strncmp(as_url, "https://", 8) != 0 &&
                          strncmp(as_url, "http://", 7) != 0)) {
     evidence(out, "%s has no authorization_servers[0] URL", prmd_at);
-    summary(out, false, "protected resource metadata names no authorization "
-                        "server");
+    summary(out, false,
+            "protected resource metadata names no authorization "
+            "server");
     goto done;
   }
   char *as_urls[3] = {well_known(as_url, "oauth-authorization-server", true),
@@ -376,18 +378,19 @@ void tc_probe_oauth_metadata(const struct tc_config *cfg,
   json_t *asm_doc = NULL;
   const char *as_at = NULL;
   for (int i = 0; i < 3 && asm_doc == NULL && !problem; i++) {
-    if (as_urls[i] == NULL || (i == 1 && as_urls[0] != NULL &&
-                               strcmp(as_urls[0], as_urls[1]) == 0))
+    if (as_urls[i] == NULL ||
+        (i == 1 && as_urls[0] != NULL && strcmp(as_urls[0], as_urls[1]) == 0))
       continue;
     int rc = fetch_doc(as_urls[i], &t, &deadline, &asm_doc, out);
     problem = rc < 0;
     if (rc == 1)
       as_at = as_urls[i];
   }
-  if (asm_doc != NULL && json_string_value(json_object_get(
-                             asm_doc, "issuer")) != NULL) {
-    summary(out, true, "protected resource metadata and authorization "
-                       "server metadata found (%s)",
+  if (asm_doc != NULL &&
+      json_string_value(json_object_get(asm_doc, "issuer")) != NULL) {
+    summary(out, true,
+            "protected resource metadata and authorization "
+            "server metadata found (%s)",
             as_at);
   } else if (asm_doc != NULL) {
     evidence(out, "%s has no issuer", as_at);

@@ -24,8 +24,8 @@ static void draw(const struct tc_progress *p, unsigned frame) {
   int n = snprintf(line, sizeof(line), "\r%c checking %s ...",
                    frames[frame % 4], p->label);
   if (n > 0)
-    (void)!write(STDERR_FILENO, line, (size_t)n < sizeof(line) ? (size_t)n
-                                                               : sizeof(line) - 1);
+    (void)!write(STDERR_FILENO, line,
+                 (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
 static void *spin(void *arg) {

@@ -318,13 +318,13 @@ int tc_cmd_health(int argc, char **argv) {
   int locators = (l.url != NULL) + (l.url_file != NULL) + (l.port != NULL);
   if (locators != 1)
     return tc_prof_fail(
-        "health", strdup(locators == 0
-                             ? "give one of --url, --url-file or --port"
+        "health",
+        strdup(locators == 0 ? "give one of --url, --url-file or --port"
                              : "--url, --url-file and --port are mutually "
                                "exclusive (give one)"));
   if (pid_arg != NULL && pid_file != NULL)
     return tc_prof_fail("health",
-                       strdup("--pid and --pid-file are mutually exclusive"));
+                        strdup("--pid and --pid-file are mutually exclusive"));
   l.kind = l.url ? "url" : l.url_file ? "url_file" : "port";
 
   struct probe hz, rz;
@@ -348,28 +348,29 @@ int tc_cmd_health(int argc, char **argv) {
 
   if (json) {
     json_t *o = json_object();
-    json_object_set_new(
-        o, "locator",
-        json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s?}", "kind", l.kind, "url",
-                  l.url, "url_file", l.url_file, "port", l.port,
-                  "resolved_base_url", l.base, "error", l.error));
+    json_object_set_new(o, "locator",
+                        json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s?}", "kind",
+                                  l.kind, "url", l.url, "url_file", l.url_file,
+                                  "port", l.port, "resolved_base_url", l.base,
+                                  "error", l.error));
     json_object_set_new(
         o, "process",
-        pr.checked ? json_pack("{s:o, s:s?, s:b, s:s?}", "pid",
-                               pr.pid ? json_integer(pr.pid) : json_null(),
-                               "pid_file", pr.pid_file, "running", pr.running,
-                               "error", pr.error)
-                   : json_null());
-    json_object_set_new(o, "base_url", l.base ? json_string(l.base) : json_null());
+        pr.checked
+            ? json_pack("{s:o, s:s?, s:b, s:s?}", "pid",
+                        pr.pid ? json_integer(pr.pid) : json_null(), "pid_file",
+                        pr.pid_file, "running", pr.running, "error", pr.error)
+            : json_null());
+    json_object_set_new(o, "base_url",
+                        l.base ? json_string(l.base) : json_null());
     json_object_set_new(o, "ui_url", ui ? json_string(ui) : json_null());
     json_object_set_new(o, "healthz", resolved ? probe_json(&hz) : json_null());
     json_object_set_new(o, "readyz", resolved ? probe_json(&rz) : json_null());
-    json_object_set_new(
-        o, "control_plane_poll",
-        require_poll && resolved
-            ? json_pack("{s:s?, s:b, s:s?, s:s?}", "url", pc.url, "ok", pc.ok,
-                        "last_poll_at", pc.last_poll_at, "error", pc.error)
-            : json_null());
+    json_object_set_new(o, "control_plane_poll",
+                        require_poll && resolved
+                            ? json_pack("{s:s?, s:b, s:s?, s:s?}", "url",
+                                        pc.url, "ok", pc.ok, "last_poll_at",
+                                        pc.last_poll_at, "error", pc.error)
+                            : json_null());
     json_object_set_new(o, "result", json_string(ok ? "ok" : "fail"));
     char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (text != NULL)
@@ -392,7 +393,9 @@ int tc_cmd_health(int argc, char **argv) {
     }
     if (pr.checked)
       printf("%-8s %s (%s)\n", "process", pr.running ? "OK" : "FAIL",
-             pr.running ? "running" : pr.error ? pr.error : "not running");
+             pr.running ? "running"
+             : pr.error ? pr.error
+                        : "not running");
     printf("Result: %s\n", ok ? "OK" : "FAIL");
   }
   fflush(stdout);

@@ -101,7 +101,7 @@ int tc_cmd_init(int argc, char **argv) {
   free(pos);
   if (npos > 0)
     return tc_prof_fail("init", strdup("unexpected argument (init takes only "
-                                      "flags; see --help)"));
+                                       "flags; see --help)"));
   if (sample_name == NULL)
     sample_name = (v.mcp_command != NULL && v.mcp_server_url == NULL)
                       ? "sample_mcp_stdio_local"

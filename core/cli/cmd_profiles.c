@@ -35,7 +35,8 @@ const char tc_profiles_usage[] =
     "  samples show SAMPLE           a sample explained, and its YAML\n"
     "\n"
     "add takes --force to replace an existing profile. The directory is\n"
-    "--profile-dir, $TUNNEL_CLIENT_PROFILE_DIR, $XDG_CONFIG_HOME/tunnel-client\n"
+    "--profile-dir, $TUNNEL_CLIENT_PROFILE_DIR, "
+    "$XDG_CONFIG_HOME/tunnel-client\n"
     "or ~/.config/tunnel-client.\n"
     "\n"
     "Examples:\n"
@@ -43,7 +44,8 @@ const char tc_profiles_usage[] =
     "  tunnel-client profiles samples show sample_mcp_stdio_local\n"
     "  tunnel-client profiles add work --from-file ./work.yaml\n"
     "  tunnel-client profiles add demo --sample sample_mcp_remote_no_auth \\\n"
-    "      --tunnel-id tunnel_... --mcp-server-url https://mcp.example.com/mcp\n"
+    "      --tunnel-id tunnel_... --mcp-server-url "
+    "https://mcp.example.com/mcp\n"
     "  EDITOR=nano tunnel-client profiles edit work\n"
     "  tunnel-client profiles list --json\n";
 
@@ -91,8 +93,8 @@ static int samples_cmd(char **pos, size_t npos) {
       return fail(NULL);
     printf("Sample:   %s\nSummary:  %s\nUse when: %s\nRequired: %s\n"
            "Optional: %s\nNotes:    %s\n\n%s",
-           s->name, s->summary, s->use_when, s->required, s->optional,
-           s->notes, yaml);
+           s->name, s->summary, s->use_when, s->required, s->optional, s->notes,
+           yaml);
     free(yaml);
     return 0;
   }
@@ -326,8 +328,8 @@ static int edit_cmd(const char *flag_dir, const char *name) {
   }
   char *verr = NULL;
   if (tc_profile_validate_file(tmp, &verr, &note) != 0) {
-    tc_set_error(&err, "not saved, %s %s: %s (your edit is kept in %s)",
-                 path, exists ? "is unchanged" : "was not created",
+    tc_set_error(&err, "not saved, %s %s: %s (your edit is kept in %s)", path,
+                 exists ? "is unchanged" : "was not created",
                  verr ? verr : "invalid profile", tmp);
     free(verr);
     free(tmp); /* keep the file, forget the name */
@@ -374,14 +376,14 @@ int tc_cmd_profiles(int argc, char **argv) {
   memset(&v, 0, sizeof(v));
   bool json = false, force = false;
   struct tc_prof_opt opts[] = {{"profile-dir", &dir, NULL},
-                              {"json", NULL, &json},
-                              {"force", NULL, &force},
-                              {"from-file", &from_file, NULL},
-                              {"sample", &sample, NULL},
-                              {"tunnel-id", &v.tunnel_id, NULL},
-                              {"mcp-server-url", &v.mcp_server_url, NULL},
-                              {"mcp-command", &v.mcp_command, NULL},
-                              {NULL, NULL, NULL}};
+                               {"json", NULL, &json},
+                               {"force", NULL, &force},
+                               {"from-file", &from_file, NULL},
+                               {"sample", &sample, NULL},
+                               {"tunnel-id", &v.tunnel_id, NULL},
+                               {"mcp-server-url", &v.mcp_server_url, NULL},
+                               {"mcp-command", &v.mcp_command, NULL},
+                               {NULL, NULL, NULL}};
   char **pos = NULL, *err = NULL;
   size_t npos = 0;
   if (tc_prof_parse(argc, argv, opts, &pos, &npos, &err) != 0)

@@ -41,7 +41,8 @@ const char *tc_sample_names(void);
 #define TC_SAMPLE_DEFAULT "sample_mcp_with_dcr"
 #define TC_SAMPLE_EXAMPLE_TUNNEL_ID "tunnel_0123456789abcdef0123456789abcdef"
 #define TC_SAMPLE_EXAMPLE_URL "https://mcp.example.com/mcp"
-#define TC_SAMPLE_EXAMPLE_COMMAND "npx -y @modelcontextprotocol/server-everything"
+#define TC_SAMPLE_EXAMPLE_COMMAND                                              \
+  "npx -y @modelcontextprotocol/server-everything"
 #define TC_DEFAULT_BASE_URL "https://api.openai.com"
 #define TC_DEFAULT_API_KEY_REF "env:CONTROL_PLANE_API_KEY"
 #define TC_DEFAULT_HEALTH_ADDR "127.0.0.1:8080"
@@ -116,7 +117,7 @@ bool tc_prof_wants_help(int argc, char **argv);
 /* A command's own flag for tc_prof_parse(): "--name VALUE", "--name=VALUE",
  * or a boolean "--name" / "--name=true|false". */
 struct tc_prof_opt {
-  const char *name; /* without dashes */
+  const char *name;   /* without dashes */
   const char **value; /* valued flag: borrowed from argv (last one wins) */
   bool *flag;         /* boolean flag */
 };
@@ -125,6 +126,6 @@ struct tc_prof_opt {
  * *pos (malloc()ed array of borrowed strings, caller frees). Unknown flags
  * and missing values are errors. */
 int tc_prof_parse(int argc, char **argv, const struct tc_prof_opt *opts,
-                 char ***pos, size_t *npos, char **err);
+                  char ***pos, size_t *npos, char **err);
 
 #endif /* TC_CLI_CMD_PROFILES_H */

@@ -7,7 +7,7 @@
 #include "util/error.h"
 
 static const struct tc_prof_opt *find_opt(const struct tc_prof_opt *opts,
-                                         const char *name, size_t len) {
+                                          const char *name, size_t len) {
   for (const struct tc_prof_opt *o = opts; o->name != NULL; o++)
     if (strlen(o->name) == len && strncmp(o->name, name, len) == 0)
       return o;
@@ -15,7 +15,7 @@ static const struct tc_prof_opt *find_opt(const struct tc_prof_opt *opts,
 }
 
 int tc_prof_parse(int argc, char **argv, const struct tc_prof_opt *opts,
-                 char ***pos, size_t *npos, char **err) {
+                  char ***pos, size_t *npos, char **err) {
   *pos = calloc((size_t)argc + 1, sizeof(**pos));
   *npos = 0;
   if (*pos == NULL)

@@ -59,8 +59,8 @@ int tc_profile_validate_file(const char *path, char **err, char **note) {
     return tc_set_error(err, "out of memory");
   char *argv[] = {flag, copy, NULL};
   char *lerr = NULL;
-  int rc = tc_config_load(&cfg, 2, argv, TC_CONFIG_LENIENT, NULL, NULL, NULL,
-                          &lerr);
+  int rc =
+      tc_config_load(&cfg, 2, argv, TC_CONFIG_LENIENT, NULL, NULL, NULL, &lerr);
   tc_config_free(&cfg);
   free(copy);
   if (rc == 0)
@@ -145,8 +145,7 @@ static int write_exclusive(const char *path, const char *text, char **err) {
   if (fd < 0) {
     int e = errno;
     if (e == EEXIST)
-      return tc_set_error(err,
-                          "%s already exists (use --force to replace it)",
+      return tc_set_error(err, "%s already exists (use --force to replace it)",
                           path);
     return tc_set_error(err, "cannot create %s: %s", path, strerror(e));
   }
@@ -247,8 +246,9 @@ static int check_values(const struct tc_sample_values *v, char **err) {
                         v->health_listen_addr, why);
   if (given(v->mcp_server_url) && strncmp(v->mcp_server_url, "http://", 7) &&
       strncmp(v->mcp_server_url, "https://", 8))
-    return tc_set_error(err, "invalid --mcp-server-url \"%.200s\": use an "
-                             "http:// or https:// URL",
+    return tc_set_error(err,
+                        "invalid --mcp-server-url \"%.200s\": use an "
+                        "http:// or https:// URL",
                         v->mcp_server_url);
   return 0;
 }

@@ -167,7 +167,8 @@ static const char *sget(const json_t *o, const char *k) {
   return json_string_value(json_object_get(o, k));
 }
 
-/* ---- local view of one runtime ---------------------------------------------- */
+/* ---- local view of one runtime ----------------------------------------------
+ */
 
 struct rt_view {
   const char *alias;
@@ -180,8 +181,7 @@ struct rt_view {
   const char *state;
 };
 
-static void view_build(struct rt_ctx *c, const char *alias,
-                       struct rt_view *v) {
+static void view_build(struct rt_ctx *c, const char *alias, struct rt_view *v) {
   memset(v, 0, sizeof(*v));
   v->alias = alias;
   v->arec = json_object_get(c->aliases, alias);
@@ -197,8 +197,8 @@ static void view_build(struct rt_ctx *c, const char *alias,
       v->running = sock && sess && tc_rt_tmux_has(sock, sess);
       if (!v->running) {
         v->stale = true;
-        snprintf(v->stale_why, sizeof(v->stale_why),
-                 "tmux session %s is gone", sess ? sess : "?");
+        snprintf(v->stale_why, sizeof(v->stale_why), "tmux session %s is gone",
+                 sess ? sess : "?");
       }
     } else {
       int chk = tc_rt_proc_check(v->pid, sget(v->prec, "start_ticks"),
@@ -288,8 +288,8 @@ static json_t *view_json(const struct rt_view *v) {
       "profile_dir", v->arec ? sget(v->arec, "profile_dir") : NULL,
       "config_path", config_path, "health_url_file", url_file, "health_url",
       v->probe.base_url, "ui_url", ui, "runtime_state", v->state, "healthy",
-      v->probe.healthy, "ready", v->probe.ready, "process_running",
-      v->running, "stale", v->stale, "mode", v->mode);
+      v->probe.healthy, "ready", v->probe.ready, "process_running", v->running,
+      "stale", v->stale, "mode", v->mode);
   free(ui);
   if (o == NULL)
     return NULL;
@@ -299,18 +299,18 @@ static json_t *view_json(const struct rt_view *v) {
                       v->probe.readyz_body ? json_string(v->probe.readyz_body)
                                            : json_null());
   if (v->prec != NULL && sget(v->prec, "session_name") != NULL)
-    json_object_set_new(
-        o, "tmux",
-        json_pack("{s:s,s:s?}", "session_name", sget(v->prec, "session_name"),
-                  "socket", sget(v->prec, "tmux_socket")));
+    json_object_set_new(o, "tmux",
+                        json_pack("{s:s,s:s?}", "session_name",
+                                  sget(v->prec, "session_name"), "socket",
+                                  sget(v->prec, "tmux_socket")));
   else
     json_object_set_new(o, "tmux", json_object());
-  json_object_set_new(
-      o, "local",
-      json_pack("{s:o,s:{s:i,s:i},s:{s:s?,s:o}}", "issues", issues, "health",
-                "healthz_status", v->probe.healthz, "readyz_status",
-                v->probe.readyz, "log", "path", log_path, "tail",
-                tc_rt_tail(log_path, LOG_TAIL_LINES)));
+  json_object_set_new(o, "local",
+                      json_pack("{s:o,s:{s:i,s:i},s:{s:s?,s:o}}", "issues",
+                                issues, "health", "healthz_status",
+                                v->probe.healthz, "readyz_status",
+                                v->probe.readyz, "log", "path", log_path,
+                                "tail", tc_rt_tail(log_path, LOG_TAIL_LINES)));
   json_object_set_new(o, "repair_actions", repair);
   json_object_set_new(o, "next_steps", next);
   return o;
@@ -359,7 +359,8 @@ static void print_view_text(const json_t *o) {
   }
 }
 
-/* ---- helpers ------------------------------------------------------------------ */
+/* ---- helpers
+ * ------------------------------------------------------------------ */
 
 static int fail_err(const char *cmd, char *err) {
   tc_cli_fail(cmd, "%s", err ? err : "out of memory");
@@ -374,8 +375,9 @@ static char *alias_arg(const char *cmd, const char *given) {
   }
   char *a = tc_rt_alias_normalize(given);
   if (a == NULL)
-    tc_cli_fail(cmd, "invalid alias \"%.64s\": use 1-64 letters, digits "
-                     "and '-'",
+    tc_cli_fail(cmd,
+                "invalid alias \"%.64s\": use 1-64 letters, digits "
+                "and '-'",
                 given);
   return a;
 }
@@ -383,9 +385,9 @@ static char *alias_arg(const char *cmd, const char *given) {
 /* Inline credentials in an MCP target: URL userinfo or a query parameter
  * that looks like a secret, or a command-line secret option. */
 static bool target_has_secret(const char *t) {
-  static const char *const words[] = {"token=", "key=",     "secret=",
-                                      "password=", "passwd=", "auth=",
-                                      "--token ", "--api-key ", "--password "};
+  static const char *const words[] = {
+      "token=", "key=",     "secret=",    "password=",  "passwd=",
+      "auth=",  "--token ", "--api-key ", "--password "};
   if (tc_cfg_url_has_userinfo(t))
     return true;
   for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
@@ -414,8 +416,8 @@ static int admin_api_for(struct rt_ctx *c, const struct rt_flags *f,
                          char **err) {
   json_t *prof = NULL;
   if (f->admin_profile != NULL) {
-    prof = tc_admin_profile_pick(c->root, f->admin_profile, NULL, prof_name,
-                                 err);
+    prof =
+        tc_admin_profile_pick(c->root, f->admin_profile, NULL, prof_name, err);
     if (prof == NULL)
       return -1;
   } else {
@@ -440,8 +442,9 @@ static json_t *resolve_tunnel(struct rt_ctx *c, const struct rt_flags *f,
   struct tc_admin_api api = {0};
   char *err = NULL;
   if (admin_api_for(c, f, arec, true, &api, prof_name, &err) != 0) {
-    tc_cli_fail(cmd, "%s (needed to find or create the tunnel; or pass "
-                     "--tunnel-id)",
+    tc_cli_fail(cmd,
+                "%s (needed to find or create the tunnel; or pass "
+                "--tunnel-id)",
                 err ? err : "out of memory");
     free(err);
     tc_admin_api_clear(&api);
@@ -471,8 +474,9 @@ static json_t *resolve_tunnel(struct rt_ctx *c, const struct rt_flags *f,
   }
   const char *name = f->name ? f->name : alias;
   if (f->orgs.n == 0 && f->wss.n == 0) {
-    tc_cli_fail(cmd, "no tunnel for alias %s: pass --tunnel-id, or "
-                     "--organization-id/--workspace-id to find or create one",
+    tc_cli_fail(cmd,
+                "no tunnel for alias %s: pass --tunnel-id, or "
+                "--organization-id/--workspace-id to find or create one",
                 alias);
     tc_admin_api_clear(&api);
     return NULL;
@@ -500,10 +504,10 @@ static json_t *resolve_tunnel(struct rt_ctx *c, const struct rt_flags *f,
       const struct tc_strlist *l = f->orgs.n ? &f->orgs : &f->wss;
       for (size_t i = 0; i < l->n; i++)
         json_array_append_new(ids, json_string(l->items[i]));
-      json_t *body = json_pack(
-          "{s:s,s:s,s:o}", "name", name, "description",
-          f->description ? f->description : "tunnel-client runtime", 
-          f->orgs.n ? "organization_ids" : "workspace_ids", ids);
+      json_t *body =
+          json_pack("{s:s,s:s,s:o}", "name", name, "description",
+                    f->description ? f->description : "tunnel-client runtime",
+                    f->orgs.n ? "organization_ids" : "workspace_ids", ids);
       struct tc_admin_reply cr;
       if (tc_admin_request(&api, "POST", "/v1/tunnels", body, &cr) == 0)
         out = json_incref(cr.json);
@@ -555,11 +559,11 @@ static json_t *remote_get(const struct rt_flags *f, const json_t *arec,
   } else {
     const char *msg = json_string_value(
         json_object_get(json_object_get(r.json, "error"), "message"));
-    *remote_error =
-        r.status ? tc_cfg_printf("GET %s: HTTP %ld%s%s", route, r.status,
-                                 msg ? ": " : "", msg ? msg : "")
-                 : tc_cfg_printf("GET %s: %s", route,
-                                 r.transport ? r.transport : "no reply");
+    *remote_error = r.status
+                        ? tc_cfg_printf("GET %s: HTTP %ld%s%s", route, r.status,
+                                        msg ? ": " : "", msg ? msg : "")
+                        : tc_cfg_printf("GET %s: %s", route,
+                                        r.transport ? r.transport : "no reply");
   }
   *status = r.status;
   tc_admin_reply_clear(&r);
@@ -583,16 +587,15 @@ static int parse_wait(const char *text, int64_t *ms) {
     return 0;
   }
   const char *why = NULL;
-  if (tc_parse_duration_ms(text, ms, &why) != 0 || *ms <= 0 ||
-      *ms > 600000)
+  if (tc_parse_duration_ms(text, ms, &why) != 0 || *ms <= 0 || *ms > 600000)
     return -1;
   return 0;
 }
 
-/* ---- connect / create ------------------------------------------------------------ */
+/* ---- connect / create
+ * ------------------------------------------------------------ */
 
-static int write_profile(const char *path, const json_t *profile,
-                         char **err) {
+static int write_profile(const char *path, const json_t *profile, char **err) {
   char *dir = tc_cfg_strdup(path);
   char *slash = dir ? strrchr(dir, '/') : NULL;
   if (slash != NULL) {
@@ -608,8 +611,9 @@ static int write_profile(const char *path, const json_t *profile,
 
 static int cmd_create(struct rt_flags *f) {
   const char *cmd = "runtimes create";
-  char *alias = alias_arg(cmd, f->alias ? f->alias : f->npos ? f->pos[0]
-                                                               : NULL);
+  char *alias = alias_arg(cmd, f->alias  ? f->alias
+                               : f->npos ? f->pos[0]
+                                         : NULL);
   if (alias == NULL)
     return 1;
   struct rt_ctx c;
@@ -660,8 +664,9 @@ static int cmd_create(struct rt_flags *f) {
 static int cmd_connect(struct rt_flags *f) {
   const char *cmd = "runtimes connect";
   if (f->npos > 0)
-    return tc_cli_fail(cmd, "unexpected argument \"%.64s\"; the alias is "
-                            "given with --alias",
+    return tc_cli_fail(cmd,
+                       "unexpected argument \"%.64s\"; the alias is "
+                       "given with --alias",
                        f->pos[0]);
   char *alias = alias_arg(cmd, f->alias);
   if (alias == NULL)
@@ -670,8 +675,7 @@ static int cmd_connect(struct rt_flags *f) {
   char *err = NULL, *prof_name = NULL, *profile_dir = NULL, *config_path = NULL;
   char *url_file = NULL, *log_path = NULL, *logs_dir = NULL, *health_dir = NULL;
   char *exe = NULL, *remote_error = NULL, *session = NULL, *socket = NULL;
-  char *own_url = NULL, *own_cmd = NULL, *own_key_ref = NULL,
-       *own_pname = NULL;
+  char *own_url = NULL, *own_cmd = NULL, *own_key_ref = NULL, *own_pname = NULL;
   json_t *tunnel = NULL, *profile = NULL, *payload = NULL;
   struct tc_admin_api base_api = {0};
   struct rt_ctx c;
@@ -704,8 +708,8 @@ static int cmd_connect(struct rt_flags *f) {
     if (f->json)
       tc_print_json(json_incref(payload));
     else {
-      printf("%s is already running (pid %ld, %s mode)\n", alias,
-             (long)v.pid, v.mode);
+      printf("%s is already running (pid %ld, %s mode)\n", alias, (long)v.pid,
+             v.mode);
       print_view_text(payload);
     }
     rc = 0;
@@ -823,8 +827,8 @@ static int cmd_connect(struct rt_flags *f) {
     goto out;
   }
   const char *dir_flag = f->profile_dir ? f->profile_dir
-                         : arec ? sget(arec, "profile_dir")
-                                : NULL;
+                         : arec         ? sget(arec, "profile_dir")
+                                        : NULL;
   if (tc_profile_dir(dir_flag, &profile_dir, &err) != 0 ||
       tc_profile_path(profile_dir, pname, &config_path, &err) != 0) {
     free(tunnel_id_copy);
@@ -847,12 +851,12 @@ static int cmd_connect(struct rt_flags *f) {
   /* The profile (JSON is YAML). The base URL may carry a url-path in
    * base_api.base: split it back. */
   const char *url_path = flag_path;
-  profile = json_pack(
-      "{s:i,s:{s:s,s:s,s:s},s:{s:s,s:s},s:{s:s,s:s,s:s}}", "config_version",
-      1, "control_plane", "base_url", flag_base ? flag_base : base_api.base,
-      "tunnel_id", tunnel_id_copy, "api_key", key_ref, "health", "listen_addr",
-      "127.0.0.1:0", "url_file", url_file, "log", "level", "info", "format",
-      "json", "file", log_path);
+  profile = json_pack("{s:i,s:{s:s,s:s,s:s},s:{s:s,s:s},s:{s:s,s:s,s:s}}",
+                      "config_version", 1, "control_plane", "base_url",
+                      flag_base ? flag_base : base_api.base, "tunnel_id",
+                      tunnel_id_copy, "api_key", key_ref, "health",
+                      "listen_addr", "127.0.0.1:0", "url_file", url_file, "log",
+                      "level", "info", "format", "json", "file", log_path);
   free(tunnel_id_copy);
   tunnel_id = NULL;
   if (profile == NULL) {
@@ -863,8 +867,8 @@ static int cmd_connect(struct rt_flags *f) {
     /* base_api.base = origin + url-path: keep them apart in the profile. */
     struct tc_cfg_url_parts up;
     if (tc_cfg_url_split(base_api.base, &up) == 0 && up.path_len > 0) {
-      char *origin = tc_cfg_strndup(base_api.base,
-                                    (size_t)(up.path - base_api.base));
+      char *origin =
+          tc_cfg_strndup(base_api.base, (size_t)(up.path - base_api.base));
       char *p = tc_cfg_strndup(up.path, up.path_len);
       json_t *cp = json_object_get(profile, "control_plane");
       json_object_set_new(cp, "base_url", json_string(origin));
@@ -877,15 +881,13 @@ static int cmd_connect(struct rt_flags *f) {
                         json_string(url_path));
   }
   if (mcp_url != NULL)
-    json_object_set_new(
-        profile, "mcp",
-        json_pack("{s:[{s:s,s:s}]}", "server_urls", "channel", "main", "url",
-                  mcp_url));
+    json_object_set_new(profile, "mcp",
+                        json_pack("{s:[{s:s,s:s}]}", "server_urls", "channel",
+                                  "main", "url", mcp_url));
   else if (mcp_cmd != NULL)
-    json_object_set_new(
-        profile, "mcp",
-        json_pack("{s:[{s:s,s:s}]}", "commands", "channel", "main", "command",
-                  mcp_cmd));
+    json_object_set_new(profile, "mcp",
+                        json_pack("{s:[{s:s,s:s}]}", "commands", "channel",
+                                  "main", "command", mcp_cmd));
   if (write_profile(config_path, profile, &err) != 0) {
     rc = fail_err(cmd, err);
     err = NULL;
@@ -930,9 +932,10 @@ static int cmd_connect(struct rt_flags *f) {
       env_names[0] = envname;
     }
     if (tc_rt_tmux_has(socket, session)) {
-      rc = tc_cli_fail(cmd, "tmux session %s already exists without a "
-                            "record; end it with 'tmux -L %s kill-session -t "
-                            "%s' and retry",
+      rc = tc_cli_fail(cmd,
+                       "tmux session %s already exists without a "
+                       "record; end it with 'tmux -L %s kill-session -t "
+                       "%s' and retry",
                        session, socket, session);
       goto out;
     }
@@ -954,22 +957,22 @@ static int cmd_connect(struct rt_flags *f) {
   json_t *cmdarr = json_array();
   for (size_t i = 0; i < an; i++)
     json_array_append_new(cmdarr, json_string(argv[i]));
-  json_t *prec = json_pack(
-      "{s:s,s:i,s:s,s:s,s:O,s:s,s:s,s:s,s:s?,s:s?}", "alias", alias, "pid",
-      (json_int_t)pid, "start_ticks", ticks, "mode",
-      use_tmux ? "tmux" : "process", "command", cmdarr, "log_path", log_path,
-      "health_url_file", url_file, "started_at", now, "session_name", session,
-      "tmux_socket", socket);
+  json_t *prec =
+      json_pack("{s:s,s:i,s:s,s:s,s:O,s:s,s:s,s:s,s:s?,s:s?}", "alias", alias,
+                "pid", (json_int_t)pid, "start_ticks", ticks, "mode",
+                use_tmux ? "tmux" : "process", "command", cmdarr, "log_path",
+                log_path, "health_url_file", url_file, "started_at", now,
+                "session_name", session, "tmux_socket", socket);
   json_object_set(c.procs, alias, prec);
   json_decref(prec);
   if (arec == NULL) {
     arec = json_pack("{s:s,s:s}", "alias", alias, "created_at", now);
     json_object_set_new(c.aliases, alias, arec);
   }
-  json_object_set_new(arec, "tunnel_id",
-                      json_string(sget(json_object_get(profile,
-                                                       "control_plane"),
-                                       "tunnel_id")));
+  json_object_set_new(
+      arec, "tunnel_id",
+      json_string(
+          sget(json_object_get(profile, "control_plane"), "tunnel_id")));
   json_object_set_new(arec, "profile_name", json_string(pname));
   json_object_set_new(arec, "profile_dir", json_string(profile_dir));
   json_object_set_new(arec, "config_path", json_string(config_path));
@@ -1002,8 +1005,8 @@ static int cmd_connect(struct rt_flags *f) {
     err = NULL;
     goto out;
   }
-  tc_rt_history(c.root, "connect", alias,
-                sget(arec, "tunnel_id"), use_tmux ? "tmux" : "process");
+  tc_rt_history(c.root, "connect", alias, sget(arec, "tunnel_id"),
+                use_tmux ? "tmux" : "process");
 
   /* Wait for health. */
   bool progress = !f->json && isatty(STDERR_FILENO);
@@ -1024,8 +1027,8 @@ static int cmd_connect(struct rt_flags *f) {
   json_object_set_new(payload, "already_running", json_false());
   json_object_set_new(payload, "started", json_true());
   json_object_set_new(payload, "running", json_boolean(v.running));
-  json_object_set_new(payload, "mode", json_string(use_tmux ? "tmux"
-                                                            : "process"));
+  json_object_set_new(payload, "mode",
+                      json_string(use_tmux ? "tmux" : "process"));
   json_object_set_new(payload, "command", json_incref(cmdarr));
   json_decref(cmdarr);
   json_object_set_new(payload, "log_path", json_string(log_path));
@@ -1053,16 +1056,16 @@ static int cmd_connect(struct rt_flags *f) {
                WIFEXITED(exit_status) ? "exit status" : "signal",
                WIFEXITED(exit_status) ? WEXITSTATUS(exit_status)
                                       : WTERMSIG(exit_status));
-    tc_cli_fail(cmd, "%s exited during start-up%s%s%.300s; see %s", alias,
-                how, last ? ": " : "", last ? last : "", log_path);
+    tc_cli_fail(cmd, "%s exited during start-up%s%s%.300s; see %s", alias, how,
+                last ? ": " : "", last ? last : "", log_path);
     json_decref(tail);
     rc = 1;
   } else {
-    tc_cli_fail(cmd, "%s did not become healthy within %lldms (state %s)%s%s;"
-                     " see 'tunnel-client runtimes status %s' and %s",
-                alias, (long long)wait_ms, v.state,
-                remote_error ? "; " : "", remote_error ? remote_error : "",
-                alias, log_path);
+    tc_cli_fail(cmd,
+                "%s did not become healthy within %lldms (state %s)%s%s;"
+                " see 'tunnel-client runtimes status %s' and %s",
+                alias, (long long)wait_ms, v.state, remote_error ? "; " : "",
+                remote_error ? remote_error : "", alias, log_path);
     rc = 2;
   }
 out:
@@ -1092,7 +1095,8 @@ out:
   return rc;
 }
 
-/* ---- status / list ------------------------------------------------------------ */
+/* ---- status / list
+ * ------------------------------------------------------------ */
 
 static int cmd_status(struct rt_flags *f) {
   const char *cmd = "runtimes status";
@@ -1117,8 +1121,9 @@ static int cmd_status(struct rt_flags *f) {
                               "unknown alias", "runtime_state", "stopped"));
       rc = 2;
     } else {
-      rc = tc_cli_fail(cmd, "unknown alias %s; see 'tunnel-client runtimes "
-                            "list'",
+      rc = tc_cli_fail(cmd,
+                       "unknown alias %s; see 'tunnel-client runtimes "
+                       "list'",
                        alias);
     }
     goto out;
@@ -1148,8 +1153,8 @@ static int cmd_status(struct rt_flags *f) {
     }
   }
   json_object_set_new(o, "remote", remote ? remote : json_null());
-  json_object_set_new(o, "remote_error", rerr ? json_string(rerr)
-                                              : json_null());
+  json_object_set_new(o, "remote_error",
+                      rerr ? json_string(rerr) : json_null());
   json_object_set_new(o, "remote_lookup_status", json_integer(rstatus));
   json_object_set_new(o, "error", json_null());
   bool gone = rstatus == 404 && v.prec == NULL;
@@ -1159,9 +1164,10 @@ static int cmd_status(struct rt_flags *f) {
   } else {
     print_view_text(o);
     if (gone)
-      rc = tc_cli_fail(cmd, "tunnel %s of alias %s no longer exists (HTTP "
-                            "404); remove the alias with 'tunnel-client "
-                            "runtimes rm %s'",
+      rc = tc_cli_fail(cmd,
+                       "tunnel %s of alias %s no longer exists (HTTP "
+                       "404); remove the alias with 'tunnel-client "
+                       "runtimes rm %s'",
                        tid, alias, alias);
   }
   free(rerr);
@@ -1178,8 +1184,8 @@ static json_t *all_aliases(struct rt_ctx *c) {
   json_t *names = json_array();
   const char *k;
   json_t *val;
-  json_object_foreach(c->aliases, k, val) json_array_append_new(names,
-                                                                json_string(k));
+  json_object_foreach(c->aliases, k, val)
+      json_array_append_new(names, json_string(k));
   json_object_foreach(c->procs, k, val) {
     if (json_object_get(c->aliases, k) == NULL)
       json_array_append_new(names, json_string(k));
@@ -1301,7 +1307,8 @@ static int cmd_list(struct rt_flags *f) {
   return rc;
 }
 
-/* ---- stop / rm / cleanup ------------------------------------------------------ */
+/* ---- stop / rm / cleanup
+ * ------------------------------------------------------ */
 
 static int cmd_stop(struct rt_flags *f) {
   const char *cmd = "runtimes stop";
@@ -1321,8 +1328,9 @@ static int cmd_stop(struct rt_flags *f) {
   struct rt_view v;
   view_build(&c, alias, &v);
   if (v.arec == NULL && v.prec == NULL) {
-    rc = tc_cli_fail(cmd, "unknown alias %s; see 'tunnel-client runtimes "
-                          "list'",
+    rc = tc_cli_fail(cmd,
+                     "unknown alias %s; see 'tunnel-client runtimes "
+                     "list'",
                      alias);
     tc_rt_probe_clear(&v.probe);
     ctx_free(&c);
@@ -1388,16 +1396,18 @@ static int cmd_stop(struct rt_flags *f) {
 }
 
 /* Remove an alias's records and files (not the profile unless asked). */
-static void remove_alias(struct rt_ctx *c, const char *alias,
-                         bool with_profile, json_t *removed) {
+static void remove_alias(struct rt_ctx *c, const char *alias, bool with_profile,
+                         json_t *removed) {
   json_t *arec = json_object_get(c->aliases, alias);
   json_t *prec = json_object_get(c->procs, alias);
-  const char *files[3] = {
-      arec ? sget(arec, "health_url_file")
-           : prec ? sget(prec, "health_url_file")
-                  : NULL,
-      arec ? sget(arec, "log_path") : prec ? sget(prec, "log_path") : NULL,
-      with_profile && arec ? sget(arec, "config_path") : NULL};
+  const char *files[3] = {arec   ? sget(arec, "health_url_file")
+                          : prec ? sget(prec, "health_url_file")
+                                 : NULL,
+                          arec   ? sget(arec, "log_path")
+                          : prec ? sget(prec, "log_path")
+                                 : NULL,
+                          with_profile && arec ? sget(arec, "config_path")
+                                               : NULL};
   for (size_t i = 0; i < 3; i++)
     if (files[i] != NULL && access(files[i], F_OK) == 0 &&
         tc_fs_remove_if_exists(files[i]) == 0)
@@ -1424,12 +1434,14 @@ static int cmd_rm(struct rt_flags *f) {
   struct rt_view v;
   view_build(&c, alias, &v);
   if (v.arec == NULL && v.prec == NULL) {
-    rc = tc_cli_fail(cmd, "unknown alias %s; see 'tunnel-client runtimes "
-                          "list'",
+    rc = tc_cli_fail(cmd,
+                     "unknown alias %s; see 'tunnel-client runtimes "
+                     "list'",
                      alias);
   } else if (v.running) {
-    rc = tc_cli_fail(cmd, "%s is running (pid %ld); stop it first: "
-                          "tunnel-client runtimes stop %s",
+    rc = tc_cli_fail(cmd,
+                     "%s is running (pid %ld); stop it first: "
+                     "tunnel-client runtimes stop %s",
                      alias, (long)v.pid, alias);
   } else {
     json_t *removed = json_array();
@@ -1442,8 +1454,8 @@ static int cmd_rm(struct rt_flags *f) {
     } else {
       tc_rt_history(c.root, "rm", alias, tid_copy, NULL);
       if (f->json)
-        tc_print_json(json_pack("{s:s,s:b,s:O}", "alias", alias, "removed",
-                                1, "files", removed));
+        tc_print_json(json_pack("{s:s,s:b,s:O}", "alias", alias, "removed", 1,
+                                "files", removed));
       else
         printf("Removed %s (the remote tunnel is untouched)\n", alias);
     }
@@ -1494,11 +1506,11 @@ static int cmd_cleanup(struct rt_flags *f) {
     json_t *removed = json_array();
     if (f->apply && strcmp(cls, "stale_alias") == 0)
       remove_alias(&c, a, false, removed);
-    json_array_append_new(
-        entries, json_pack("{s:s,s:s,s:s,s:b,s:o}", "alias", a, "class", cls,
-                           "detail", detail, "removed",
-                           f->apply && strcmp(cls, "stale_alias") == 0,
-                           "removed_files", removed));
+    json_array_append_new(entries,
+                          json_pack("{s:s,s:s,s:s,s:b,s:o}", "alias", a,
+                                    "class", cls, "detail", detail, "removed",
+                                    f->apply && strcmp(cls, "stale_alias") == 0,
+                                    "removed_files", removed));
     tc_rt_probe_clear(&v.probe);
   }
   int rc = 0;
@@ -1509,8 +1521,8 @@ static int cmd_cleanup(struct rt_flags *f) {
     if (f->apply && nstale > 0)
       tc_rt_history(c.root, "cleanup", NULL, NULL, "removed stale aliases");
     if (f->json) {
-      tc_print_json(json_pack("{s:O,s:b}", "entries", entries, "applied",
-                              f->apply));
+      tc_print_json(
+          json_pack("{s:O,s:b}", "entries", entries, "applied", f->apply));
     } else {
       if (json_array_size(entries) == 0)
         printf("Nothing to clean up.\n");
@@ -1518,8 +1530,7 @@ static int cmd_cleanup(struct rt_flags *f) {
         json_t *e = json_array_get(entries, i);
         printf("%-16s %-20s %s%s\n", sget(e, "class"), sget(e, "alias"),
                sget(e, "detail"),
-               json_is_true(json_object_get(e, "removed")) ? " (removed)"
-                                                           : "");
+               json_is_true(json_object_get(e, "removed")) ? " (removed)" : "");
       }
       if (!f->apply && nstale > 0)
         printf("\nRun 'tunnel-client runtimes cleanup --apply' to remove the "
@@ -1533,7 +1544,8 @@ static int cmd_cleanup(struct rt_flags *f) {
   return rc;
 }
 
-/* ---- dispatch ------------------------------------------------------------------ */
+/* ---- dispatch
+ * ------------------------------------------------------------------ */
 
 int tc_cmd_runtimes(int argc, char **argv) {
   if (argc < 1) {

@@ -9,7 +9,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* ---- processes (cmd_runtimes_proc.c) -------------------------------------- */
+/* ---- processes (cmd_runtimes_proc.c) --------------------------------------
+ */
 
 /* Start argv[0] with argv as a detached child: own session and process
  * group (setsid), stdin /dev/null, stdout+stderr appended to log_path
@@ -51,12 +52,13 @@ pid_t tc_rt_tmux_start(const char *socket, const char *session,
 bool tc_rt_tmux_has(const char *socket, const char *session);
 int tc_rt_tmux_kill(const char *socket, const char *session);
 
-/* ---- probes (cmd_runtimes_probe.c) ---------------------------------------- */
+/* ---- probes (cmd_runtimes_probe.c) ----------------------------------------
+ */
 
 struct tc_rt_probe {
-  char *base_url;   /* from the health URL file; NULL when absent */
-  int healthz;      /* HTTP status, 0 = no answer */
-  int readyz;       /* HTTP status, 0 = no answer */
+  char *base_url;    /* from the health URL file; NULL when absent */
+  int healthz;       /* HTTP status, 0 = no answer */
+  int readyz;        /* HTTP status, 0 = no answer */
   char *readyz_body; /* first line of the /readyz body (trimmed) */
   bool healthy, ready;
 };

@@ -33,8 +33,8 @@ static char *read_small_file(const char *path) {
   size_t n = fread(buf, 1, sizeof(buf) - 1, f);
   fclose(f);
   buf[n] = '\0';
-  while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
-                   buf[n - 1] == ' '))
+  while (n > 0 &&
+         (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
     buf[--n] = '\0';
   return n > 0 ? tc_cfg_strdup(buf) : NULL;
 }
@@ -127,8 +127,8 @@ static int64_t now_ms(void) {
 static void draw(const char *alias, int64_t elapsed, const char *what,
                  unsigned frame) {
   static const char spin[] = "|/-\\";
-  fprintf(stderr, "\r\033[K%c waiting for %s: %s (%lld.%llds)",
-          spin[frame % 4], alias, what, (long long)(elapsed / 1000),
+  fprintf(stderr, "\r\033[K%c waiting for %s: %s (%lld.%llds)", spin[frame % 4],
+          alias, what, (long long)(elapsed / 1000),
           (long long)(elapsed % 1000 / 100));
   fflush(stderr);
 }

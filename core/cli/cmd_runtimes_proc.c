@@ -36,8 +36,7 @@ static void close_from(int lowfd) {
 }
 
 pid_t tc_rt_spawn(char *const argv[], const char *log_path, char **err) {
-  int logfd =
-      open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  int logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (logfd < 0) {
     tc_cfg_fail(err, "open log file %s: %s", log_path, strerror(errno));
     return -1;
@@ -229,7 +228,8 @@ int tc_rt_proc_stop(pid_t pid, int64_t wait_ms) {
   return -1;
 }
 
-/* ---- tmux ------------------------------------------------------------------ */
+/* ---- tmux ------------------------------------------------------------------
+ */
 
 static uint32_t fnv1a(const char *s) {
   uint32_t h = 2166136261u;
@@ -301,16 +301,16 @@ bool tc_rt_tmux_available(void) {
 bool tc_rt_tmux_has(const char *socket, const char *session) {
   char target[256];
   snprintf(target, sizeof(target), "=%s", session);
-  char *argv[] = {"tmux", "-L", (char *)(uintptr_t)socket, "has-session",
-                  "-t", target, NULL};
+  char *argv[] = {"tmux", "-L", (char *)(uintptr_t)socket, "has-session", "-t",
+                  target, NULL};
   return run_tmux(argv, NULL, 0) == 0;
 }
 
 int tc_rt_tmux_kill(const char *socket, const char *session) {
   char target[256];
   snprintf(target, sizeof(target), "=%s", session);
-  char *argv[] = {"tmux", "-L", (char *)(uintptr_t)socket, "kill-session",
-                  "-t", target, NULL};
+  char *argv[] = {"tmux", "-L", (char *)(uintptr_t)socket, "kill-session", "-t",
+                  target, NULL};
   return run_tmux(argv, NULL, 0) == 0 ? 0 : -1;
 }
 
@@ -368,8 +368,7 @@ pid_t tc_rt_tmux_start(const char *socket, const char *session,
   free(t);
   long pid = strtol(out, NULL, 10);
   if (rc != 0 || pid <= 1) {
-    tc_cfg_fail(err, "tmux could not start session %s (exit %d)", session,
-                rc);
+    tc_cfg_fail(err, "tmux could not start session %s (exit %d)", session, rc);
     return -1;
   }
   return (pid_t)pid;

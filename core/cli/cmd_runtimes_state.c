@@ -32,10 +32,9 @@ char *tc_rt_state_root(char **err) {
     return tc_cfg_strdup(v);
   const char *home = env_nonempty("HOME");
   const char *codex = env_nonempty("CODEX_HOME");
-  char *cand[3] = {
-      codex ? tc_cfg_printf("%s/tunnel-mcp", codex) : NULL,
-      home ? tc_cfg_printf("%s/.codex/tunnel-mcp", home) : NULL,
-      home ? tc_cfg_printf("%s/.tunnel-client", home) : NULL};
+  char *cand[3] = {codex ? tc_cfg_printf("%s/tunnel-mcp", codex) : NULL,
+                   home ? tc_cfg_printf("%s/.codex/tunnel-mcp", home) : NULL,
+                   home ? tc_cfg_printf("%s/.tunnel-client", home) : NULL};
   char *found = NULL;
   for (size_t i = 0; i < 3; i++) {
     if (found == NULL && is_dir(cand[i]))
@@ -88,8 +87,9 @@ json_t *tc_rt_load(const char *path, char **err) {
   json_t *v = json_load_file(path, 0, &je);
   if (!json_is_object(v)) {
     json_decref(v);
-    tc_cfg_fail(err, "state file %s is not a JSON object (line %d: %s); "
-                     "move it away and retry",
+    tc_cfg_fail(err,
+                "state file %s is not a JSON object (line %d: %s); "
+                "move it away and retry",
                 path, je.line, je.text);
     return NULL;
   }
@@ -142,8 +142,8 @@ void tc_rt_history(const char *root, const char *action, const char *alias,
   if (tc_rt_mkdirs(root, NULL) != 0)
     return;
   char *path = tc_rt_path(root, "history.md");
-  int fd = path ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)
-                : -1;
+  int fd =
+      path ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -1;
   free(path);
   FILE *f = fd >= 0 ? fdopen(fd, "a") : NULL;
   if (f == NULL) {

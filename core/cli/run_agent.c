@@ -128,9 +128,8 @@ static void wait_startup_probe(struct tc_readiness *r) {
          "waiting for the MCP startup probe before the first poll", NULL);
   while (!tc_readiness_wait_probes(r, 100)) {
     sigset_t pending;
-    if (sigpending(&pending) == 0 &&
-        (sigismember(&pending, SIGINT) == 1 ||
-         sigismember(&pending, SIGTERM) == 1))
+    if (sigpending(&pending) == 0 && (sigismember(&pending, SIGINT) == 1 ||
+                                      sigismember(&pending, SIGTERM) == 1))
       return;
   }
 }

@@ -913,8 +913,7 @@ int tc_cp_fetch_metadata(struct tc_cp_client *c, char **json, char **err) {
   curl_easy_getinfo(k->easy, CURLINFO_RESPONSE_CODE, &status);
   /* Any HTTP answer shows the control plane is reachable (ops state). */
   tc_cp_status_record(TC_CP_STATUS_METADATA, (int)status, status == 200,
-                      status == 200 ? NULL : "tunnel metadata fetch failed",
-                      0);
+                      status == 200 ? NULL : "tunnel metadata fetch failed", 0);
   if (status == 200 && !x.too_large && !x.body.failed) {
     *json = tc_sbuf_finish(&x.body);
     ret = *json != NULL ? 0 : -1;

@@ -80,9 +80,9 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status,
   json_decref(v);
   if (text == NULL)
     return MHD_NO;
-  enum MHD_Result r = tc_devcp_respond(c, status, "application/json", text,
-                                       strlen(text), "X-Request-Id",
-                                       request_id, NULL);
+  enum MHD_Result r =
+      tc_devcp_respond(c, status, "application/json", text, strlen(text),
+                       "X-Request-Id", request_id, NULL);
   free(text);
   return r;
 }
@@ -91,11 +91,10 @@ static enum MHD_Result reply_error(struct MHD_Connection *c,
                                    unsigned int status, const char *code,
                                    const char *message,
                                    const char *request_id) {
-  const char *type =
-      status >= 500 ? "server_error" : "invalid_request_error";
+  const char *type = status >= 500 ? "server_error" : "invalid_request_error";
   return reply(c, status,
-               json_pack("{s:{s:s,s:s,s:n,s:s?}}", "error", "message",
-                         message, "type", type, "param", "code", code),
+               json_pack("{s:{s:s,s:s,s:n,s:s?}}", "error", "message", message,
+                         "type", type, "param", "code", code),
                request_id);
 }
 
@@ -263,9 +262,9 @@ static enum MHD_Result get_one(struct tc_devcp *s, struct MHD_Connection *c,
                                const char *id, const char *rid) {
   pthread_mutex_lock(&s->lock);
   long i = find_locked(s, id);
-  json_t *t = i < 0 ? NULL
-                    : json_deep_copy(json_array_get(s->admin_tunnels,
-                                                    (size_t)i));
+  json_t *t = i < 0
+                  ? NULL
+                  : json_deep_copy(json_array_get(s->admin_tunnels, (size_t)i));
   pthread_mutex_unlock(&s->lock);
   if (t == NULL)
     return reply_error(c, 404, "tunnel_not_found", "tunnel not found", rid);
@@ -332,8 +331,8 @@ static enum MHD_Result remove_one(struct tc_devcp *s, struct MHD_Connection *c,
 }
 
 enum MHD_Result tc_devcp_handle_admin(struct tc_devcp *s,
-                                      struct MHD_Connection *c,
-                                      const char *url, const char *method,
+                                      struct MHD_Connection *c, const char *url,
+                                      const char *method,
                                       const struct devcp_req *rq) {
   char rid[40];
   next_request_id(s, rid, sizeof(rid));

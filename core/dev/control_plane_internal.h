@@ -208,8 +208,8 @@ int tc_devcp_admin_route(const struct tc_devcp *s, struct MHD_Connection *c,
                          const char *url, const char *method);
 /* Serve it (auth, CRUD on s->admin_tunnels, X-Request-Id local-admin-N). */
 enum MHD_Result tc_devcp_handle_admin(struct tc_devcp *s,
-                                      struct MHD_Connection *c,
-                                      const char *url, const char *method,
+                                      struct MHD_Connection *c, const char *url,
+                                      const char *method,
                                       const struct devcp_req *rq);
 /* Seed the store with the served tunnel; -1 on ENOMEM. */
 int tc_devcp_admin_init(struct tc_devcp *s);

@@ -460,8 +460,7 @@ static int client_cert_verified(struct MHD_Connection *c) {
   if (gnutls_certificate_get_peers(session, &n) == NULL || n == 0)
     return 0;
   unsigned int status = 0;
-  return gnutls_certificate_verify_peers2(session, &status) == 0 &&
-         status == 0;
+  return gnutls_certificate_verify_peers2(session, &status) == 0 && status == 0;
 }
 
 /* OAuth mode: record the Authorization header as received and demand the
@@ -469,8 +468,8 @@ static int client_cert_verified(struct MHD_Connection *c) {
  * queued 401 result in *ret. */
 static int bearer_refused(struct tc_mcp_stub *s, struct MHD_Connection *c,
                           enum MHD_Result *ret) {
-  const char *auth = MHD_lookup_connection_value(
-      c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+  const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_AUTHORIZATION);
   pthread_mutex_lock(&s->lock);
   free(s->last_authorization);
   s->last_authorization = auth != NULL ? strdup(auth) : NULL;
@@ -496,8 +495,7 @@ static int bearer_refused(struct tc_mcp_stub *s, struct MHD_Connection *c,
              ? respond(c, MHD_HTTP_UNAUTHORIZED, "application/json", body,
                        strlen(body), MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                        challenge, NULL)
-             : respond_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                            "out of memory");
+             : respond_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
   free(challenge);
   return 1;
 }
@@ -646,7 +644,8 @@ static int stub_tls_and_auth(struct tc_mcp_stub *s,
                              const struct tc_mcp_stub_options *opt,
                              char **err) {
   int tls = opt != NULL && opt->tls_cert_file != NULL;
-  if (opt != NULL && (opt->tls_cert_file == NULL) != (opt->tls_key_file == NULL))
+  if (opt != NULL &&
+      (opt->tls_cert_file == NULL) != (opt->tls_key_file == NULL))
     return tc_set_error(err, "start mcp-stub: --tls-cert and --tls-key go "
                              "together (set both)");
   if (opt != NULL && opt->tls_client_ca_file != NULL && !tls)
@@ -660,8 +659,7 @@ static int stub_tls_and_auth(struct tc_mcp_stub *s,
               read_pem("TLS key", opt->tls_key_file, &s->tls_key, err) != 0))
     return -1;
   if (tls && opt->tls_client_ca_file != NULL) {
-    if (read_pem("client CA", opt->tls_client_ca_file, &s->tls_trust, err) !=
-        0)
+    if (read_pem("client CA", opt->tls_client_ca_file, &s->tls_trust, err) != 0)
       return -1;
     s->require_client_cert = 1;
   }

@@ -86,9 +86,9 @@ static int post(struct exec *x, const struct tc_cp_response *r) {
   int terminal = tc_cp_resp_type_is_terminal(r->type);
   if (terminal) {
     x->terminal_code = r->resp_code;
-    x->outcome = rc != 0                                        ? "post_failed"
+    x->outcome = rc != 0                                     ? "post_failed"
                  : r->resp_code >= 200 && r->resp_code < 300 ? "ok"
-                                                                : "error";
+                                                             : "error";
   }
   if (rc != 0) {
     log_cmd(TC_LOG_WARN, x, "response post failed", "error",

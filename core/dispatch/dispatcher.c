@@ -172,8 +172,9 @@ int tc_dispatcher_submit(struct tc_dispatcher *d, struct tc_cp_command *cmd,
   pthread_mutex_lock(&d->recent.mu);
   if (h != 0 && tc_dispatch_recent_seen_locked(&d->recent, h)) {
     pthread_mutex_unlock(&d->recent.mu);
-    tc_log(TC_LOG_WARN, "dispatcher", "command delivered twice; running it once",
-           "request_id", cmd->request_id, NULL);
+    tc_log(TC_LOG_WARN, "dispatcher",
+           "command delivered twice; running it once", "request_id",
+           cmd->request_id, NULL);
     tc_cp_command_clear(cmd);
     return 0;
   }

@@ -52,8 +52,7 @@ int tc_dispatch_recent_seen_locked(const struct tc_dispatch_recent *r,
   return gen_has(r->gen[0], h) || gen_has(r->gen[1], h);
 }
 
-void tc_dispatch_recent_add_locked(struct tc_dispatch_recent *r,
-                                   uint64_t h) {
+void tc_dispatch_recent_add_locked(struct tc_dispatch_recent *r, uint64_t h) {
   if (r->fill == RECENT_GEN_FILL) {
     r->cur = 1 - r->cur;
     memset(r->gen[r->cur], 0, sizeof(r->gen[0]));

@@ -126,8 +126,8 @@ static int rg_add_hook(struct tc_registrar *r, const struct tc_hook_vtable *vt,
   const char *name = RG_NAME(vt, struct tc_hook_vtable);
   struct tc_module_entry *e;
   int rc = rg_precheck(r, kind, vt, RG_SIZE(vt),
-                       offsetof(struct tc_hook_vtable, admin_state),
-                       name, errmsg, &e);
+                       offsetof(struct tc_hook_vtable, admin_state), name,
+                       errmsg, &e);
   if (rc != TC_OK)
     return rc;
   if (vt->on_command == NULL && vt->on_response == NULL &&

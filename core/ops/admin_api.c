@@ -55,9 +55,9 @@ static json_t *modules_json(const struct tc_registry *reg) {
     for (unsigned bit = 1; bit <= TC_KIND_METRICS_SINK; bit <<= 1)
       if (m->kinds & bit)
         json_array_append_new(kinds, json_string(tc_kind_name(bit)));
-    json_array_append_new(
-        arr, json_pack("{s:s?,s:s?,s:o}", "name", m->desc->name, "version",
-                       m->desc->version, "kinds", kinds));
+    json_array_append_new(arr, json_pack("{s:s?,s:s?,s:o}", "name",
+                                         m->desc->name, "version",
+                                         m->desc->version, "kinds", kinds));
   }
   return arr;
 }
@@ -96,8 +96,8 @@ enum MHD_Result tc_ops_api_status(const struct tc_ops_request *rq) {
     }
   }
   int64_t now = now_unix_ms();
-  int64_t up = ctx->started_unix_ms > 0 ? (now - ctx->started_unix_ms) / 1000
-                                        : 0;
+  int64_t up =
+      ctx->started_unix_ms > 0 ? (now - ctx->started_unix_ms) / 1000 : 0;
   json_t *j = json_pack(
       "{s:s,s:s,s:o,s:o,s:I,s:o,s:o,s:o,s:o,s:o,s:s,s:o}", "version",
       tc_version_string(), "client_instance_id", tc_cp_instance_id(),
@@ -107,8 +107,7 @@ enum MHD_Result tc_ops_api_status(const struct tc_ops_request *rq) {
       string_or_null(rq->health_url), "ready", ready, "readiness", readiness,
       "readiness_reasons", reasons, "control_plane",
       control_plane_json(ctx->cfg), "log_level",
-      tc_log_level_name(tc_log_get_level()), "modules",
-      modules_json(ctx->reg));
+      tc_log_level_name(tc_log_get_level()), "modules", modules_json(ctx->reg));
   return tc_ops_reply_json(rq->c, MHD_HTTP_OK, j);
 }
 
@@ -164,14 +163,14 @@ static json_t *channel_json(const struct tc_ops_context *ctx, size_t i) {
         detail = strdup(tc_strerror(rc));
     }
   }
-  json_t *j = json_pack(
-      "{s:s,s:s,s:o,s:I,s:I,s:I,s:o,s:s,s:o}", "name", info.name, "transport",
-      info.transport, "target", target_json(info.binding), "in_flight",
-      (json_int_t)info.in_flight, "requests_total",
-      (json_int_t)info.requests_total, "errors_total",
-      (json_int_t)info.errors_total, "last_error",
-      string_or_null(info.last_error), "probe", probe, "probe_detail",
-      string_or_null(detail));
+  json_t *j = json_pack("{s:s,s:s,s:o,s:I,s:I,s:I,s:o,s:s,s:o}", "name",
+                        info.name, "transport", info.transport, "target",
+                        target_json(info.binding), "in_flight",
+                        (json_int_t)info.in_flight, "requests_total",
+                        (json_int_t)info.requests_total, "errors_total",
+                        (json_int_t)info.errors_total, "last_error",
+                        string_or_null(info.last_error), "probe", probe,
+                        "probe_detail", string_or_null(detail));
   free(detail);
   return j;
 }

@@ -57,10 +57,10 @@ enum MHD_Result tc_ops_api_logs(const struct tc_ops_request *rq) {
   json_t *lines = json_array();
   for (size_t i = 0; i < n; i++)
     json_array_append_new(
-        lines, json_pack("{s:I,s:s,s:s,s:s,s:s}", "seq", (json_int_t)e[i].seq,
-                         "time", e[i].time, "level",
-                         tc_log_level_name(e[i].level), "component",
-                         e[i].component, "text", e[i].text));
+        lines,
+        json_pack("{s:I,s:s,s:s,s:s,s:s}", "seq", (json_int_t)e[i].seq, "time",
+                  e[i].time, "level", tc_log_level_name(e[i].level),
+                  "component", e[i].component, "text", e[i].text));
   tc_log_entries_free(e, n);
   return tc_ops_reply_json(
       rq->c, MHD_HTTP_OK,

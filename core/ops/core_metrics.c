@@ -26,8 +26,8 @@ static struct tc_metric *reg(const char *name, const char *help, int kind,
   struct tc_metric *m =
       tc_metrics_register(tc_metrics_registry_global(), &d, &err);
   if (m == NULL) {
-    tc_log(TC_LOG_WARN, "metrics", "metric family not registered", "name",
-           name, "error", err, NULL);
+    tc_log(TC_LOG_WARN, "metrics", "metric family not registered", "name", name,
+           "error", err, NULL);
     free(err);
   }
   return m;
@@ -71,16 +71,15 @@ static void register_all(void) {
   m->queue_capacity =
       reg("tunnel_client_queue_capacity",
           "Queue slots (--control-plane.max-inflight).", TC_METRIC_GAUGE, NULL);
-  m->workers_busy = reg("tunnel_client_workers_busy",
-                        "Workers running a command now.", TC_METRIC_GAUGE,
-                        NULL);
+  m->workers_busy =
+      reg("tunnel_client_workers_busy", "Workers running a command now.",
+          TC_METRIC_GAUGE, NULL);
   m->workers = reg("tunnel_client_workers",
                    "Worker threads (--mcp.max-concurrent-requests).",
                    TC_METRIC_GAUGE, NULL);
-  m->mcp_call_duration =
-      reg("tunnel_client_mcp_call_duration_seconds",
-          "Time a transport took to answer one MCP call.",
-          TC_METRIC_HISTOGRAM, channel);
+  m->mcp_call_duration = reg("tunnel_client_mcp_call_duration_seconds",
+                             "Time a transport took to answer one MCP call.",
+                             TC_METRIC_HISTOGRAM, channel);
   m->post_retries = reg("tunnel_client_response_post_retries_total",
                         "Response POSTs retried after a retryable failure.",
                         TC_METRIC_COUNTER, NULL);

@@ -12,8 +12,8 @@
 #include "ops/metrics_registry.h"
 
 struct tc_core_metrics {
-  struct tc_metric *polls;             /* counter {result} */
-  struct tc_metric *commands_received; /* counter {channel,type} */
+  struct tc_metric *polls;              /* counter {result} */
+  struct tc_metric *commands_received;  /* counter {channel,type} */
   struct tc_metric *commands_completed; /* counter {channel,type,outcome} */
   struct tc_metric *queue_depth;        /* gauge */
   struct tc_metric *queue_capacity;     /* gauge */

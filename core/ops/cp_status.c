@@ -18,8 +18,8 @@ static int64_t unix_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void tc_cp_status_record(enum tc_cp_status_source src, int http_status,
-                         bool ok, const char *error, size_t commands) {
+void tc_cp_status_record(enum tc_cp_status_source src, int http_status, bool ok,
+                         const char *error, size_t commands) {
   const struct tc_core_metrics *m = tc_core_metrics();
   int64_t now = unix_ms();
   if (src == TC_CP_STATUS_POLL) {

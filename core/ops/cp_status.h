@@ -18,15 +18,15 @@ enum tc_cp_status_source { TC_CP_STATUS_POLL = 0, TC_CP_STATUS_METADATA = 1 };
 /* One finished request. `http_status` 0 = no HTTP answer; `ok` true when
  * it succeeded; `error` (may be NULL) is a one-line, secret-free reason;
  * `commands` is the number of commands a successful poll returned. */
-void tc_cp_status_record(enum tc_cp_status_source src, int http_status,
-                         bool ok, const char *error, size_t commands);
+void tc_cp_status_record(enum tc_cp_status_source src, int http_status, bool ok,
+                         const char *error, size_t commands);
 
 struct tc_cp_status {
   bool reached;
   bool rejected;
-  int last_http_status;     /* 0 before the first answer */
+  int last_http_status;      /* 0 before the first answer */
   int64_t last_poll_unix_ms; /* 0 before the first completed poll */
-  char last_error[256];     /* "" when the latest request succeeded */
+  char last_error[256];      /* "" when the latest request succeeded */
   uint64_t polls_total, poll_errors_total;
 };
 

@@ -30,14 +30,14 @@ enum MHD_Result tc_ops_reply(struct MHD_Connection *c, unsigned int status,
   return reply_with(c, status, content_type, body, len, NULL);
 }
 
-enum MHD_Result tc_ops_reply_text(struct MHD_Connection *c,
-                                  unsigned int status, const char *body) {
+enum MHD_Result tc_ops_reply_text(struct MHD_Connection *c, unsigned int status,
+                                  const char *body) {
   return reply_with(c, status, "text/plain; charset=utf-8", body, strlen(body),
                     NULL);
 }
 
-enum MHD_Result tc_ops_reply_json(struct MHD_Connection *c,
-                                  unsigned int status, json_t *json) {
+enum MHD_Result tc_ops_reply_json(struct MHD_Connection *c, unsigned int status,
+                                  json_t *json) {
   /* ENSURE_ASCII + ESCAPE_SLASH: nothing in the body reads as markup. */
   char *text = json != NULL
                    ? json_dumps(json, JSON_COMPACT | JSON_ENSURE_ASCII |
@@ -47,8 +47,8 @@ enum MHD_Result tc_ops_reply_json(struct MHD_Connection *c,
   if (text == NULL)
     return tc_ops_reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
                              "internal error: out of memory");
-  enum MHD_Result ret = reply_with(c, status, "application/json", text,
-                                   strlen(text), NULL);
+  enum MHD_Result ret =
+      reply_with(c, status, "application/json", text, strlen(text), NULL);
   free(text);
   return ret;
 }
@@ -63,8 +63,8 @@ static enum MHD_Result error_with(struct MHD_Connection *c, const char *url,
                            : NULL;
     json_decref(j);
     if (text != NULL) {
-      enum MHD_Result ret = reply_with(c, status, "application/json", text,
-                                       strlen(text), allow);
+      enum MHD_Result ret =
+          reply_with(c, status, "application/json", text, strlen(text), allow);
       free(text);
       return ret;
     }

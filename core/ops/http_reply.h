@@ -13,11 +13,11 @@
 enum MHD_Result tc_ops_reply(struct MHD_Connection *c, unsigned int status,
                              const char *content_type, const char *body,
                              size_t len);
-enum MHD_Result tc_ops_reply_text(struct MHD_Connection *c,
-                                  unsigned int status, const char *body);
+enum MHD_Result tc_ops_reply_text(struct MHD_Connection *c, unsigned int status,
+                                  const char *body);
 /* Serialises and releases `json` (stolen, may be NULL -> 500). */
-enum MHD_Result tc_ops_reply_json(struct MHD_Connection *c,
-                                  unsigned int status, json_t *json);
+enum MHD_Result tc_ops_reply_json(struct MHD_Connection *c, unsigned int status,
+                                  json_t *json);
 /* {"error": msg} for /api/ URLs, "msg" as text elsewhere. */
 enum MHD_Result tc_ops_reply_error(struct MHD_Connection *c, const char *url,
                                    unsigned int status, const char *msg);

@@ -3,8 +3,8 @@
 #include "ops/readiness.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,7 +165,8 @@ static int check_hooks(const struct tc_registry *reg,
   return 0;
 }
 
-static int check_channels(struct tc_readiness *r, struct tc_readiness_verdict *v,
+static int check_channels(struct tc_readiness *r,
+                          struct tc_readiness_verdict *v,
                           struct tc_sbuf *notes) {
   for (size_t i = 0; i < r->channels; i++) {
     char *detail = NULL;
@@ -197,9 +198,9 @@ static int check_control_plane(struct tc_readiness_verdict *v) {
   struct tc_cp_status st;
   tc_cp_status_get(&st);
   if (!st.reached)
-    return add_reason(v, fmt("control plane not reached: %s",
-                             st.last_error[0] ? st.last_error
-                                              : "no answer yet"));
+    return add_reason(v,
+                      fmt("control plane not reached: %s",
+                          st.last_error[0] ? st.last_error : "no answer yet"));
   if (st.rejected) {
     char *s = NULL;
     if (asprintf(&s, "control plane rejected the API key (HTTP %d)",

@@ -37,8 +37,8 @@ bool tc_readiness_channel_probed(struct tc_readiness *r, size_t i);
 
 struct tc_readiness_verdict {
   bool ready;
-  char *text;      /* the /readyz body: "ready", "ready (...)" or reason */
-  char **reasons;  /* every failing stage's reason, in order */
+  char *text;     /* the /readyz body: "ready", "ready (...)" or reason */
+  char **reasons; /* every failing stage's reason, in order */
   size_t reason_count;
 };
 /* Evaluate now (answers at once; never blocks on I/O). 0, or -1 on ENOMEM.

@@ -13,8 +13,7 @@
 
 enum MHD_Result tc_ops_readyz(const struct tc_ops_request *rq) {
   if (rq->ctx->readiness == NULL)
-    return tc_ops_reply_text(rq->c, MHD_HTTP_SERVICE_UNAVAILABLE,
-                             "starting");
+    return tc_ops_reply_text(rq->c, MHD_HTTP_SERVICE_UNAVAILABLE, "starting");
   struct tc_readiness_verdict v;
   if (tc_readiness_check(rq->ctx->readiness, &v) != 0)
     return tc_ops_reply_text(rq->c, MHD_HTTP_INTERNAL_SERVER_ERROR,

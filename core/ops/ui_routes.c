@@ -99,8 +99,8 @@ enum MHD_Result tc_ui_serve(struct MHD_Connection *c, const char *method,
     return respond_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed",
                         MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
   if (strcmp(url, "/") == 0)
-    return respond_text(c, MHD_HTTP_FOUND, "see /ui",
-                        MHD_HTTP_HEADER_LOCATION, "/ui");
+    return respond_text(c, MHD_HTTP_FOUND, "see /ui", MHD_HTTP_HEADER_LOCATION,
+                        "/ui");
   if (strcmp(url, "/ui") == 0 || strcmp(url, "/ui/") == 0)
     return serve_asset(c, UI_INDEX);
   if (strcmp(url, "/favicon.ico") == 0)

@@ -10,10 +10,11 @@
 
 #include <stdint.h>
 
-#define TC_HIST_SUB_BITS 7u                         /* 128 sub-buckets */
-#define TC_HIST_MAX_BITS 40u                        /* values < 2^40 */
-#define TC_HIST_SLOTS ((TC_HIST_MAX_BITS - TC_HIST_SUB_BITS + 2u) << \
-                       (TC_HIST_SUB_BITS - 1u))     /* 2240 */
+#define TC_HIST_SUB_BITS 7u  /* 128 sub-buckets */
+#define TC_HIST_MAX_BITS 40u /* values < 2^40 */
+#define TC_HIST_SLOTS                                                          \
+  ((TC_HIST_MAX_BITS - TC_HIST_SUB_BITS + 2u)                                  \
+   << (TC_HIST_SUB_BITS - 1u)) /* 2240 */
 
 struct tc_hist {
   uint64_t count;

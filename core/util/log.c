@@ -539,8 +539,7 @@ void tc_log_entries_free(struct tc_log_entry *e, size_t n) {
 }
 
 size_t tc_log_ring_read(unsigned long long since, size_t limit,
-                        struct tc_log_entry **out,
-                        unsigned long long *next) {
+                        struct tc_log_entry **out, unsigned long long *next) {
   *out = NULL;
   pthread_mutex_lock(&g_mu);
   *next = since < g_ring_seq ? since : g_ring_seq;

@@ -61,8 +61,8 @@ void tc_log_set_observer(tc_log_observer_fn fn, void *ud);
  * redacted like the output line. Threads: any; entries are copied out. */
 struct tc_log_entry {
   unsigned long long seq;
-  char time[32]; /* RFC 3339 UTC with milliseconds */
-  int level;     /* enum tc_log_level */
+  char time[32];   /* RFC 3339 UTC with milliseconds */
+  int level;       /* enum tc_log_level */
   char *component; /* "" when none */
   char *text;
 };

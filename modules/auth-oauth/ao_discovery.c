@@ -68,7 +68,9 @@ static int64_t left_ms(const struct tc_host *h, uint64_t deadline) {
   return now >= deadline ? 0 : (int64_t)((deadline - now) / 1000000u);
 }
 
-static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t min64(int64_t a, int64_t b) {
+  return a < b ? a : b;
+}
 
 static int is_http_url(const char *u) {
   char *o = NULL;
@@ -92,7 +94,8 @@ static char *resource_metadata(const char *v) {
       p += n;
       continue;
     }
-    int want = in_bearer && n == 17 && strncasecmp(p, "resource_metadata", 17) == 0;
+    int want =
+        in_bearer && n == 17 && strncasecmp(p, "resource_metadata", 17) == 0;
     p += n + 1;
     char *val = NULL;
     if (*p == '"') {
@@ -201,8 +204,8 @@ static int prmd_pass(const struct tc_host *h, json_t *cands, uint64_t deadline,
     memset(&f, 0, sizeof(f));
     for (int t = 0; t < ntries; t++) {
       ao_fetch_free(&f);
-      ao_fetch_url(h, url, 0, min64(timeouts[t], left_ms(h, deadline)),
-                   cancel, &f);
+      ao_fetch_url(h, url, 0, min64(timeouts[t], left_ms(h, deadline)), cancel,
+                   &f);
       if (!f.timed_out || left_ms(h, deadline) == 0)
         break;
     }
@@ -346,9 +349,8 @@ static void enrich(const struct tc_host *h, const char *issuer,
     json_object_set_new(rec, "error",
                         json_string("no authorization server metadata found"));
     json_array_append_new(
-        r->warnings,
-        json_string("authorization server metadata not found for "
-                    "authorization_servers[0]"));
+        r->warnings, json_string("authorization server metadata not found for "
+                                 "authorization_servers[0]"));
   } else {
     json_t *doc = json_object_get(use, "doc");
     json_object_set(rec, "metadata_url", json_object_get(use, "metadata_url"));
@@ -359,12 +361,14 @@ static void enrich(const struct tc_host *h, const char *issuer,
       char *w = fmt("authorization server metadata issuer %s differs from "
                     "authorization_servers[0] %s; accepted",
                     json_string_value(json_object_get(doc, "issuer")), issuer);
-      json_array_append_new(r->warnings, json_string(w ? w : "issuer mismatch"));
+      json_array_append_new(r->warnings,
+                            json_string(w ? w : "issuer mismatch"));
       free(w);
     }
     static const char *const fields[] = {
-        "token_endpoint", "jwks_uri", "introspection_endpoint",
-        "registration_endpoint", "revocation_endpoint", NULL};
+        "token_endpoint",         "jwks_uri",
+        "introspection_endpoint", "registration_endpoint",
+        "revocation_endpoint",    NULL};
     for (size_t k = 0; fields[k] != NULL; k++) {
       json_t *v = json_object_get(doc, fields[k]);
       if (json_is_string(v))

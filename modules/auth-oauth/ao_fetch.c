@@ -160,8 +160,8 @@ static char *origin_only(const char *url) {
 /* One request without redirects. Returns the CURLcode. */
 static CURLcode one_request(const struct tc_host *host, const char *url,
                             int post, long timeout_ms, const int *cancel,
-                            struct ao_fetch *f, char **location,
-                            int *too_large, char *errbuf) {
+                            struct ao_fetch *f, char **location, int *too_large,
+                            char *errbuf) {
   CURL *c = curl_easy_init();
   if (c == NULL)
     return CURLE_OUT_OF_MEMORY;
@@ -235,10 +235,10 @@ void ao_fetch_url(const struct tc_host *host, const char *url, int post,
     f->body = NULL;
     f->body_len = 0;
     f->status = 0;
-    CURLcode rc = left > 0 ? one_request(host, current, post, (long)left,
-                                         cancel, f, &location, &too_large,
-                                         errbuf)
-                           : CURLE_OPERATION_TIMEDOUT;
+    CURLcode rc = left > 0
+                      ? one_request(host, current, post, (long)left, cancel, f,
+                                    &location, &too_large, errbuf)
+                      : CURLE_OPERATION_TIMEDOUT;
     char *shown = origin_only(current);
     if (rc != CURLE_OK) {
       f->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
@@ -267,9 +267,9 @@ void ao_fetch_url(const struct tc_host *host, const char *url, int post,
     if (!same || hop >= AO_MAX_REDIRECTS) {
       char *dest = origin_only(location);
       ao_errf(f,
-               same ? "%s: more than 10 redirects"
-                    : "%s: redirect to another origin (%s) refused",
-               shown, dest);
+              same ? "%s: more than 10 redirects"
+                   : "%s: redirect to another origin (%s) refused",
+              shown, dest);
       free(dest);
       free(shown);
       free(location);

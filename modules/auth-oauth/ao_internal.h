@@ -16,15 +16,15 @@
 
 /* One HTTP exchange. */
 struct ao_fetch {
-  long status;              /* 0 when no HTTP answer */
-  int timed_out;            /* the failure was a timeout */
-  char *error;              /* malloc()ed one-line cause (origin only), or NULL */
-  char *body;               /* malloc()ed, NUL-terminated, may be NULL */
+  long status;   /* 0 when no HTTP answer */
+  int timed_out; /* the failure was a timeout */
+  char *error;   /* malloc()ed one-line cause (origin only), or NULL */
+  char *body;    /* malloc()ed, NUL-terminated, may be NULL */
   size_t body_len;
-  char *content_type;       /* malloc()ed or NULL */
-  char *www_authenticate;   /* malloc()ed or NULL */
+  char *content_type;        /* malloc()ed or NULL */
+  char *www_authenticate;    /* malloc()ed or NULL */
   struct tc_headers headers; /* all response headers of the final answer */
-  char *final_url;          /* after redirects (malloc()ed) */
+  char *final_url;           /* after redirects (malloc()ed) */
 };
 
 void ao_fetch_free(struct ao_fetch *f);
@@ -44,13 +44,13 @@ int ao_split_url(const char *url, char **origin, char **path);
 
 /* Discovery results (owned JSON, for the admin state). */
 struct ao_result {
-  int state;          /* enum ao_state */
-  char *detail;       /* malloc()ed reason for failed/no_oauth */
-  json_t *www;        /* {"status","resource_metadata"} or NULL */
-  json_t *attempts;   /* array of {"url","status","error"} */
-  json_t *prmd;       /* {"url","status","body"(object)} or NULL */
+  int state;           /* enum ao_state */
+  char *detail;        /* malloc()ed reason for failed/no_oauth */
+  json_t *www;         /* {"status","resource_metadata"} or NULL */
+  json_t *attempts;    /* array of {"url","status","error"} */
+  json_t *prmd;        /* {"url","status","body"(object)} or NULL */
   json_t *auth_server; /* enrichment record or NULL */
-  json_t *warnings;   /* array of strings */
+  json_t *warnings;    /* array of strings */
   /* the winning PRMD exchange (for oauth_discovery_response) */
   struct ao_fetch winner;
   int has_winner;

@@ -41,7 +41,7 @@ struct ao_inst {
   pthread_t thread;
   int thread_running;
   int stopping; /* atomic: aborts the startup round at shutdown */
-  int state; /* enum ao_state */
+  int state;    /* enum ao_state */
   char *detail;
   char *state_json; /* last discovery as JSON text */
   int64_t settled_at_ms;
@@ -106,7 +106,7 @@ static void log_result(struct ao_inst *a, const struct ao_result *r) {
   size_t i;
   json_t *w;
   json_array_foreach(r->warnings, i, w)
-    h->log(h, TC_LOG_WARN, NULL, "oauth discovery: %s", json_string_value(w));
+      h->log(h, TC_LOG_WARN, NULL, "oauth discovery: %s", json_string_value(w));
   if (r->state == AO_READY) {
     const char *url = json_string_value(json_object_get(r->prmd, "url"));
     char *origin = NULL;
@@ -145,8 +145,8 @@ static int ao_create(const struct tc_host *host, void **inst, char **errmsg) {
     return TC_ENOMEM;
   a->host = host;
   a->enabled = ao_cfg.enabled;
-  a->timeout_ms = ao_cfg.discovery_timeout_ms > 0 ? ao_cfg.discovery_timeout_ms
-                                                  : 10000;
+  a->timeout_ms =
+      ao_cfg.discovery_timeout_ms > 0 ? ao_cfg.discovery_timeout_ms : 10000;
   a->main_url = main_url_of(host);
   pthread_mutex_init(&a->mu, NULL);
   *inst = a;
@@ -219,9 +219,9 @@ static int ao_on_command(void *inst, const struct tc_request *req,
   int64_t budget = a->timeout_ms;
   if (req->deadline_ns != 0) {
     uint64_t now = a->host->monotonic_ns();
-    int64_t left =
-        req->deadline_ns > now ? (int64_t)((req->deadline_ns - now) / 1000000u)
-                               : 1;
+    int64_t left = req->deadline_ns > now
+                       ? (int64_t)((req->deadline_ns - now) / 1000000u)
+                       : 1;
     if (left < budget)
       budget = left;
   }
@@ -243,11 +243,11 @@ static int ao_on_command(void *inst, const struct tc_request *req,
     if (was_failed)
       publish(a, &r, "command");
   } else {
-    json_t *err = json_pack(
-        "{s:{s:s, s:s}}", "error", "message",
-        r.detail ? r.detail : "oauth discovery failed", "code",
-        r.state == AO_NO_OAUTH ? "oauth_metadata_not_found"
-                               : "oauth_discovery_failed");
+    json_t *err =
+        json_pack("{s:{s:s, s:s}}", "error", "message",
+                  r.detail ? r.detail : "oauth discovery failed", "code",
+                  r.state == AO_NO_OAUTH ? "oauth_metadata_not_found"
+                                         : "oauth_discovery_failed");
     char *text = err != NULL ? json_dumps(err, JSON_COMPACT) : NULL;
     json_decref(err);
     rc = complete_json(sink, r.state == AO_NO_OAUTH ? 404 : 502,
@@ -287,12 +287,11 @@ static int ao_admin_state(void *inst, char **json) {
   if (a->state_json != NULL) {
     *json = strdup(a->state_json);
   } else {
-    json_t *doc = json_pack(
-        "{s:s, s:s?, s:b, s:s?}", "state",
-        !a->enabled || a->main_url == NULL ? "disabled" : "pending", "mcp_url",
-        a->main_url, "enabled", a->enabled,
-        "detail",
-        a->main_url == NULL ? "no HTTP main binding" : NULL);
+    json_t *doc =
+        json_pack("{s:s, s:s?, s:b, s:s?}", "state",
+                  !a->enabled || a->main_url == NULL ? "disabled" : "pending",
+                  "mcp_url", a->main_url, "enabled", a->enabled, "detail",
+                  a->main_url == NULL ? "no HTTP main binding" : NULL);
     *json = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
   }

@@ -115,7 +115,7 @@ struct mh_xfer {
   const char *proto_kind; /* protocol failure found in the stream */
   int canceled;           /* aborted by is_canceled or stop */
   int oom;
-  int head_only;          /* stop once the response headers are in */
+  int head_only; /* stop once the response headers are in */
   int got_head;
   char errbuf[CURL_ERROR_SIZE];
 };
@@ -222,7 +222,8 @@ static size_t on_write(char *p, size_t size, size_t n, void *ud) {
 static size_t on_header(char *p, size_t size, size_t n, void *ud) {
   struct mh_xfer *x = ud;
   size_t len = size * n;
-  if (x->head_only && (len == 2 || len == 1) && (p[0] == '\r' || p[0] == '\n')) {
+  if (x->head_only && (len == 2 || len == 1) &&
+      (p[0] == '\r' || p[0] == '\n')) {
     long st = 0;
     curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &st);
     if (st >= 200) { /* final headers complete: the body is not wanted */
@@ -545,8 +546,8 @@ int mh_terminate_session(void *inst, const struct tc_request *req,
   return ret;
 }
 
-int mh_get_head(struct mh_inst *mi, const struct tc_request *req,
-                long *status, int *is_sse) {
+int mh_get_head(struct mh_inst *mi, const struct tc_request *req, long *status,
+                int *is_sse) {
   *status = 0;
   *is_sse = 0;
   int64_t budget = remaining_ms(mi, req);

@@ -139,11 +139,10 @@ int mh_post(struct mh_inst *mi, const struct tc_request *req,
  * as soon as the response headers are in: *status gets the HTTP status
  * (0 when none) and *is_sse whether the reply is text/event-stream.
  * Returns TC_OK when a status arrived, else TC_ECONNECT/TC_ETIMEDOUT. */
-int mh_get_head(struct mh_inst *mi, const struct tc_request *req,
-                long *status, int *is_sse);
+int mh_get_head(struct mh_inst *mi, const struct tc_request *req, long *status,
+                int *is_sse);
 /* DELETE the binding URL (the transport's terminate_session). */
-int mh_terminate_session(void *inst, const struct tc_request *req,
-                         int *status);
+int mh_terminate_session(void *inst, const struct tc_request *req, int *status);
 
 /* ---- startup probe (mh_probe.c) ------------------------------------------ */
 

@@ -73,7 +73,8 @@ struct step {
   char *session; /* Mcp-Session-Id of the reply, or NULL */
 };
 
-static int step_notify(const struct tc_sink *sink, const struct tc_response *m) {
+static int step_notify(const struct tc_sink *sink,
+                       const struct tc_response *m) {
   (void)sink;
   (void)m;
   return TC_OK; /* server notifications during the handshake are ignored */
@@ -166,8 +167,8 @@ static int is_unix(const struct mh_inst *mi) {
 
 /* Classify a POST step that did not produce a usable 2xx answer. */
 static void step_failure(const struct mh_inst *mi, const char *what,
-                         const struct step *s,
-                         const struct mh_xfer_info *info, struct attempt *a) {
+                         const struct step *s, const struct mh_xfer_info *info,
+                         struct attempt *a) {
   if (!s->completed) {
     a->out = OUT_FAILED;
     snprintf(a->why, sizeof(a->why), "%s: no result", what);
@@ -262,7 +263,8 @@ static void run_attempt(struct mh_inst *mi, struct attempt *a) {
     json_t *code = json_object_get(json_object_get(reply, "error"), "code");
     a->out = OUT_FAILED;
     if (json_is_integer(code))
-      snprintf(a->why, sizeof(a->why), "initialize returned JSON-RPC error %lld",
+      snprintf(a->why, sizeof(a->why),
+               "initialize returned JSON-RPC error %lld",
                (long long)json_integer_value(code));
     else
       snprintf(a->why, sizeof(a->why), "initialize returned no result");
@@ -270,7 +272,8 @@ static void run_attempt(struct mh_inst *mi, struct attempt *a) {
     step_free(&s);
     return;
   }
-  const char *pv = json_string_value(json_object_get(result, "protocolVersion"));
+  const char *pv =
+      json_string_value(json_object_get(result, "protocolVersion"));
   char *protocol = strdup(pv != NULL && pv[0] != '\0' ? pv : MH_PROBE_PROTOCOL);
   json_decref(reply);
   char *session = s.session;
@@ -294,7 +297,8 @@ static void run_attempt(struct mh_inst *mi, struct attempt *a) {
     if (h->log_enabled(h, TC_LOG_DEBUG))
       h->log(h, TC_LOG_DEBUG, mi->channel,
              "startup probe: GET %s -> %ld%s (%s)", mi->origin, gstatus,
-             sse ? " event stream" : "", grc == TC_OK ? "ok" : tc_strerror(grc));
+             sse ? " event stream" : "",
+             grc == TC_OK ? "ok" : tc_strerror(grc));
   }
   tc_headers_clear(&gh);
 

@@ -105,8 +105,8 @@ struct ms_inst {
   uint64_t next_id;
   uint64_t replay_id; /* internal id of a replayed initialize, or 0 */
   uint64_t replay_started_ns;
-  int probed; /* probe() was called before */
-  json_t *init_req;   /* last successful initialize, without id */
+  int probed;       /* probe() was called before */
+  json_t *init_req; /* last successful initialize, without id */
   struct ms_pending *pending;
   pthread_mutex_t write_lock; /* guards in_fd and whole-line writes */
   int in_fd;

@@ -185,8 +185,8 @@ static const char *px_env(const char *upper, const char *lower) {
 
 static int px_fail(const struct px_inst *p, char **errmsg, const char *what,
                    CURLcode rc) {
-  *errmsg = p->host->format("cannot apply the %s: %s", what,
-                            curl_easy_strerror(rc));
+  *errmsg =
+      p->host->format("cannot apply the %s: %s", what, curl_easy_strerror(rc));
   return TC_ECONFIG;
 }
 
@@ -249,7 +249,8 @@ static int px_binding_pair_ok(struct px_inst *p, const struct tc_binding *b,
                               char **errmsg) {
   pthread_mutex_lock(&p->lock);
   for (size_t i = 0; i < p->npairs; i++)
-    if (p->pairs[i].cert == b->client_cert && p->pairs[i].key == b->client_key) {
+    if (p->pairs[i].cert == b->client_cert &&
+        p->pairs[i].key == b->client_key) {
       int ok = p->pairs[i].ok;
       pthread_mutex_unlock(&p->lock);
       if (!ok)
@@ -262,12 +263,11 @@ static int px_binding_pair_ok(struct px_inst *p, const struct tc_binding *b,
   snprintf(what, sizeof(what), "channel %s client-cert/client-key",
            b->channel ? b->channel : "?");
   int rc = px_pair_check(what, b->client_cert, b->client_key, errmsg);
-  struct px_checked_pair *n =
-      realloc(p->pairs, (p->npairs + 1) * sizeof(*n));
+  struct px_checked_pair *n = realloc(p->pairs, (p->npairs + 1) * sizeof(*n));
   if (n != NULL) {
     p->pairs = n;
-    n[p->npairs++] = (struct px_checked_pair){b->client_cert, b->client_key,
-                                              rc == TC_OK};
+    n[p->npairs++] =
+        (struct px_checked_pair){b->client_cert, b->client_key, rc == TC_OK};
   }
   pthread_mutex_unlock(&p->lock);
   return rc;
@@ -280,8 +280,7 @@ static int px_apply_cert(struct px_inst *p, CURL *c,
   if (t->purpose == TC_NET_CONTROL_PLANE) {
     cert = p->cp_cert;
     key = p->cp_key;
-  } else if (t->purpose == TC_NET_MCP ||
-             t->purpose == TC_NET_OAUTH_METADATA) {
+  } else if (t->purpose == TC_NET_MCP || t->purpose == TC_NET_OAUTH_METADATA) {
     const char *origin_url = b != NULL ? b->url : p->main_url;
     if (!px_same_origin(t->url, origin_url))
       return TC_DECLINED;

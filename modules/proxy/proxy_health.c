@@ -40,13 +40,21 @@ static const char *const px_check_labels[] = {"route", "result", NULL};
 static void register_metrics(struct px_health *h) {
   const struct tc_host *host = h->p->host;
   static const struct tc_metric_desc up = {
-      sizeof(struct tc_metric_desc), "tunnel_client_proxy_healthy",
+      sizeof(struct tc_metric_desc),
+      "tunnel_client_proxy_healthy",
       "1 when the last proxy health check (CONNECT) succeeded",
-      TC_METRIC_GAUGE, px_route_labels, NULL, 0};
+      TC_METRIC_GAUGE,
+      px_route_labels,
+      NULL,
+      0};
   static const struct tc_metric_desc checks = {
-      sizeof(struct tc_metric_desc), "tunnel_client_proxy_checks_total",
-      "Proxy health checks by result", TC_METRIC_COUNTER, px_check_labels,
-      NULL, 0};
+      sizeof(struct tc_metric_desc),
+      "tunnel_client_proxy_checks_total",
+      "Proxy health checks by result",
+      TC_METRIC_COUNTER,
+      px_check_labels,
+      NULL,
+      0};
   char *err = NULL;
   h->up = host->metric_register(host, &up, &err);
   host->free(err);
@@ -118,8 +126,8 @@ static void *checker(void *arg) {
                 "succeeded)",
                 h->proxy_shown);
     else if (!ok)
-      host->log(host, strcmp(was, "unhealthy") != 0 ? TC_LOG_WARN
-                                                      : TC_LOG_DEBUG,
+      host->log(host,
+                strcmp(was, "unhealthy") != 0 ? TC_LOG_WARN : TC_LOG_DEBUG,
                 "health", "proxy %s is unhealthy: %s", h->proxy_shown, why);
     pthread_mutex_lock(&h->mu);
     struct timespec until;
@@ -131,8 +139,7 @@ static void *checker(void *arg) {
       until.tv_sec++;
       until.tv_nsec -= 1000000000L;
     }
-    while (!h->stopping &&
-           pthread_cond_timedwait(&h->cv, &h->mu, &until) == 0)
+    while (!h->stopping && pthread_cond_timedwait(&h->cv, &h->mu, &until) == 0)
       ;
   }
   pthread_mutex_unlock(&h->mu);

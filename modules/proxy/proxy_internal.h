@@ -47,8 +47,8 @@ int px_ca_load(const char *path, char **pem, size_t *len, int *count,
                char **errmsg);
 /* TC_OK when the PEM key at key_path is the private key of the PEM
  * certificate at cert_path; < 0 with *errmsg naming `what` otherwise. */
-int px_pair_check(const char *what, const char *cert_path,
-                  const char *key_path, char **errmsg);
+int px_pair_check(const char *what, const char *cert_path, const char *key_path,
+                  char **errmsg);
 /* 1 when both URLs have the same scheme, host (case-insensitive) and
  * port. */
 int px_same_origin(const char *a, const char *b);

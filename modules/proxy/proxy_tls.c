@@ -87,9 +87,9 @@ static int count_certs(const char *pem, size_t len) {
 
 /* The CA file libcurl uses by default (NULL when it has none). */
 static const char *system_ca_file(void) {
-  static const char *const fallbacks[] = {
-      "/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
-      "/etc/ssl/cert.pem", NULL};
+  static const char *const fallbacks[] = {"/etc/ssl/certs/ca-certificates.crt",
+                                          "/etc/pki/tls/certs/ca-bundle.crt",
+                                          "/etc/ssl/cert.pem", NULL};
   CURL *c = curl_easy_init();
   char *path = NULL;
   static char found[1024];
@@ -157,8 +157,8 @@ int px_ca_load(const char *path, char **pem, size_t *len, int *count,
   return TC_OK;
 }
 
-int px_pair_check(const char *what, const char *cert_path,
-                  const char *key_path, char **errmsg) {
+int px_pair_check(const char *what, const char *cert_path, const char *key_path,
+                  char **errmsg) {
   FILE *cf = fopen(cert_path, "rb");
   if (cf == NULL) {
     *errmsg = px_fmt("%s: cannot read the client certificate %s: %s", what,
@@ -184,8 +184,8 @@ int px_pair_check(const char *what, const char *cert_path,
   if (key == NULL) {
     X509_free(cert);
     ERR_clear_error();
-    *errmsg = px_fmt("%s: %s holds no unencrypted PEM private key", what,
-                     key_path);
+    *errmsg =
+        px_fmt("%s: %s holds no unencrypted PEM private key", what, key_path);
     return TC_ECONFIG;
   }
   int ok = X509_check_private_key(cert, key) == 1;
@@ -232,8 +232,7 @@ int px_same_origin(const char *a, const char *b) {
     return 0;
   struct px_url_parts x, y;
   int pa = parts_of(a, &x), pb = parts_of(b, &y);
-  int ok = pa == 0 && pb == 0 &&
-           strcasecmp(x.scheme, y.scheme) == 0 &&
+  int ok = pa == 0 && pb == 0 && strcasecmp(x.scheme, y.scheme) == 0 &&
            strcasecmp(x.host, y.host) == 0 && strcmp(x.port, y.port) == 0;
   parts_free(&x);
   parts_free(&y);

@@ -53,8 +53,8 @@ static void fh_log(const struct tc_host *h, int level, const char *instance,
     return;
   n = instance ? asprintf(&line, "%s %s/%s: %s", level_name(level),
                           h->module_name, instance, text)
-               : asprintf(&line, "%s %s: %s", level_name(level),
-                          h->module_name, text);
+               : asprintf(&line, "%s %s: %s", level_name(level), h->module_name,
+                          text);
   free(text);
   if (n < 0)
     return;
@@ -99,8 +99,12 @@ static int64_t fh_wall_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void *fh_alloc(size_t size) { return malloc(size); }
-static void fh_free(void *p) { free(p); }
+static void *fh_alloc(size_t size) {
+  return malloc(size);
+}
+static void fh_free(void *p) {
+  free(p);
+}
 
 TC_PRINTF(1, 2)
 static char *fh_format(const char *fmt, ...) {
@@ -113,15 +117,16 @@ static char *fh_format(const char *fmt, ...) {
 }
 
 /* No net hooks run under the fake host: connections go direct. */
-static int fh_net_prepare(const struct tc_host *h, void *curl_easy,
-                          int purpose, const char *url,
-                          const struct tc_binding *binding, char **errmsg) {
+static int fh_net_prepare(const struct tc_host *h, void *curl_easy, int purpose,
+                          const char *url, const struct tc_binding *binding,
+                          char **errmsg) {
   (void)h, (void)curl_easy, (void)purpose, (void)url, (void)binding;
   (void)errmsg;
   return TC_OK;
 }
 
-/* ---- registrar ------------------------------------------------------------ */
+/* ---- registrar ------------------------------------------------------------
+ */
 
 static struct tc_fakehost *reg_owner(struct tc_registrar *r) {
   return (struct tc_fakehost *)r->core;
@@ -152,8 +157,8 @@ static int add_vtable(struct tc_registrar *r, int kind, const void *vt,
     if (fh->vts[i].kind == kind &&
         strcmp(((const struct vt_head *)fh->vts[i].vt)->name, head->name) ==
             0) {
-      if (errmsg && asprintf(errmsg, "\"%s\" is already registered",
-                             head->name) < 0)
+      if (errmsg &&
+          asprintf(errmsg, "\"%s\" is already registered", head->name) < 0)
         *errmsg = NULL;
       return TC_EEXIST;
     }
@@ -170,8 +175,8 @@ static int add_vtable(struct tc_registrar *r, int kind, const void *vt,
 
 static int reg_transport(struct tc_registrar *r,
                          const struct tc_transport_vtable *vt, char **e) {
-  if (vt != NULL && (vt->create == NULL || vt->call == NULL ||
-                     vt->destroy == NULL)) {
+  if (vt != NULL &&
+      (vt->create == NULL || vt->call == NULL || vt->destroy == NULL)) {
     if (e)
       *e = strdup("transport vtable needs create, call and destroy");
     return TC_EINVAL;
@@ -206,7 +211,8 @@ static int reg_sink(struct tc_registrar *r,
   return add_vtable(r, FH_SINK, vt, e);
 }
 
-/* ---- public API ------------------------------------------------------------ */
+/* ---- public API ------------------------------------------------------------
+ */
 
 struct tc_fakehost *tc_fakehost_new(const char *module_name) {
   struct tc_fakehost *fh = calloc(1, sizeof(*fh));
@@ -325,16 +331,15 @@ int tc_fakehost_init(struct tc_fakehost *fh, const struct tc_module *m,
       *errmsg = strdup(why);
     return TC_EABI;
   }
-  struct tc_registrar reg = {sizeof(reg), fh,        reg_transport,
-                             reg_hook,    reg_net,   reg_sink};
+  struct tc_registrar reg = {sizeof(reg), fh,      reg_transport,
+                             reg_hook,    reg_net, reg_sink};
   fh->in_init = 1;
   int rc = m->init(&fh->host, &reg, config, errmsg);
   fh->in_init = 0;
   return rc;
 }
 
-static const void *find_vt(struct tc_fakehost *fh, int kind,
-                           const char *name) {
+static const void *find_vt(struct tc_fakehost *fh, int kind, const char *name) {
   for (size_t i = 0; i < fh->vt_count; i++)
     if (fh->vts[i].kind == kind &&
         strcmp(((const struct vt_head *)fh->vts[i].vt)->name, name) == 0)
@@ -342,8 +347,8 @@ static const void *find_vt(struct tc_fakehost *fh, int kind,
   return NULL;
 }
 
-const struct tc_transport_vtable *
-tc_fakehost_transport(struct tc_fakehost *fh, const char *name) {
+const struct tc_transport_vtable *tc_fakehost_transport(struct tc_fakehost *fh,
+                                                        const char *name) {
   return find_vt(fh, FH_TRANSPORT, name);
 }
 

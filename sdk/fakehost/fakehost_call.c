@@ -27,8 +27,8 @@ static int sink_notify(const struct tc_sink *sink,
   if (grown == NULL)
     return TC_ENOMEM;
   r->notifications = grown;
-  char *body = copy_bytes(msg->body ? msg->body : "",
-                          msg->body ? msg->body_len : 0);
+  char *body =
+      copy_bytes(msg->body ? msg->body : "", msg->body ? msg->body_len : 0);
   if (body == NULL)
     return TC_ENOMEM;
   r->notifications[r->notify_count++] = body;

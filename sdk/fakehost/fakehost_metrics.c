@@ -31,7 +31,9 @@ static struct tc_fakehost *owner(const struct tc_host *h) {
   return (struct tc_fakehost *)h->core;
 }
 
-static char *dup_or_empty(const char *s) { return strdup(s ? s : ""); }
+static char *dup_or_empty(const char *s) {
+  return strdup(s ? s : "");
+}
 
 static void family_free(struct tc_metric *m) {
   for (struct fh_series *s = m->series, *n; s != NULL; s = n) {
@@ -128,13 +130,11 @@ static struct tc_metric *fh_register(const struct tc_host *h,
 }
 
 /* The series with these label values, created on first use. Lock held. */
-static struct fh_series *series_of(struct tc_metric *m,
-                                   const char *const *lv) {
+static struct fh_series *series_of(struct tc_metric *m, const char *const *lv) {
   struct fh_series **tail = &m->series;
   for (struct fh_series *s = m->series; s != NULL; s = s->next) {
     size_t i = 0;
-    while (i < m->arity &&
-           strcmp(s->labels[i], lv && lv[i] ? lv[i] : "") == 0)
+    while (i < m->arity && strcmp(s->labels[i], lv && lv[i] ? lv[i] : "") == 0)
       i++;
     if (i == m->arity)
       return s;
@@ -200,12 +200,10 @@ static void fh_observe(struct tc_metric *m, const char *const *lv, double v) {
 }
 
 /* Visits a snapshot per series with the lock released, like the daemon. */
-static int fh_visit(const struct tc_host *h, tc_metric_visit_fn fn,
-                    void *ud) {
+static int fh_visit(const struct tc_host *h, tc_metric_visit_fn fn, void *ud) {
   struct tc_fakehost *fh = owner(h);
   pthread_mutex_lock(&fh->metrics_mu);
-  for (struct tc_metric *m = fh->families; m != NULL;
-       m = m->next) {
+  for (struct tc_metric *m = fh->families; m != NULL; m = m->next) {
     for (struct fh_series *s = m->series; s != NULL; s = s->next) {
       size_t nb = m->desc.bucket_count + 1;
       uint64_t *cum = calloc(nb, sizeof(uint64_t));
@@ -216,13 +214,10 @@ static int fh_visit(const struct tc_host *h, tc_metric_visit_fn fn,
       uint64_t run = 0;
       for (size_t i = 0; i < nb; i++)
         cum[i] = (run += s->buckets[i]);
-      struct tc_metric_sample smp = {sizeof(smp),
-                                     &m->desc,
-                                     (const char *const *)s->labels,
-                                     s->value,
-                                     s->count,
-                                     s->sum,
-                                     cum};
+      struct tc_metric_sample smp = {
+          sizeof(smp), &m->desc, (const char *const *)s->labels,
+          s->value,    s->count, s->sum,
+          cum};
       /* Families and series are never removed, so the walk may resume
        * after the callback (which may itself update metrics). */
       pthread_mutex_unlock(&fh->metrics_mu);
@@ -247,8 +242,7 @@ void tc_fakehost_metrics_bind(struct tc_host *h) {
 }
 
 void tc_fakehost_metrics_free(struct tc_fakehost *fh) {
-  for (struct tc_metric *m = fh->families, *n; m != NULL;
-       m = n) {
+  for (struct tc_metric *m = fh->families, *n; m != NULL; m = n) {
     n = m->next;
     family_free(m);
   }
@@ -260,8 +254,7 @@ int tc_fakehost_metric_value(struct tc_fakehost *fh, const char *name,
                              const char *const *lv, double *value) {
   int rc = TC_ENOENT;
   pthread_mutex_lock(&fh->metrics_mu);
-  for (struct tc_metric *m = fh->families; m != NULL;
-       m = m->next) {
+  for (struct tc_metric *m = fh->families; m != NULL; m = m->next) {
     if (strcmp(m->desc.name, name) != 0)
       continue;
     for (struct fh_series *s = m->series; s != NULL; s = s->next) {
@@ -270,8 +263,8 @@ int tc_fakehost_metric_value(struct tc_fakehost *fh, const char *name,
              strcmp(s->labels[i], lv && lv[i] ? lv[i] : "") == 0)
         i++;
       if (i == m->arity) {
-        *value = m->desc.kind == TC_METRIC_HISTOGRAM ? (double)s->count
-                                                     : s->value;
+        *value =
+            m->desc.kind == TC_METRIC_HISTOGRAM ? (double)s->count : s->value;
         rc = TC_OK;
         break;
       }

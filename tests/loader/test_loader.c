@@ -127,8 +127,8 @@ static void test_older_minor_module_works(void **state) {
   struct tc_config cfg;
   cfg_with_dirs(&cfg, NULL, 0);
   char *err = NULL;
-  if (tc_loader_load_one(&reg, &cfg, fixture("abi_1_0"), NULL, "test",
-                         &err) != 0)
+  if (tc_loader_load_one(&reg, &cfg, fixture("abi_1_0"), NULL, "test", &err) !=
+      0)
     fail_msg("a 1.0 module was refused: %s", err);
   assert_int_equal(reg.modules[0]->desc->abi_minor, 0);
   assert_true(TC_ABI_MINOR > 0); /* the host really is newer */

@@ -37,9 +37,8 @@ static void start_module(struct fixture *f, const char *main_url) {
       tc_kvlist_set(&f->cfg.effective, "mcp.server_urls", list, NULL), 0);
   free(list);
   char *err = NULL;
-  if (tc_loader_load_one(&f->reg, &f->cfg,
-                         TC_BUILD_MODULE_DIR "/auth-oauth.so", NULL, "test",
-                         &err) != 0)
+  if (tc_loader_load_one(&f->reg, &f->cfg, TC_BUILD_MODULE_DIR "/auth-oauth.so",
+                         NULL, "test", &err) != 0)
     fail_msg("load auth-oauth: %s", err);
   f->hook = tc_registry_hook(&f->reg, "oauth");
   assert_non_null(f->hook);
@@ -53,8 +52,7 @@ static void stop_module(struct fixture *f) {
   tc_mcp_stub_stop(f->stub);
 }
 
-static void start_stub(struct fixture *f, int mismatch, char *url,
-                       size_t len) {
+static void start_stub(struct fixture *f, int mismatch, char *url, size_t len) {
   struct tc_mcp_stub_options o = {.oauth_issuer_mismatch = mismatch};
   char *err = NULL;
   struct tc_mcp_stub *s = NULL;
@@ -110,9 +108,9 @@ static void test_ready_with_matching_issuer(void **state) {
   assert_true(json_is_false(json_object_get(as, "issuer_mismatch")));
   assert_non_null(json_string_value(json_object_get(as, "token_endpoint")));
   json_decref(doc);
-  assert_int_equal(tc_registry_admin_state(&f.reg, "no-such-module",
-                                           &(char *){NULL}),
-                   TC_ENOENT);
+  assert_int_equal(
+      tc_registry_admin_state(&f.reg, "no-such-module", &(char *){NULL}),
+      TC_ENOENT);
   stop_module(&f);
 }
 
@@ -185,8 +183,8 @@ static void test_oauth_discovery_command(void **state) {
                            .channel = "main",
                            .request_id = "r1",
                            .is_canceled = not_canceled};
-  struct capture c = {{sizeof(struct tc_sink), NULL, cap_notify, cap_complete},
-                      0, NULL, 0};
+  struct capture c = {
+      {sizeof(struct tc_sink), NULL, cap_notify, cap_complete}, 0, NULL, 0};
   c.sink.core = &c;
   assert_int_equal(f.hook->vt->on_command(f.hook->inst, &req, &c.sink), TC_OK);
   assert_int_equal(c.completed, 1);
@@ -201,8 +199,8 @@ static void test_oauth_discovery_command(void **state) {
   json_decref(doc);
   free(c.body);
 
-  struct capture d = {{sizeof(struct tc_sink), NULL, cap_notify, cap_complete},
-                      0, NULL, 0};
+  struct capture d = {
+      {sizeof(struct tc_sink), NULL, cap_notify, cap_complete}, 0, NULL, 0};
   d.sink.core = &d;
   req.channel = "other";
   assert_int_equal(f.hook->vt->on_command(f.hook->inst, &req, &d.sink), TC_OK);

@@ -67,7 +67,9 @@ static void sleep_ms(int ms) {
   nanosleep(&ts, NULL);
 }
 
-static uint64_t now_ms(void) { return g_host->monotonic_ns() / 1000000u; }
+static uint64_t now_ms(void) {
+  return g_host->monotonic_ns() / 1000000u;
+}
 
 /* Start http_server.mjs with `args` (NULL-terminated) after `delay_ms`;
  * wait for its URL file unless delay_ms > 0. */
@@ -212,7 +214,8 @@ static void do_call(void *inst, const char *body, struct rec *r) {
   assert_int_equal(g_vt->call(inst, &req, &sink), TC_OK);
 }
 
-static const char k_ping[] = "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"ping\"}";
+static const char k_ping[] =
+    "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"ping\"}";
 
 static void binding_init(struct tc_binding *b, const char *url) {
   memset(b, 0, sizeof(*b));
@@ -485,16 +488,15 @@ static void test_mtls(void **state) {
   /* "other": another origin that asks for (but does not require) a client
    * certificate and records whether one came. */
   struct server other, mtls;
-  const char *oargs[] = {"--tls-cert", scert, "--tls-key",   skey,
+  const char *oargs[] = {"--tls-cert", scert, "--tls-key",     skey,
                          "--tls-ca",   ca,    "--client-cert", "optional",
                          NULL};
   server_start(&other, "other", 0, oargs);
   char redirect_to[300];
   snprintf(redirect_to, sizeof(redirect_to), "%s/mcp", other.url);
-  const char *margs[] = {"--tls-cert",    scert,      "--tls-key",
-                         skey,            "--tls-ca", ca,
-                         "--client-cert", "required", "--redirect-to",
-                         redirect_to,     NULL};
+  const char *margs[] = {
+      "--tls-cert",    scert,      "--tls-key",     skey,        "--tls-ca", ca,
+      "--client-cert", "required", "--redirect-to", redirect_to, NULL};
   server_start(&mtls, "mtls", 0, margs);
   char url[640];
   snprintf(url, sizeof(url), "%s/mcp", mtls.url);

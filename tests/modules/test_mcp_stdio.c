@@ -10,8 +10,8 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -596,7 +596,8 @@ static void test_initialize_fails_closed(void **state) {
   end_inst(inst);
 }
 
-/* ---- stop forwards SIGTERM ---------------------------------------------------
+/* ---- stop forwards SIGTERM
+ * ---------------------------------------------------
  */
 
 static void test_stop_forwards_sigterm(void **state) {

@@ -95,16 +95,17 @@ static void test_exact_lines(void **state) {
   const char *const chan[] = {"channel", NULL};
   const char *const two[] = {"channel", "outcome", NULL};
   static const double buckets[] = {1, 2};
-  struct tc_metric_desc cd = {sizeof(cd), "sent_total", "Sent.",
-                              TC_METRIC_COUNTER, chan, NULL, 0};
-  struct tc_metric_desc od = {sizeof(od), "done_total", "Done.",
-                              TC_METRIC_COUNTER, two, NULL, 0};
+  struct tc_metric_desc cd = {
+      sizeof(cd), "sent_total", "Sent.", TC_METRIC_COUNTER, chan, NULL, 0};
+  struct tc_metric_desc od = {
+      sizeof(od), "done_total", "Done.", TC_METRIC_COUNTER, two, NULL, 0};
   struct tc_metric_desc gd = {sizeof(gd), "depth", "Depth.", TC_METRIC_GAUGE,
-                              NULL, NULL, 0};
+                              NULL,       NULL,    0};
   struct tc_metric_desc nd = {sizeof(nd), "temp", "Temp.", TC_METRIC_GAUGE,
-                              NULL, NULL, 0};
-  struct tc_metric_desc hd = {sizeof(hd), "latency_seconds", "Latency.",
-                              TC_METRIC_HISTOGRAM, chan, buckets, 2};
+                              NULL,       NULL,   0};
+  struct tc_metric_desc hd = {
+      sizeof(hd), "latency_seconds", "Latency.", TC_METRIC_HISTOGRAM,
+      chan,       buckets,           2};
   struct tc_metric *c = h->metric_register(h, &cd, &err);
   struct tc_metric *o = h->metric_register(h, &od, &err);
   struct tc_metric *g = h->metric_register(h, &gd, &err);

@@ -99,9 +99,9 @@ static void test_no_proxy_and_loopback_go_direct(void **state) {
   setenv("HTTP_PROXY", proxy, 1);
   setenv("no_proxy", ".invalid", 1);
   /* NO_PROXY domain: not proxied, so the name must resolve (it cannot) */
-  assert_int_equal(connect_via_hooks(TC_NET_CONTROL_PLANE,
-                                     "http://cp.invalid/", NULL),
-                   CURLE_COULDNT_RESOLVE_HOST);
+  assert_int_equal(
+      connect_via_hooks(TC_NET_CONTROL_PLANE, "http://cp.invalid/", NULL),
+      CURLE_COULDNT_RESOLVE_HOST);
   /* loopback is never proxied from the environment */
   assert_int_equal(connect_via_hooks(TC_NET_CONTROL_PLANE, direct, NULL),
                    CURLE_OK);

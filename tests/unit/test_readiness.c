@@ -83,8 +83,7 @@ static void test_order_and_transitions(void **state) {
   /* Before the runner started, the probe is pending (after the hook). */
   g_hook_rc = TC_AGAIN;
   g_hook_reason = "oauth discovery pending";
-  const char *three[] = {"oauth discovery pending",
-                         "mcp startup probe pending",
+  const char *three[] = {"oauth discovery pending", "mcp startup probe pending",
                          "control plane not reached: no answer yet"};
   expect(r, 0, "oauth discovery pending", three, 3);
 
@@ -106,8 +105,7 @@ static void test_order_and_transitions(void **state) {
   expect(r, 0, cp_only[0], cp_only, 1);
 
   tc_cp_status_record(TC_CP_STATUS_POLL, 0, false,
-                      "poll to http://127.0.0.1:9 failed: Couldn't connect",
-                      0);
+                      "poll to http://127.0.0.1:9 failed: Couldn't connect", 0);
   const char *down[] = {"control plane not reached: poll to "
                         "http://127.0.0.1:9 failed: Couldn't connect"};
   expect(r, 0, down[0], down, 1);

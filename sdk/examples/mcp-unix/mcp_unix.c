@@ -6,7 +6,8 @@
  *
  *   mcp:
  *     server_urls:
- *       - channel=main,transport=mcp-unix,url=http://localhost/mcp,unix-socket=/run/mcp.sock
+ *       -
+ * channel=main,transport=mcp-unix,url=http://localhost/mcp,unix-socket=/run/mcp.sock
  *   modules:
  *     - name: mcp-unix
  *       config: {connect_timeout: 2s}
@@ -86,7 +87,8 @@ static int top_level_keys(const char *p, size_t n) {
   return keys;
 }
 
-/* ---- completing -------------------------------------------------------------- */
+/* ---- completing
+ * -------------------------------------------------------------- */
 
 static int finish(const struct tc_sink *sink, int status, const char *body,
                   size_t len, const char *source, const char *kind) {
@@ -124,8 +126,7 @@ static int connect_socket(const struct mu_inst *mi) {
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0)
     return -1;
-  if (connect(fd, (const struct sockaddr *)&mi->addr, sizeof(mi->addr)) ==
-      0)
+  if (connect(fd, (const struct sockaddr *)&mi->addr, sizeof(mi->addr)) == 0)
     return fd;
   if (errno != EAGAIN && errno != EINPROGRESS) {
     int e = errno;
@@ -230,7 +231,8 @@ out:
   return rc;
 }
 
-/* ---- vtable ------------------------------------------------------------------ */
+/* ---- vtable
+ * ------------------------------------------------------------------ */
 
 static int mu_create(const struct tc_host *h, const struct tc_binding *b,
                      void **inst, char **errmsg) {
@@ -284,7 +286,9 @@ static int mu_call(void *inst, const struct tc_request *req,
   return rc;
 }
 
-static void mu_destroy(void *inst) { free(inst); }
+static void mu_destroy(void *inst) {
+  free(inst);
+}
 
 static const struct tc_transport_vtable mcp_unix_transport = {
     .struct_size = sizeof(struct tc_transport_vtable),
@@ -294,7 +298,8 @@ static const struct tc_transport_vtable mcp_unix_transport = {
     .destroy = mu_destroy,
 };
 
-/* ---- module --------------------------------------------------------------- */
+/* ---- module ---------------------------------------------------------------
+ */
 
 static const struct tc_config_field mcp_unix_fields[] = {
     {"connect_timeout", TC_CFG_DURATION, "2s",
@@ -311,9 +316,13 @@ static int mu_init(const struct tc_host *h, struct tc_registrar *reg,
   config = *(const struct mcp_unix_config *)cfg;
   static const char *const labels[] = {"outcome", NULL};
   static const struct tc_metric_desc calls = {
-      sizeof(calls), "mcp_unix_calls_total",
+      sizeof(calls),
+      "mcp_unix_calls_total",
       "Commands forwarded by the mcp-unix transport, by outcome",
-      TC_METRIC_COUNTER, labels, NULL, 0};
+      TC_METRIC_COUNTER,
+      labels,
+      NULL,
+      0};
   calls_total = h->metric_register(h, &calls, errmsg);
   if (calls_total == NULL)
     return TC_ECONFIG;

@@ -98,8 +98,8 @@ int main(void) {
     return 1;
 
   /* A binding without a socket is refused with a clear message. */
-  struct tc_binding b = {.struct_size = sizeof(b), .channel = "main",
-                         .transport = "mcp-unix"};
+  struct tc_binding b = {
+      .struct_size = sizeof(b), .channel = "main", .transport = "mcp-unix"};
   void *inst = NULL;
   CHECK(vt->create(tc_fakehost_host(fh), &b, &inst, &err) == TC_ECONFIG);
   CHECK(err != NULL && strstr(err, "needs unix-socket=PATH") != NULL);
@@ -158,8 +158,7 @@ int main(void) {
   /* The module counted every outcome. */
   double v = 0;
   const char *ok[] = {"ok"}, *conn[] = {"connect"};
-  CHECK(tc_fakehost_metric_value(fh, "mcp_unix_calls_total", ok, &v) ==
-            TC_OK &&
+  CHECK(tc_fakehost_metric_value(fh, "mcp_unix_calls_total", ok, &v) == TC_OK &&
         v == 2);
   CHECK(tc_fakehost_metric_value(fh, "mcp_unix_calls_total", conn, &v) ==
             TC_OK &&

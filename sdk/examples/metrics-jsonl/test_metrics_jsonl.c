@@ -60,14 +60,16 @@ int main(void) {
 
   struct metrics_jsonl_config cfg = {path, 100};
   CHECK(tc_fakehost_init(fh, &tc_module, &cfg, &err) == TC_OK);
-  const struct tc_metrics_sink_vtable *vt = tc_fakehost_metrics_sink(fh, "jsonl");
+  const struct tc_metrics_sink_vtable *vt =
+      tc_fakehost_metrics_sink(fh, "jsonl");
   CHECK(vt != NULL && (vt->flags & TC_SINK_PUSH));
   if (vt == NULL)
     return 1;
 
   static const char *const labels[] = {"channel", NULL};
-  struct tc_metric_desc d = {sizeof(d), "demo_requests_total", "demo",
-                             TC_METRIC_COUNTER, labels, NULL, 0};
+  struct tc_metric_desc d = {
+      sizeof(d), "demo_requests_total", "demo", TC_METRIC_COUNTER, labels, NULL,
+      0};
   struct tc_metric *m = h->metric_register(h, &d, &err);
   CHECK(m != NULL);
   const char *chan[] = {"a \"quoted\" channel"};

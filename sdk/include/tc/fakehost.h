@@ -54,8 +54,8 @@ int tc_fakehost_init(struct tc_fakehost *fh, const struct tc_module *module,
                      const void *config, char **errmsg);
 
 /* Vtables registered during init, by name; NULL when absent. */
-const struct tc_transport_vtable *
-tc_fakehost_transport(struct tc_fakehost *fh, const char *name);
+const struct tc_transport_vtable *tc_fakehost_transport(struct tc_fakehost *fh,
+                                                        const char *name);
 const struct tc_hook_vtable *tc_fakehost_hook(struct tc_fakehost *fh,
                                               const char *name);
 const struct tc_net_vtable *tc_fakehost_net(struct tc_fakehost *fh,
@@ -78,14 +78,14 @@ int tc_fakehost_metric_value(struct tc_fakehost *fh, const char *name,
 
 /* What one call() produced. */
 struct tc_fakehost_result {
-  int call_rc;          /* what call() returned */
-  int completed;        /* times complete() ran (must be exactly 1) */
-  int status;           /* from complete() */
-  char *body;           /* from complete(), NUL-terminated, or NULL */
+  int call_rc;   /* what call() returned */
+  int completed; /* times complete() ran (must be exactly 1) */
+  int status;    /* from complete() */
+  char *body;    /* from complete(), NUL-terminated, or NULL */
   size_t body_len;
   char *failure_source; /* NULL on success */
   char *failure_kind;
-  size_t notify_count; /* notify() calls before complete() */
+  size_t notify_count;  /* notify() calls before complete() */
   char **notifications; /* their bodies, NUL-terminated */
 };
 
