@@ -17,6 +17,7 @@
 #include "ops/admin_api.h"
 #include "ops/cp_status.h"
 #include "ops/http_reply.h"
+#include "ops/metrics_registry.h"
 #include "ops/readiness.h"
 #include "tc/errors.h"
 #include "util/log.h"
@@ -76,6 +77,24 @@ static json_t *control_plane_json(const struct tc_config *cfg) {
                    (json_int_t)st.poll_errors_total);
 }
 
+/* The proxy module's health checks, read back from its metric family
+ * tunnel_client_proxy_healthy{route}: [{"route","healthy"}], empty when no
+ * proxy is configured. */
+static int proxy_health_visit(void *ud, const struct tc_metric_sample *s) {
+  if (strcmp(s->desc->name, "tunnel_client_proxy_healthy") == 0 &&
+      s->label_values != NULL && s->label_values[0] != NULL)
+    json_array_append_new(ud, json_pack("{s:s,s:b}", "route",
+                                        s->label_values[0], "healthy",
+                                        s->value >= 1.0));
+  return TC_OK;
+}
+
+static json_t *proxy_health_json(void) {
+  json_t *arr = json_array();
+  tc_metrics_visit(tc_metrics_registry_global(), proxy_health_visit, arr);
+  return arr;
+}
+
 enum MHD_Result tc_ops_api_status(const struct tc_ops_request *rq) {
   if (!get_only(rq))
     return tc_ops_reply_method_not_allowed(rq->c, rq->url, "GET, HEAD");
@@ -108,6 +127,7 @@ enum MHD_Result tc_ops_api_status(const struct tc_ops_request *rq) {
       "readiness_reasons", reasons, "control_plane",
       control_plane_json(ctx->cfg), "log_level",
       tc_log_level_name(tc_log_get_level()), "modules", modules_json(ctx->reg));
+  json_object_set_new(j, "proxy_health", proxy_health_json());
   return tc_ops_reply_json(rq->c, MHD_HTTP_OK, j);
 }
 

@@ -72,54 +72,6 @@ static int64_t min64(int64_t a, int64_t b) {
   return a < b ? a : b;
 }
 
-static int is_http_url(const char *u) {
-  char *o = NULL;
-  int ok = u != NULL && ao_split_url(u, &o, NULL) == 0;
-  free(o);
-  return ok;
-}
-
-/* resource_metadata of the Bearer challenge in a WWW-Authenticate value
- * (quoted or token), or NULL. */
-static char *resource_metadata(const char *v) {
-  const char *p = v;
-  int in_bearer = 0;
-  while (p != NULL && *p != '\0') {
-    while (*p == ' ' || *p == ',' || *p == '\t')
-      p++;
-    /* a token: scheme name (followed by space or end) or name=value */
-    size_t n = strcspn(p, "= ,\t");
-    if (p[n] != '=') {
-      in_bearer = n == 6 && strncasecmp(p, "Bearer", 6) == 0;
-      p += n;
-      continue;
-    }
-    int want =
-        in_bearer && n == 17 && strncasecmp(p, "resource_metadata", 17) == 0;
-    p += n + 1;
-    char *val = NULL;
-    if (*p == '"') {
-      p++;
-      const char *q = p;
-      while (*q != '\0' && *q != '"') {
-        if (*q == '\\' && q[1] != '\0')
-          q++;
-        q++;
-      }
-      val = strndup(p, (size_t)(q - p));
-      p = *q == '"' ? q + 1 : q;
-    } else {
-      size_t m = strcspn(p, " ,\t");
-      val = strndup(p, m);
-      p += m;
-    }
-    if (want && val != NULL && is_http_url(val))
-      return val;
-    free(val);
-  }
-  return NULL;
-}
-
 static void www_probe(const struct tc_host *h, const char *mcp_url,
                       uint64_t deadline, const int *cancel, struct ao_result *r,
                       char **rm) {
@@ -128,7 +80,7 @@ static void www_probe(const struct tc_host *h, const char *mcp_url,
     ao_fetch_url(h, mcp_url, post, min64(1000, left_ms(h, deadline)), cancel,
                  &f);
     if (f.status == 401 && f.www_authenticate != NULL) {
-      *rm = resource_metadata(f.www_authenticate);
+      *rm = ao_resource_metadata(f.www_authenticate);
       json_decref(r->www);
       r->www = json_pack("{s:s, s:i, s:s?}", "method", post ? "POST" : "GET",
                          "status", (int)f.status, "resource_metadata", *rm);
@@ -171,7 +123,7 @@ static int prmd_valid(const char *body, size_t len, const char **why) {
     const char *as0 = json_string_value(json_array_get(as, 0));
     if (res == NULL || res[0] == '\0')
       *why = "no \"resource\"";
-    else if (!is_http_url(as0))
+    else if (!ao_is_http_url(as0))
       *why = "authorization_servers[0] is not an http(s) URL";
     else
       ok = 1;

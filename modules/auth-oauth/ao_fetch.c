@@ -40,48 +40,6 @@ void ao_fetch_free(struct ao_fetch *f) {
   memset(f, 0, sizeof(*f));
 }
 
-int ao_split_url(const char *url, char **origin, char **path) {
-  *origin = NULL;
-  if (path != NULL)
-    *path = NULL;
-  CURLU *u = curl_url();
-  if (u == NULL)
-    return -1;
-  char *scheme = NULL, *host = NULL, *port = NULL, *p = NULL;
-  int rc = -1;
-  if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-      curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-      (strcasecmp(scheme, "http") == 0 || strcasecmp(scheme, "https") == 0)) {
-    if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
-      port = NULL;
-    if (curl_url_get(u, CURLUPART_PATH, &p, 0) != CURLUE_OK)
-      p = NULL;
-    if (asprintf(origin, "%s://%s%s%s", scheme, host, port ? ":" : "",
-                 port ? port : "") < 0)
-      *origin = NULL;
-    if (path != NULL) {
-      const char *pp = p != NULL && strcmp(p, "/") != 0 ? p : "";
-      *path = strdup(pp);
-    }
-    rc = *origin != NULL && (path == NULL || *path != NULL) ? 0 : -1;
-  }
-  curl_free(scheme);
-  curl_free(host);
-  curl_free(port);
-  curl_free(p);
-  curl_url_cleanup(u);
-  if (rc != 0) {
-    free(*origin);
-    *origin = NULL;
-    if (path != NULL) {
-      free(*path);
-      *path = NULL;
-    }
-  }
-  return rc;
-}
-
 static size_t on_body(char *data, size_t size, size_t n, void *ud) {
   struct ao_sink *s = ud;
   size_t len = size * n;

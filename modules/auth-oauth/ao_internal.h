@@ -41,6 +41,13 @@ void ao_fetch_url(const struct tc_host *host, const char *url, int post,
 /* "scheme://host[:port]" of url (malloc()ed) and the path (malloc()ed,
  * "" when none; query/fragment dropped). 0 or -1. */
 int ao_split_url(const char *url, char **origin, char **path);
+/* Non-zero when `u` is an absolute http(s) URL with a host, written with
+ * "http://" or "https://". */
+int ao_is_http_url(const char *u);
+
+/* resource_metadata of the Bearer challenge in a WWW-Authenticate value
+ * (quoted or token; must be an http(s) URL): malloc()ed, or NULL. */
+char *ao_resource_metadata(const char *www_authenticate);
 
 /* Discovery results (owned JSON, for the admin state). */
 struct ao_result {

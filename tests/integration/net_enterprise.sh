@@ -227,6 +227,12 @@ net_proxy_tinyproxy)
   wait_log "$work/tinyproxy.log" "CONNECT 127.0.0.1:$cp_port" "no proxy health CONNECT"
   wait_log "$work/agent.log" "proxy http://127.0.0.1:$proxy_port is healthy" \
     "proxy health not logged as healthy"
+  # The same state in the admin API, and no credentials anywhere in it.
+  "$curl_bin" -sS --max-time 5 "$(cat "$work/health.url")/api/status" >"$work/status.json" ||
+    fail "GET /api/status failed"
+  jq_check "$work/status.json" '.proxy_health == [{"route":"control_plane","healthy":true}]' \
+    "proxy health in /api/status"
+  ! grep -q 's3cretPass' "$work/status.json" || fail "the proxy password is in /api/status"
   stop_agent
   ! grep -q 's3cretPass' "$work/agent.log" || fail "the proxy password was logged"
   ;;
@@ -239,6 +245,10 @@ net_proxy_bad_credentials)
   run_agent --http-proxy "http://tcuser:wrongPass9@127.0.0.1:$proxy_port"
   wait_log "$work/agent.log" "proxy http://127.0.0.1:$proxy_port is unhealthy: CONNECT answered HTTP 40[17]" \
     "proxy health did not report the refusal"
+  "$curl_bin" -sS --max-time 5 "$(cat "$work/health.url")/api/status" >"$work/status.json" ||
+    fail "GET /api/status failed"
+  jq_check "$work/status.json" '.proxy_health == [{"route":"control_plane","healthy":false}]' \
+    "proxy health in /api/status"
   stop_agent
   ! grep -q 'wrongPass9' "$work/agent.log" || fail "the proxy password was logged"
   ;;
