@@ -217,7 +217,7 @@ static int proxy_on_ready(void *ud, const struct tc_run_ready *r, char **err) {
   json_t *info = NULL;
   int rc = -1;
   if (asprintf(&mcp_url, "%s/v1/mcp/%s", c->cp_base, c->tunnel_id) < 0 ||
-      asprintf(&health_url, "%s/healthz", r->health_base_url) < 0) {
+      asprintf(&health_url, "%s/readyz", r->health_base_url) < 0) {
     mcp_url = health_url = NULL;
     goto out;
   }
@@ -244,7 +244,7 @@ static int proxy_on_ready(void *ud, const struct tc_run_ready *r, char **err) {
          "MCP URL: %s\n"
          "  Control plane URL:   %s\n"
          "  Tunnel id:           %s\n"
-         "  Health URL:          %s\n"
+         "  Readiness URL:       %s\n"
          "\n"
          "Next step: list the tools through the tunnel\n"
          "  curl -sS -X POST '%s' -H 'Content-Type: application/json' \\\n"

@@ -88,9 +88,14 @@ dev_proxy_embedded_stub)
   [[ $(json_field tunnel_id "$work/info.json") == "$tid" ]] || fail "tunnel_id missing"
   [[ $(json_field mcp_transport "$work/info.json") == http ]] || fail "mcp_transport is not http"
   health=$(cat "$work/health.url")
-  [[ $(json_field health_url "$work/info.json") == "$health/healthz" ]] ||
-    fail "health_url does not match the health URL file ($health)"
-  [[ $(curl -s -m 5 "$health/healthz") == live ]] || fail "health_url does not answer 'live'"
+  [[ $(json_field health_url "$work/info.json") == "$health/readyz" ]] ||
+    fail "health_url is not the readiness URL of the health URL file ($health)"
+  [[ $(curl -s -m 5 "$health/healthz") == live ]] || fail "/healthz does not answer 'live'"
+  for ((i = 0; i < 100; i++)); do
+    [[ $(curl -s -m 5 "$health/readyz") == ready ]] && break
+    sleep 0.1
+  done
+  [[ $(curl -s -m 5 "$health/readyz") == ready ]] || fail "health_url does not become 'ready'"
   grep -qxF "MCP URL: $mcp_url" "$work/proxy.stdout" || fail "stdout lacks 'MCP URL: $mcp_url'"
 
   code=$(mcp_call '{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{"input":"through the tunnel"}}}' \
