@@ -61,11 +61,43 @@ static const char *hs_proxy_url(const struct tc_host *host,
   return NULL;
 }
 
+/* The MCP static headers hold secrets, so their effective entries are
+ * redacted; the module that sends the discovery requests (auth-oauth)
+ * alone reads them, as "Name: value" lines. Built once (config_get runs on
+ * the main thread during init/start). */
+static const char *hs_header_text(struct tc_module_entry *e,
+                                  const struct tc_config *cfg,
+                                  const char *key) {
+  const char *name = e->pub.host.module_name;
+  if (name == NULL || strcmp(name, "auth-oauth") != 0)
+    return NULL;
+  int i;
+  const struct tc_headers *h;
+  if (strcmp(key, "mcp.extra_headers") == 0) {
+    i = 0;
+    h = &cfg->mcp_extra_headers;
+  } else if (strcmp(key, "mcp.discovery_extra_headers") == 0) {
+    i = 1;
+    h = &cfg->mcp_discovery_extra_headers;
+  } else {
+    return NULL;
+  }
+  if (e->header_text[i] == NULL) {
+    struct tc_sbuf b = TC_SBUF_INIT;
+    for (size_t k = 0; k < h->count; k++)
+      tc_sbuf_printf(&b, "%s: %s\n", h->items[k].name, h->items[k].value);
+    e->header_text[i] = tc_sbuf_finish(&b);
+  }
+  return e->header_text[i];
+}
+
 static const char *hs_config_get(const struct tc_host *host, const char *key) {
   struct tc_module_entry *e = hs_entry(host);
   if (e == NULL || e->reg == NULL || e->reg->cfg == NULL || key == NULL)
     return NULL;
   const char *raw = hs_proxy_url(host, e->reg->cfg, key);
+  if (raw == NULL)
+    raw = hs_header_text(e, e->reg->cfg, key);
   return raw != NULL ? raw : tc_config_get(e->reg->cfg, key);
 }
 

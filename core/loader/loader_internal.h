@@ -15,6 +15,9 @@ struct tc_module_entry {
   struct tc_registrar registrar; /* handed to init(); open only during it */
   int registering;               /* 1 while init() runs */
   char *reg_error;               /* first registrar refusal, malloc()ed */
+  /* config_get answers built on first use for the module's privileged
+   * keys (host_api.c), malloc()ed, freed with the entry. */
+  char *header_text[2];
 };
 
 /* printf into a malloc()ed string; NULL on ENOMEM. Any thread. */

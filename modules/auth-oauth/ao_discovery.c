@@ -73,12 +73,13 @@ static int64_t min64(int64_t a, int64_t b) {
 }
 
 static void www_probe(const struct tc_host *h, const char *mcp_url,
-                      uint64_t deadline, const int *cancel, struct ao_result *r,
+                      uint64_t deadline, const int *cancel,
+                      const struct ao_scope *scope, struct ao_result *r,
                       char **rm) {
   for (int post = 1; post >= 0; post--) {
     struct ao_fetch f;
     ao_fetch_url(h, mcp_url, post, min64(1000, left_ms(h, deadline)), cancel,
-                 &f);
+                 scope, &f);
     if (f.status == 401 && f.www_authenticate != NULL) {
       *rm = ao_resource_metadata(f.www_authenticate);
       json_decref(r->www);
@@ -145,7 +146,8 @@ static void record_attempt(struct ao_result *r, const char *url,
  * out. */
 static int prmd_pass(const struct tc_host *h, json_t *cands, uint64_t deadline,
                      const int64_t *timeouts, int ntries, int have_www_url,
-                     const int *cancel, struct ao_result *r) {
+                     const int *cancel, const struct ao_scope *scope,
+                     struct ao_result *r) {
   size_t n = json_array_size(cands);
   int all_404 = 1, all_timeout = 1;
   char *last_error = NULL;
@@ -157,7 +159,7 @@ static int prmd_pass(const struct tc_host *h, json_t *cands, uint64_t deadline,
     for (int t = 0; t < ntries; t++) {
       ao_fetch_free(&f);
       ao_fetch_url(h, url, 0, min64(timeouts[t], left_ms(h, deadline)), cancel,
-                   &f);
+                   scope, &f);
       if (!f.timed_out || left_ms(h, deadline) == 0)
         break;
     }
@@ -260,7 +262,8 @@ static void enrich(const struct tc_host *h, const char *issuer,
   json_array_foreach(cands, i, cv) {
     const char *url = json_string_value(cv);
     struct ao_fetch f;
-    ao_fetch_url(h, url, 0, min64(2000, left_ms(h, deadline)), cancel, &f);
+    ao_fetch_url(h, url, 0, min64(2000, left_ms(h, deadline)), cancel, NULL,
+                 &f);
     json_t *att = json_pack("{s:s, s:i}", "url", url, "status", (int)f.status);
     json_t *doc = NULL;
     if (f.status == 200 && media_is_json(f.content_type))
@@ -336,12 +339,15 @@ static void enrich(const struct tc_host *h, const char *issuer,
 
 void ao_discover(const struct tc_host *h, const char *mcp_url,
                  int64_t budget_ms, int enrich_as, const int *cancel,
-                 struct ao_result *r) {
+                 const char *headers, struct ao_result *r) {
   uint64_t deadline = h->monotonic_ns() + (uint64_t)budget_ms * 1000000u;
-  char *rm = NULL;
-  www_probe(h, mcp_url, deadline, cancel, r, &rm);
   char *origin = NULL, *path = NULL;
-  if (ao_split_url(mcp_url, &origin, &path) != 0) {
+  int url_ok = ao_split_url(mcp_url, &origin, &path) == 0;
+  struct ao_scope scope = {origin, headers};
+  char *rm = NULL;
+  if (url_ok)
+    www_probe(h, mcp_url, deadline, cancel, &scope, r, &rm);
+  if (!url_ok) {
     r->state = AO_FAILED;
     set_detail(r, fmt("the MCP URL is not an http(s) URL"));
     free(rm);
@@ -357,13 +363,13 @@ void ao_discover(const struct tc_host *h, const char *mcp_url,
   add_unique(cands, fmt("%s%s", origin, AO_PRMD_PREFIX));
   static const int64_t first[] = {2000};
   static const int64_t retry[] = {2000, 4000, 8000};
-  if (!prmd_pass(h, cands, deadline, first, 1, have_www, cancel, r) &&
+  if (!prmd_pass(h, cands, deadline, first, 1, have_www, cancel, &scope, r) &&
       left_ms(h, deadline) > 0 &&
       !(cancel != NULL && __atomic_load_n(cancel, __ATOMIC_ACQUIRE))) {
     json_array_append_new(r->warnings,
                           json_string("every discovery attempt timed out; "
                                       "retrying"));
-    prmd_pass(h, cands, deadline, retry, 3, have_www, cancel, r);
+    prmd_pass(h, cands, deadline, retry, 3, have_www, cancel, &scope, r);
   }
   json_decref(cands);
   free(origin);

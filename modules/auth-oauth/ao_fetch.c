@@ -115,11 +115,36 @@ static char *origin_only(const char *url) {
   return o;
 }
 
+/* The scope's header lines when `url` is on its origin. */
+static struct curl_slist *add_scoped_headers(struct curl_slist *h,
+                                             const char *url,
+                                             const struct ao_scope *scope) {
+  if (h == NULL || scope == NULL || scope->headers == NULL ||
+      scope->origin == NULL)
+    return h;
+  char *o = NULL;
+  int same =
+      ao_split_url(url, &o, NULL) == 0 && strcasecmp(o, scope->origin) == 0;
+  free(o);
+  for (const char *p = scope->headers; same && *p != '\0';) {
+    size_t n = strcspn(p, "\n");
+    char *line = strndup(p, n);
+    if (line != NULL && n > 0) {
+      struct curl_slist *next = curl_slist_append(h, line);
+      if (next != NULL)
+        h = next;
+    }
+    free(line);
+    p += n + (p[n] == '\n');
+  }
+  return h;
+}
+
 /* One request without redirects. Returns the CURLcode. */
 static CURLcode one_request(const struct tc_host *host, const char *url,
                             int post, long timeout_ms, const int *cancel,
-                            struct ao_fetch *f, char **location, int *too_large,
-                            char *errbuf) {
+                            const struct ao_scope *scope, struct ao_fetch *f,
+                            char **location, int *too_large, char *errbuf) {
   CURL *c = curl_easy_init();
   if (c == NULL)
     return CURLE_OUT_OF_MEMORY;
@@ -129,6 +154,7 @@ static CURLcode one_request(const struct tc_host *host, const char *url,
            host->host_version ? host->host_version : "0");
   struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
   h = curl_slist_append(h, ua);
+  h = add_scoped_headers(h, url, scope);
   curl_easy_setopt(c, CURLOPT_URL, url);
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -179,7 +205,8 @@ static CURLcode one_request(const struct tc_host *host, const char *url,
 }
 
 void ao_fetch_url(const struct tc_host *host, const char *url, int post,
-                  int64_t timeout_ms, const int *cancel, struct ao_fetch *f) {
+                  int64_t timeout_ms, const int *cancel,
+                  const struct ao_scope *scope, struct ao_fetch *f) {
   memset(f, 0, sizeof(*f));
   uint64_t deadline = host->monotonic_ns() + (uint64_t)timeout_ms * 1000000u;
   char *current = strdup(url);
@@ -194,8 +221,8 @@ void ao_fetch_url(const struct tc_host *host, const char *url, int post,
     f->body_len = 0;
     f->status = 0;
     CURLcode rc = left > 0
-                      ? one_request(host, current, post, (long)left, cancel, f,
-                                    &location, &too_large, errbuf)
+                      ? one_request(host, current, post, (long)left, cancel,
+                                    scope, f, &location, &too_large, errbuf)
                       : CURLE_OPERATION_TIMEDOUT;
     char *shown = origin_only(current);
     if (rc != CURLE_OK) {

@@ -29,14 +29,23 @@ struct ao_fetch {
 
 void ao_fetch_free(struct ao_fetch *f);
 
+/* Static headers for discovery requests ("Name: value" lines), added only
+ * to requests whose origin is `origin` (the MCP server's): the WWW-
+ * Authenticate probe and PRMD GETs. Auth-server metadata gets none. */
+struct ao_scope {
+  const char *origin;
+  const char *headers; /* may be NULL or "" */
+};
+
 /* GET (or POST with an empty body when post != 0) `url` with Accept:
  * application/json and the tunnel-client User-Agent, through the net hooks
  * (TC_NET_OAUTH_METADATA), following same-origin redirects only (at most
  * 10), body capped at 1 MiB, within timeout_ms. `cancel` (may be NULL)
- * is polled (atomically) during the transfer: non-zero aborts it. Always
- * fills *f. */
+ * is polled (atomically) during the transfer: non-zero aborts it. `scope`
+ * (may be NULL) adds its headers to same-origin requests. Always fills *f. */
 void ao_fetch_url(const struct tc_host *host, const char *url, int post,
-                  int64_t timeout_ms, const int *cancel, struct ao_fetch *f);
+                  int64_t timeout_ms, const int *cancel,
+                  const struct ao_scope *scope, struct ao_fetch *f);
 
 /* "scheme://host[:port]" of url (malloc()ed) and the path (malloc()ed,
  * "" when none; query/fragment dropped). 0 or -1. */
@@ -73,6 +82,6 @@ void ao_result_free(struct ao_result *r);
  * Stops early (state failed, "canceled") once *cancel is non-zero. */
 void ao_discover(const struct tc_host *host, const char *mcp_url,
                  int64_t budget_ms, int enrich, const int *cancel,
-                 struct ao_result *r);
+                 const char *headers, struct ao_result *r);
 
 #endif /* TC_AO_INTERNAL_H */

@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ao_internal.h"
 
@@ -37,6 +38,10 @@ struct ao_inst {
   int enabled;
   int64_t timeout_ms;
   char *main_url; /* NULL: no HTTP main binding */
+  /* MCP static headers for discovery requests to the MCP origin: the extra
+   * headers, then the discovery headers overriding them by name ("Name:
+   * value" lines; secrets, never logged). NULL when none. */
+  char *discovery_headers;
   pthread_mutex_t mu;
   pthread_t thread;
   int thread_running;
@@ -77,6 +82,49 @@ static char *main_url_of(const struct tc_host *host) {
   if (strncmp(at, "http://", 7) != 0 && strncmp(at, "https://", 8) != 0)
     return NULL;
   return strndup(at, n);
+}
+
+/* Does the header-line block `lines` set the header named like `line`? */
+static int has_header(const char *lines, const char *line) {
+  size_t n = strcspn(line, ":\n");
+  for (const char *p = lines; p != NULL && *p != '\0';) {
+    if (strncasecmp(p, line, n) == 0 && p[n] == ':')
+      return 1;
+    p = strchr(p, '\n');
+    p = p != NULL ? p + 1 : NULL;
+  }
+  return 0;
+}
+
+/* The extra headers minus those the discovery headers override, then the
+ * discovery headers (mcp-oauth-ops.md §1.6 scoping). */
+static char *discovery_headers_of(const struct tc_host *host) {
+  const char *extra = host->config_get(host, "mcp.extra_headers");
+  const char *disc = host->config_get(host, "mcp.discovery_extra_headers");
+  size_t cap = (extra ? strlen(extra) : 0) + (disc ? strlen(disc) : 0) + 1;
+  char *out = calloc(1, cap);
+  if (out == NULL)
+    return NULL;
+  size_t len = 0;
+  for (const char *p = extra; p != NULL && *p != '\0';) {
+    size_t n = strcspn(p, "\n");
+    if (n > 0 && !has_header(disc, p)) {
+      memcpy(out + len, p, n);
+      len += n;
+      out[len++] = '\n';
+    }
+    p += n + (p[n] == '\n');
+  }
+  if (disc != NULL) {
+    memcpy(out + len, disc, strlen(disc));
+    len += strlen(disc);
+  }
+  out[len] = '\0';
+  if (len == 0) {
+    free(out);
+    return NULL;
+  }
+  return out;
 }
 
 /* Publish a discovery result (state + JSON for the admin API). */
@@ -131,7 +179,8 @@ static void *startup_discovery(void *arg) {
   struct ao_inst *a = arg;
   struct ao_result r;
   ao_result_init(&r);
-  ao_discover(a->host, a->main_url, a->timeout_ms, 1, &a->stopping, &r);
+  ao_discover(a->host, a->main_url, a->timeout_ms, 1, &a->stopping,
+              a->discovery_headers, &r);
   log_result(a, &r);
   publish(a, &r, "startup");
   ao_result_free(&r);
@@ -148,6 +197,7 @@ static int ao_create(const struct tc_host *host, void **inst, char **errmsg) {
   a->timeout_ms =
       ao_cfg.discovery_timeout_ms > 0 ? ao_cfg.discovery_timeout_ms : 10000;
   a->main_url = main_url_of(host);
+  a->discovery_headers = discovery_headers_of(host);
   pthread_mutex_init(&a->mu, NULL);
   *inst = a;
   return TC_OK;
@@ -179,6 +229,7 @@ static void ao_destroy(void *inst) {
   if (a == NULL)
     return;
   free(a->main_url);
+  free(a->discovery_headers);
   free(a->detail);
   free(a->state_json);
   pthread_mutex_destroy(&a->mu);
@@ -227,7 +278,7 @@ static int ao_on_command(void *inst, const struct tc_request *req,
   }
   struct ao_result r;
   ao_result_init(&r);
-  ao_discover(a->host, a->main_url, budget, 0, NULL, &r);
+  ao_discover(a->host, a->main_url, budget, 0, NULL, a->discovery_headers, &r);
   int rc;
   if (r.has_winner) {
     struct tc_response res = {.struct_size = sizeof(res),

@@ -297,6 +297,59 @@ net_tls_bad_bundle)
   agent_refuses "does not match" --ca-bundle "$pki/ca.pem" \
     --mcp.client-cert "$pki/cli.pem" --mcp.client-key "$pki/srv.key"
   ;;
+net_discovery_headers)
+  # Static header scoping (mcp-oauth-ops.md 1.6): the WWW-Authenticate probe
+  # and PRMD GETs carry the extra headers with the discovery headers
+  # overriding them, as does the startup probe; runtime calls carry only
+  # the extra headers; neither
+  # value ever reaches the log. The target records each request's headers.
+  "$node_bin" -e '
+    const http = require("http"), fs = require("fs");
+    const [urlFile, logFile] = process.argv.slice(1);
+    http.createServer((req, res) => {
+      let b = "";
+      req.on("data", (c) => (b += c));
+      req.on("end", () => {
+        const kind = req.url.startsWith("/.well-known/") ? "prmd" : b === "" ? "probe" : "call";
+        let method = null;
+        try { method = JSON.parse(b).method ?? null; } catch (e) {}
+        fs.appendFileSync(logFile, JSON.stringify({ kind, method, path: req.url,
+          both: req.headers["x-both"] ?? null, disc: req.headers["x-disc"] ?? null,
+          stat: req.headers["x-static"] ?? null }) + "\n");
+        if (kind !== "call") { res.writeHead(404); res.end(); return; }
+        const m = JSON.parse(b);
+        if (m.id === undefined) { res.writeHead(202); res.end(); return; }
+        res.writeHead(200, { "Content-Type": "application/json" });
+        res.end(JSON.stringify({ jsonrpc: "2.0", id: m.id, result: { content: [{ type: "text", text: "through" }] } }));
+      });
+    }).listen(0, "127.0.0.1", function () {
+      fs.writeFileSync(urlFile + ".tmp", "http://127.0.0.1:" + this.address().port);
+      fs.renameSync(urlFile + ".tmp", urlFile);
+    });' "$work/hdr.url" "$work/hdr.jsonl" >"$work/hdr.log" 2>&1 &
+  pids+=($!)
+  wait_file "$work/hdr.url" $! "header-recording target"
+  target=$(cat "$work/hdr.url")/mcp
+  start_cp
+  run_agent --mcp.extra-headers "X-Static: st4tic-V4lue" --mcp.extra-headers "X-Both: from-extra" \
+    --mcp.discovery-extra-headers "X-Disc: d1sc-V4lue" --mcp.discovery-extra-headers "X-Both: from-discovery"
+  echo_ok scoped
+  for ((i = 0; i < 100; i++)); do
+    grep -q '"kind":"prmd"' "$work/hdr.jsonl" 2>/dev/null && break
+    sleep 0.05
+  done
+  "$jq_bin" -s . "$work/hdr.jsonl" >"$work/hdr.json"
+  jq_check "$work/hdr.json" '[.[] | select(.kind == "probe")] | length > 0 and all(.disc == "d1sc-V4lue" and .both == "from-discovery" and .stat == "st4tic-V4lue")' \
+    "WWW-Authenticate probe headers"
+  jq_check "$work/hdr.json" '[.[] | select(.kind == "prmd")] | length > 0 and all(.disc == "d1sc-V4lue" and .both == "from-discovery" and .stat == "st4tic-V4lue")' \
+    "PRMD GET headers"
+  # The startup probe (initialize) is a discovery request too.
+  jq_check "$work/hdr.json" '[.[] | select(.method == "initialize")] | length > 0 and all(.disc == "d1sc-V4lue" and .both == "from-discovery")' \
+    "startup probe headers"
+  jq_check "$work/hdr.json" '[.[] | select(.method == "tools/call")] | length == 1 and all(.disc == null and .both == "from-extra" and .stat == "st4tic-V4lue")' \
+    "runtime call headers"
+  stop_agent
+  ! grep -Eq 'd1sc-V4lue|st4tic-V4lue' "$work/agent.log" || fail "a static header value was logged"
+  ;;
 net_oauth_tunnel)
   # OAuth-protected MCP server behind the tunnel: 401 with the rewritten
   # WWW-Authenticate, PRMD through the tunnel with the tunnel's resource,
