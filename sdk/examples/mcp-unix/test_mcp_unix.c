@@ -165,7 +165,8 @@ int main(void) {
         v == 1);
 
   tc_fakehost_free(fh);
-  shutdown(listen_fd, SHUT_RDWR);
+  shutdown(listen_fd, SHUT_RDWR); /* accept() fails: the server returns */
+  pthread_join(srv, NULL);
   close(listen_fd);
   unlink(path);
   rmdir(dir);
