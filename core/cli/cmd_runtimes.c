@@ -1098,20 +1098,34 @@ out:
 /* ---- status / list
  * ------------------------------------------------------------ */
 
-static int cmd_status(struct rt_flags *f) {
-  const char *cmd = "runtimes status";
+/* The start of the one-alias commands (status, stop, rm): exactly one
+ * ALIAS argument, normalised, and the state opened. Returns 0 with *alias
+ * (malloc()ed) and *c open, else the exit code after printing the error. */
+static int open_one_alias(const char *cmd, const struct rt_flags *f,
+                          char **alias, struct rt_ctx *c) {
+  *alias = NULL;
   if (f->npos != 1)
     return tc_cli_fail(cmd, "needs exactly one ALIAS argument");
-  char *alias = alias_arg(cmd, f->pos[0]);
-  if (alias == NULL)
+  *alias = alias_arg(cmd, f->pos[0]);
+  if (*alias == NULL)
     return 1;
-  struct rt_ctx c;
   char *err = NULL;
-  if (ctx_open(&c, &err) != 0) {
-    ctx_free(&c);
-    free(alias);
+  if (ctx_open(c, &err) != 0) {
+    ctx_free(c);
+    free(*alias);
+    *alias = NULL;
     return fail_err(cmd, err);
   }
+  return 0;
+}
+
+static int cmd_status(struct rt_flags *f) {
+  const char *cmd = "runtimes status";
+  char *alias;
+  struct rt_ctx c;
+  int orc = open_one_alias(cmd, f, &alias, &c);
+  if (orc != 0)
+    return orc;
   int rc = 0;
   struct rt_view v;
   view_build(&c, alias, &v);
@@ -1312,18 +1326,12 @@ static int cmd_list(struct rt_flags *f) {
 
 static int cmd_stop(struct rt_flags *f) {
   const char *cmd = "runtimes stop";
-  if (f->npos != 1)
-    return tc_cli_fail(cmd, "needs exactly one ALIAS argument");
-  char *alias = alias_arg(cmd, f->pos[0]);
-  if (alias == NULL)
-    return 1;
+  char *alias;
   struct rt_ctx c;
+  int orc = open_one_alias(cmd, f, &alias, &c);
+  if (orc != 0)
+    return orc;
   char *err = NULL;
-  if (ctx_open(&c, &err) != 0) {
-    ctx_free(&c);
-    free(alias);
-    return fail_err(cmd, err);
-  }
   int rc = 0;
   struct rt_view v;
   view_build(&c, alias, &v);
@@ -1418,18 +1426,12 @@ static void remove_alias(struct rt_ctx *c, const char *alias, bool with_profile,
 
 static int cmd_rm(struct rt_flags *f) {
   const char *cmd = "runtimes rm";
-  if (f->npos != 1)
-    return tc_cli_fail(cmd, "needs exactly one ALIAS argument");
-  char *alias = alias_arg(cmd, f->pos[0]);
-  if (alias == NULL)
-    return 1;
+  char *alias;
   struct rt_ctx c;
+  int orc = open_one_alias(cmd, f, &alias, &c);
+  if (orc != 0)
+    return orc;
   char *err = NULL;
-  if (ctx_open(&c, &err) != 0) {
-    ctx_free(&c);
-    free(alias);
-    return fail_err(cmd, err);
-  }
   int rc = 0;
   struct rt_view v;
   view_build(&c, alias, &v);

@@ -83,9 +83,9 @@ static json_t *control_plane_json(const struct tc_config *cfg) {
 static int proxy_health_visit(void *ud, const struct tc_metric_sample *s) {
   if (strcmp(s->desc->name, "tunnel_client_proxy_healthy") == 0 &&
       s->label_values != NULL && s->label_values[0] != NULL)
-    json_array_append_new(ud, json_pack("{s:s,s:b}", "route",
-                                        s->label_values[0], "healthy",
-                                        s->value >= 1.0));
+    json_array_append_new(ud,
+                          json_pack("{s:s,s:b}", "route", s->label_values[0],
+                                    "healthy", s->value >= 1.0));
   return TC_OK;
 }
 
