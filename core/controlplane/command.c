@@ -9,8 +9,8 @@
 #include "config/config.h"
 #include "controlplane/civil_time.h"
 #include "controlplane/duration.h"
-#include "controlplane/json_span.h"
 #include "controlplane/jsonrpc.h"
+#include "tc/json_scan.h"
 #include "util/sbuf.h"
 
 static char *dup_n(const char *s, size_t n) {
@@ -50,13 +50,32 @@ void tc_cp_command_list_free(struct tc_cp_command_list *l) {
   memset(l, 0, sizeof(*l));
 }
 
+/* A decoded copy of the checked string token `v`, or NULL (ENOMEM). */
+static char *dup_string(const struct tc_json_span *v) {
+  char *d = malloc(v->n + 1);
+  if (d != NULL)
+    d[tc_json_string_decode(v->p, v->n, d)] = '\0';
+  return d;
+}
+
+static int is_string(const struct tc_json_span *v) {
+  return v->p != NULL && v->p[0] == '"';
+}
+
+static int is_null(const struct tc_json_span *v) {
+  return v->p != NULL && v->p[0] == 'n';
+}
+
 /* "command #2 (request_id \"abc\")" — the id JSON-escaped and shortened so
- * a hostile value cannot forge log lines. */
-static void describe(struct tc_sbuf *b, size_t idx, const json_t *rid) {
+ * a hostile value cannot forge log lines. `rid` may be absent. */
+static void describe(struct tc_sbuf *b, size_t idx,
+                     const struct tc_json_span *rid) {
   tc_sbuf_printf(b, "dropped polled command #%zu", idx);
-  if (json_is_string(rid) && json_string_length(rid) > 0) {
+  if (is_string(rid) && rid->n > 2) {
+    char *id = dup_string(rid);
     char shortened[97];
-    snprintf(shortened, sizeof(shortened), "%s", json_string_value(rid));
+    snprintf(shortened, sizeof(shortened), "%s", id != NULL ? id : "");
+    free(id);
     json_t *s = json_string(shortened);
     char *q = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
     tc_sbuf_printf(b, " (request_id %s)", q ? q : "?");
@@ -66,8 +85,8 @@ static void describe(struct tc_sbuf *b, size_t idx, const json_t *rid) {
 }
 
 /* Record a dropped command. Returns -1 on ENOMEM. */
-static int drop(struct tc_cp_command_list *l, size_t idx, const json_t *rid,
-                const char *why) {
+static int drop(struct tc_cp_command_list *l, size_t idx,
+                const struct tc_json_span *rid, const char *why) {
   struct tc_sbuf b = TC_SBUF_INIT;
   describe(&b, idx, rid);
   tc_sbuf_printf(&b,
@@ -88,28 +107,52 @@ static int drop(struct tc_cp_command_list *l, size_t idx, const json_t *rid,
   return 0;
 }
 
-/* Headers {name: [values]} (null values allowed). 0 ok, 1 wrong shape,
- * -1 ENOMEM. */
-static int decode_headers(const json_t *obj, struct tc_headers *h) {
-  const char *name;
-  json_t *vals;
-  if (obj == NULL || json_is_null(obj))
-    return 0;
-  if (!json_is_object(obj))
-    return 1;
-  json_object_foreach((json_t *)(uintptr_t)obj, name, vals) {
-    size_t i;
-    json_t *v;
-    if (json_is_null(vals))
-      continue;
-    if (!json_is_array(vals))
+/* Does a member after `cur` in the object ending at `end` have the name
+ * `name`? (A decoder keeps only the last of duplicate names.) */
+static int named_again(const char *cur, const char *end, const char *name) {
+  struct tc_json_span k, v;
+  while (tc_json_next(&cur, end, &k, &v))
+    if (tc_json_string_is(k.p, k.n, name))
       return 1;
-    json_array_foreach(vals, i, v) {
-      if (!json_is_string(v))
-        return 1;
-      if (tc_headers_add(h, name, json_string_value(v)) != 0)
-        return -1;
+  return 0;
+}
+
+/* Headers {name: [values]} (null values allowed). 0 ok, 1 wrong shape,
+ * -1 ENOMEM. Of members with the same name only the last counts. */
+static int decode_headers(const struct tc_json_span *obj,
+                          struct tc_headers *h) {
+  if (obj->p == NULL || is_null(obj))
+    return 0;
+  if (obj->p[0] != '{')
+    return 1;
+  const char *cur = obj->p, *end = obj->p + obj->n;
+  struct tc_json_span k, vals;
+  while (tc_json_next(&cur, end, &k, &vals)) {
+    if (is_null(&vals))
+      continue;
+    if (vals.p[0] != '[')
+      return 1;
+    char *name = dup_string(&k);
+    if (name == NULL)
+      return -1;
+    if (named_again(cur, end, name)) {
+      free(name);
+      continue;
     }
+    const char *vc = vals.p, *ve = vals.p + vals.n;
+    struct tc_json_span v;
+    int rc = 0;
+    while (rc == 0 && tc_json_next(&vc, ve, NULL, &v)) {
+      char *value = is_string(&v) ? dup_string(&v) : NULL;
+      if (!is_string(&v))
+        rc = 1;
+      else if (value == NULL || tc_headers_add(h, name, value) != 0)
+        rc = -1;
+      free(value);
+    }
+    free(name);
+    if (rc != 0)
+      return rc;
   }
   return 0;
 }
@@ -117,24 +160,40 @@ static int decode_headers(const json_t *obj, struct tc_headers *h) {
 static const char *type_names[] = {NULL, "jsonrpc", "session_termination",
                                    "oauth_discovery"};
 
-/* Fill `c` from one element. Returns 0 kept, 1 dropped (why set), -1 ENOMEM.
- * [cs, ce) is the element's raw text. */
-static int decode_one(const json_t *o, const char *cs, const char *ce,
+enum {
+  F_TYPE,
+  F_REQUEST_ID,
+  F_SHARD,
+  F_CHANNEL,
+  F_CREATED,
+  F_TIMEOUT,
+  F_HEADERS,
+  F_JSONRPC,
+  F_COUNT
+};
+static const char *const field_names[F_COUNT] = {
+    "command_type", "request_id",       "shard_token", "channel",
+    "created_at",   "response_timeout", "headers",     "jsonrpc"};
+
+/* Fill `c` from one checked element [cs, ce) whose fields are in f.
+ * Returns 0 kept, 1 dropped (why set), -1 ENOMEM. */
+static int decode_one(const char *cs, const char *ce,
+                      const struct tc_json_span f[F_COUNT],
                       struct tc_cp_command *c, const char **why) {
-  const json_t *v;
-  if (!json_is_object(o)) {
+  (void)ce;
+  if (cs[0] != '{') {
     *why = "the command is not a JSON object";
     return 1;
   }
 
-  v = json_object_get(o, "command_type");
-  if (!json_is_string(v)) {
-    *why =
-        v == NULL ? "command_type is missing" : "command_type is not a string";
+  const struct tc_json_span *v = &f[F_TYPE];
+  if (!is_string(v)) {
+    *why = v->p == NULL ? "command_type is missing"
+                        : "command_type is not a string";
     return 1;
   }
   for (int t = TC_CP_CMD_JSONRPC; t <= TC_CP_CMD_OAUTH_DISCOVERY; t++)
-    if (strcmp(json_string_value(v), type_names[t]) == 0)
+    if (tc_json_string_is(v->p, v->n, type_names[t]))
       c->type = (enum tc_cp_command_type)t;
   if (c->type == 0) {
     *why = "unknown command_type (known: jsonrpc, session_termination, "
@@ -142,56 +201,71 @@ static int decode_one(const json_t *o, const char *cs, const char *ce,
     return 1;
   }
 
-  v = json_object_get(o, "request_id");
-  if (!json_is_string(v) || json_string_length(v) == 0) {
+  v = &f[F_REQUEST_ID];
+  if (!is_string(v) || v->n <= 2) {
     *why = "request_id is missing, empty or not a string";
     return 1;
   }
-  c->request_id = dup_s(json_string_value(v));
-  v = json_object_get(o, "shard_token");
-  if (!json_is_string(v) || json_string_length(v) == 0) {
+  c->request_id = dup_string(v);
+  v = &f[F_SHARD];
+  if (!is_string(v) || v->n <= 2) {
     *why = "shard_token is missing, empty or not a string";
     return 1;
   }
-  c->shard_token = dup_s(json_string_value(v));
+  c->shard_token = dup_string(v);
   if (c->request_id == NULL || c->shard_token == NULL)
     return -1;
 
-  v = json_object_get(o, "channel");
-  const char *raw_channel = "";
-  if (json_is_string(v)) {
-    raw_channel = json_string_value(v);
-  } else if (v != NULL && !json_is_null(v)) {
+  v = &f[F_CHANNEL];
+  char *raw_channel = NULL;
+  if (is_string(v)) {
+    raw_channel = dup_string(v);
+    if (raw_channel == NULL)
+      return -1;
+  } else if (v->p != NULL && !is_null(v)) {
     *why = "channel is not a string";
     return 1;
   }
   const char *cwhy = NULL;
-  /* (jansson refuses embedded NULs, so strings here are plain C strings.) */
-  if (tc_channel_canonical(raw_channel, c->channel, sizeof(c->channel),
-                           &cwhy) != 0) {
+  /* (a checked string never holds NUL, so it is a plain C string.) */
+  int bad_channel =
+      tc_channel_canonical(raw_channel != NULL ? raw_channel : "", c->channel,
+                           sizeof(c->channel), &cwhy) != 0;
+  free(raw_channel);
+  if (bad_channel) {
     *why = "channel is not a valid name (1 to 64 of a-z, 0-9, '_' or '-')";
     return 1;
   }
 
-  v = json_object_get(o, "created_at");
-  if (json_is_string(v)) {
-    if (!tc_cp_parse_rfc3339(json_string_value(v), &c->created_at_unix_ms)) {
+  v = &f[F_CREATED];
+  if (is_string(v)) {
+    char *ts = dup_string(v);
+    if (ts == NULL)
+      return -1;
+    int ok = tc_cp_parse_rfc3339(ts, &c->created_at_unix_ms);
+    free(ts);
+    if (!ok) {
       *why = "created_at is not an RFC 3339 timestamp";
       return 1;
     }
     c->has_created_at = true;
-  } else if (v != NULL && !json_is_null(v)) {
+  } else if (v->p != NULL && !is_null(v)) {
     *why = "created_at is not a string";
     return 1;
   }
 
   /* Any shape other than a valid string means "no deadline". */
-  v = json_object_get(o, "response_timeout");
-  if (json_is_string(v))
-    c->has_deadline = tc_cp_parse_response_timeout(
-                          json_string_value(v), &c->response_timeout_ns) == 1;
+  v = &f[F_TIMEOUT];
+  if (is_string(v)) {
+    char *d = dup_string(v);
+    if (d == NULL)
+      return -1;
+    c->has_deadline =
+        tc_cp_parse_response_timeout(d, &c->response_timeout_ns) == 1;
+    free(d);
+  }
 
-  int hr = decode_headers(json_object_get(o, "headers"), &c->headers);
+  int hr = decode_headers(&f[F_HEADERS], &c->headers);
   if (hr != 0) {
     *why = "headers is not an object of string arrays";
     return hr;
@@ -204,46 +278,48 @@ static int decode_one(const json_t *o, const char *cs, const char *ce,
   if (c->type != TC_CP_CMD_JSONRPC)
     return 0;
 
-  const json_t *msg = json_object_get(o, "jsonrpc");
+  const struct tc_json_span *msg = &f[F_JSONRPC];
+  struct tc_cp_rpc_fields rf;
   const char *rwhy = NULL;
-  c->rpc_kind = tc_cp_jsonrpc_classify(msg, &rwhy);
+  c->rpc_kind = tc_cp_jsonrpc_classify_text(msg->p, msg->n, &rf, &rwhy);
   if (c->rpc_kind == TC_CP_RPC_INVALID)
     c->invalid = rwhy;
-
-  const char *js = NULL, *je = NULL;
-  if (msg != NULL && tc_cp_json_member_span(cs, ce, "jsonrpc", &js, &je) == 1) {
-    c->jsonrpc = dup_n(js, (size_t)(je - js));
-    if (c->jsonrpc == NULL)
+  if (msg->p == NULL)
+    return 0;
+  c->jsonrpc = dup_n(msg->p, msg->n);
+  if (c->jsonrpc == NULL)
+    return -1;
+  c->jsonrpc_len = msg->n;
+  if (rf.id_usable) {
+    c->rpc_id = dup_n(rf.id.p, rf.id.n);
+    if (c->rpc_id == NULL)
       return -1;
-    c->jsonrpc_len = (size_t)(je - js);
-    const json_t *id = json_object_get(msg, "id");
-    const char *is = NULL, *ie = NULL;
-    if ((json_is_string(id) || json_is_integer(id)) &&
-        tc_cp_json_member_span(js, je, "id", &is, &ie) == 1) {
-      c->rpc_id = dup_n(is, (size_t)(ie - is));
-      if (c->rpc_id == NULL)
-        return -1;
-    }
   }
-  const json_t *method = json_object_get(msg, "method");
   if ((c->rpc_kind == TC_CP_RPC_CALL ||
        c->rpc_kind == TC_CP_RPC_NOTIFICATION) &&
-      json_is_string(method)) {
-    c->rpc_method = dup_s(json_string_value(method));
+      is_string(&rf.method)) {
+    c->rpc_method = dup_string(&rf.method);
     if (c->rpc_method == NULL)
       return -1;
   }
   return 0;
 }
 
-static int fail(char **err, const char *what, const json_error_t *jerr) {
+/* Build the error for an unusable body; *err NULL when not wanted. For
+ * invalid JSON, jansson says what and where (this path is cold). */
+static int fail(char **err, const char *what, const char *body, size_t len) {
   if (err == NULL)
     return -1;
   struct tc_sbuf b = TC_SBUF_INIT;
   tc_sbuf_printf(&b, "poll reply from the tunnel service is unusable: %s",
                  what);
-  if (jerr != NULL)
-    tc_sbuf_printf(&b, " (%s at byte %d)", jerr->text, jerr->position);
+  if (body != NULL) {
+    json_error_t jerr;
+    json_t *v = json_loadb(body, len, 0, &jerr);
+    if (v == NULL)
+      tc_sbuf_printf(&b, " (%s at byte %d)", jerr.text, jerr.position);
+    json_decref(v);
+  }
   tc_sbuf_puts(&b, "; the poll is retried with backoff (if it persists, "
                    "check control_plane.base_url points at a tunnel service)");
   *err = tc_sbuf_finish(&b);
@@ -252,52 +328,52 @@ static int fail(char **err, const char *what, const json_error_t *jerr) {
 
 int tc_cp_decode_poll_body(const char *body, size_t len,
                            struct tc_cp_command_list *out, char **err) {
-  json_error_t jerr;
   memset(out, 0, sizeof(*out));
   if (err != NULL)
     *err = NULL;
   if (body == NULL)
-    return fail(err, "empty body", NULL);
-  json_t *root = json_loadb(body, len, 0, &jerr);
-  if (root == NULL)
-    return fail(err, "invalid JSON", &jerr);
-  const char *end = body + len, *as = NULL, *ae = NULL;
-  json_t *cmds = json_object_get(root, "commands");
+    return fail(err, "empty body", NULL, 0);
+  enum tc_json_kind k = tc_json_check(body, len);
+  if (k == TC_JSON_INVALID)
+    return fail(err, "invalid JSON", body, len);
+  if (k != TC_JSON_OBJECT)
+    return fail(err, "the body is not a JSON object", NULL, 0);
+  const char *cv = NULL;
+  size_t cl = 0;
+  if (!tc_json_member(body, len, "commands", &cv, &cl) || cv[0] == 'n')
+    return 0; /* no commands */
+  if (cv[0] != '[')
+    return fail(err, "\"commands\" is not an array", NULL, 0);
+
+  /* Two passes: count, then decode into an array of that size. */
+  size_t n = 0;
+  struct tc_json_span el;
+  for (const char *cur = cv; tc_json_next(&cur, cv + cl, NULL, &el);)
+    n++;
+  if (n == 0)
+    return 0;
+  out->items = calloc(n, sizeof(*out->items));
+  if (out->items == NULL)
+    return fail(err, "out of memory", NULL, 0);
   int rc = 0;
-  if (!json_is_object(root)) {
-    rc = fail(err, "the body is not a JSON object", NULL);
-  } else if (cmds == NULL || json_is_null(cmds)) {
-    rc = 0; /* no commands */
-  } else if (!json_is_array(cmds)) {
-    rc = fail(err, "\"commands\" is not an array", NULL);
-  } else if (tc_cp_json_member_span(body, end, "commands", &as, &ae) != 1) {
-    rc = fail(err, "the body could not be scanned", NULL);
-  } else if (json_array_size(cmds) > 0) {
-    size_t n = json_array_size(cmds);
-    out->items = calloc(n, sizeof(*out->items));
-    if (out->items == NULL)
-      rc = fail(err, "out of memory", NULL);
-    const char *cursor = as;
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-      const char *cs = NULL, *ce = NULL;
-      if (tc_cp_json_array_next(&cursor, ae, &cs, &ce) != 1) {
-        rc = fail(err, "the body could not be scanned", NULL);
-        break;
-      }
-      const json_t *o = json_array_get(cmds, i);
-      struct tc_cp_command *c = &out->items[out->count];
-      const char *why = NULL;
-      int r = decode_one(o, cs, ce, c, &why);
-      if (r == 0) {
-        out->count++;
-        continue;
-      }
-      tc_cp_command_clear(c);
-      if (r < 0 || drop(out, i, json_object_get(o, "request_id"), why) != 0)
-        rc = fail(err, "out of memory", NULL);
+  const char *cur = cv;
+  for (size_t i = 0; rc == 0 && tc_json_next(&cur, cv + cl, NULL, &el); i++) {
+    struct tc_json_span f[F_COUNT];
+    if (el.p[0] == '{')
+      tc_json_members(el.p, el.n, field_names, F_COUNT, f);
+    else
+      memset(f, 0, sizeof(f));
+    struct tc_cp_command *c = &out->items[out->count];
+    const char *why = NULL;
+    int r = decode_one(el.p, el.p + el.n, f, c, &why);
+    if (r == 0) {
+      out->count++;
+      continue;
     }
+    tc_cp_command_clear(c);
+    if (r < 0 || drop(out, i, &f[F_REQUEST_ID], why) != 0)
+      rc = fail(err, "out of memory", NULL, 0);
   }
-  json_decref(root);
   if (rc != 0)
     tc_cp_command_list_free(out);
   return rc;

@@ -8,38 +8,59 @@ static bool version_ok(const json_t *msg) {
   return json_is_string(v) && strcmp(json_string_value(v), "2.0") == 0;
 }
 
-enum tc_cp_rpc_kind tc_cp_jsonrpc_classify(const json_t *msg,
-                                           const char **why) {
+/* An integer in JSON terms: a number without fraction or exponent. */
+static bool is_integer(const struct tc_json_span *v) {
+  if (v->p == NULL || !(v->p[0] == '-' || (v->p[0] >= '0' && v->p[0] <= '9')))
+    return false;
+  for (size_t i = 0; i < v->n; i++)
+    if (v->p[i] == '.' || v->p[i] == 'e' || v->p[i] == 'E')
+      return false;
+  return true;
+}
+
+enum tc_cp_rpc_kind tc_cp_jsonrpc_classify_text(const char *msg, size_t len,
+                                                struct tc_cp_rpc_fields *out,
+                                                const char **why) {
   static const char *dummy;
+  struct tc_cp_rpc_fields local;
   if (why == NULL)
     why = &dummy;
-  if (!json_is_object(msg)) {
+  if (out == NULL)
+    out = &local;
+  memset(out, 0, sizeof(*out));
+  if (msg == NULL || tc_json_check(msg, len) != TC_JSON_OBJECT) {
     *why = "the jsonrpc member is missing or not a JSON object";
     return TC_CP_RPC_INVALID;
   }
-  if (!version_ok(msg)) {
+  enum { M_VERSION, M_METHOD, M_ID, M_RESULT, M_ERROR, M_COUNT };
+  static const char *const keys[M_COUNT] = {"jsonrpc", "method", "id", "result",
+                                            "error"};
+  struct tc_json_span m[M_COUNT];
+  tc_json_members(msg, len, keys, M_COUNT, m);
+  out->id = m[M_ID];
+  out->method = m[M_METHOD];
+  const struct tc_json_span *v = &m[M_VERSION], *method = &m[M_METHOD],
+                            *id = &m[M_ID];
+  out->id_usable = id->p != NULL && (id->p[0] == '"' || is_integer(id));
+  if (v->p == NULL || !tc_json_string_is(v->p, v->n, "2.0")) {
     *why = "the message lacks \"jsonrpc\":\"2.0\"";
     return TC_CP_RPC_INVALID;
   }
-  const json_t *method = json_object_get(msg, "method");
-  const json_t *id = json_object_get(msg, "id");
-  bool id_ok = json_is_string(id) || json_is_integer(id);
-  if (method != NULL) {
-    if (!json_is_string(method) || json_string_length(method) == 0) {
+  if (method->p != NULL) {
+    if (method->p[0] != '"' || method->n <= 2) {
       *why = "\"method\" must be a non-empty string";
       return TC_CP_RPC_INVALID;
     }
-    if (id == NULL)
+    if (id->p == NULL)
       return TC_CP_RPC_NOTIFICATION;
-    if (!id_ok) {
+    if (!out->id_usable) {
       *why = "\"id\" must be a string or an integer";
       return TC_CP_RPC_INVALID;
     }
     return TC_CP_RPC_CALL;
   }
-  if (json_object_get(msg, "result") != NULL ||
-      json_object_get(msg, "error") != NULL) {
-    if (id == NULL || !(id_ok || json_is_null(id))) {
+  if (m[M_RESULT].p != NULL || m[M_ERROR].p != NULL) {
+    if (id->p == NULL || !(out->id_usable || id->p[0] == 'n')) {
       *why = "a response needs a string, integer or null \"id\"";
       return TC_CP_RPC_INVALID;
     }

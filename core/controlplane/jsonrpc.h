@@ -11,13 +11,24 @@
 #include <jansson.h>
 
 #include "controlplane/command.h"
+#include "tc/json_scan.h"
 
-/* Classify a decoded message. Requests need "jsonrpc":"2.0" and a non-empty
- * string "method"; an "id" (when present) must be a string or an integer
- * (MCP forbids null ids). A message without "method" that carries "result"
- * or "error" and an id is a response. On TC_CP_RPC_INVALID *why is set to a
- * static explanation. `msg` may be NULL (= invalid). */
-enum tc_cp_rpc_kind tc_cp_jsonrpc_classify(const json_t *msg, const char **why);
+/* What classifying a message found: raw spans into the message text. */
+struct tc_cp_rpc_fields {
+  struct tc_json_span id;     /* {NULL, 0} when absent */
+  struct tc_json_span method; /* {NULL, 0} when absent */
+  bool id_usable;             /* id is a string or an integer */
+};
+
+/* Classify the message text [msg, msg + len) (msg may be NULL = absent).
+ * Requests need "jsonrpc":"2.0" and a non-empty string "method"; an "id"
+ * (when present) must be a string or an integer (MCP forbids null ids). A
+ * message without "method" that carries "result" or "error" and an id is a
+ * response. On TC_CP_RPC_INVALID *why is set to a static explanation.
+ * `out` (may be NULL) receives the spans of id and method. */
+enum tc_cp_rpc_kind tc_cp_jsonrpc_classify_text(const char *msg, size_t len,
+                                                struct tc_cp_rpc_fields *out,
+                                                const char **why);
 
 /* True when `body` is a JSON-RPC error reply to the request whose id is the
  * JSON text `id_raw`: "jsonrpc":"2.0", no "method" or "result", an "error"

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tc/json_scan.h"
 #include "util/sbuf.h"
 
 const char *tc_cp_resp_type_name(enum tc_cp_resp_type t) {
@@ -276,11 +277,7 @@ char *tc_cp_response_encode(const struct tc_cp_response *r, char **err) {
       return set_err(err, "resp_json is not allowed on notify_ack or "
                           "session_termination_response (internal error: "
                           "report a bug)");
-    json_error_t jerr;
-    json_t *v = json_loadb(js, jl, 0, &jerr);
-    bool object = json_is_object(v);
-    json_decref(v);
-    if (!object)
+    if (tc_json_check(js, jl) != TC_JSON_OBJECT)
       return set_err(err, "resp_json must be a JSON object; the upstream "
                           "reply is replaced by a synthesized error");
   }

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <tc/json_scan.h>
+
 #include "mh_internal.h"
 
 static void set(struct mh_failure *out, const char *source, const char *kind) {
@@ -109,22 +111,33 @@ void mh_failure_from_curl(CURLcode rc, long os_errno, const char *errbuf,
   }
 }
 
+/* The members that tell a JSON-RPC message's shape, found in one pass over
+ * a checked object: the body itself is never decoded into a tree. */
+enum { M_ID, M_METHOD, M_RESULT, M_ERROR, M_COUNT };
+static void rpc_members(const char *obj, size_t len,
+                        struct tc_json_span m[M_COUNT]) {
+  static const char *const keys[M_COUNT] = {"id", "method", "result", "error"};
+  tc_json_members(obj, len, keys, M_COUNT, m);
+}
+
+static int is_response(const struct tc_json_span m[M_COUNT]) {
+  return m[M_METHOD].p == NULL &&
+         (m[M_RESULT].p != NULL || m[M_ERROR].p != NULL);
+}
+
+/* The id member decoded (a new reference), or NULL when absent. */
+static json_t *decode_id(const struct tc_json_span *id) {
+  return id->p != NULL ? json_loadb(id->p, id->n, JSON_DECODE_ANY, NULL) : NULL;
+}
+
 int mh_request_expects_reply(const char *body, size_t len, json_t **id) {
   *id = NULL;
-  json_t *msg = json_loadb(body ? body : "", len, JSON_DECODE_ANY, NULL);
-  if (!json_is_object(msg)) {
-    json_decref(msg);
+  if (body == NULL || tc_json_check(body, len) != TC_JSON_OBJECT)
     return 1; /* unknown shape: wait for an answer */
-  }
-  json_t *rid = json_object_get(msg, "id");
-  int is_response = json_object_get(msg, "method") == NULL &&
-                    (json_object_get(msg, "result") != NULL ||
-                     json_object_get(msg, "error") != NULL);
-  int expects = rid != NULL && !is_response;
-  if (rid != NULL)
-    *id = json_incref(rid);
-  json_decref(msg);
-  return expects;
+  struct tc_json_span m[M_COUNT];
+  rpc_members(body, len, m);
+  *id = decode_id(&m[M_ID]);
+  return m[M_ID].p != NULL && !is_response(m);
 }
 
 static int id_matches(const json_t *msg, const json_t *req_id) {
@@ -136,17 +149,19 @@ enum mh_body_verdict mh_check_response(const char *body, size_t len,
                                        const json_t *req_id) {
   if (body == NULL || len == 0)
     return MH_BODY_MISSING;
-  json_t *msg = json_loadb(body, len, JSON_DECODE_ANY, NULL);
-  if (msg == NULL)
+  enum tc_json_kind k = tc_json_check(body, len);
+  if (k == TC_JSON_INVALID)
     return MH_BODY_MALFORMED;
-  enum mh_body_verdict v = MH_BODY_NOT_PROTOCOL;
-  if (json_is_object(msg) && json_object_get(msg, "method") == NULL &&
-      (json_object_get(msg, "result") != NULL ||
-       json_object_get(msg, "error") != NULL) &&
-      id_matches(msg, req_id))
-    v = MH_BODY_OK;
-  json_decref(msg);
-  return v;
+  if (k != TC_JSON_OBJECT || req_id == NULL)
+    return MH_BODY_NOT_PROTOCOL;
+  struct tc_json_span m[M_COUNT];
+  rpc_members(body, len, m);
+  if (!is_response(m))
+    return MH_BODY_NOT_PROTOCOL;
+  json_t *id = decode_id(&m[M_ID]);
+  int same = id != NULL && json_equal(id, req_id);
+  json_decref(id);
+  return same ? MH_BODY_OK : MH_BODY_NOT_PROTOCOL;
 }
 
 enum mh_body_verdict mh_check_error_body(const char *body, size_t len,

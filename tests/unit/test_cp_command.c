@@ -245,6 +245,34 @@ static void test_fields(void **state) {
   tc_cp_command_list_free(&l);
 }
 
+/* Escaped strings are decoded; of duplicate members the last counts (as a
+ * decoder would keep it); numbers beyond 64 bits are valid JSON and pass
+ * through byte-exact. */
+static void test_escapes_duplicates_big_numbers(void **state) {
+  (void)state;
+  struct tc_cp_command_list l;
+  const char *cmd =
+      "{\"request_id\":\"r\\u00e9\\n1\",\"shard_token\":\"s\","
+      "\"command_type\":\"json\\u0072pc\",\"channel\":\"a\",\"channel\":"
+      "\"B\",\"headers\":{\"X-A\":[\"1\"],\"X-B\":[\"\\\"q\\\"\"],"
+      "\"X-A\":[\"2\",\"3\"]},\"jsonrpc\":{\"jsonrpc\":\"2.0\",\"id\":"
+      "123456789012345678901234567890,\"method\":\"tools/\\u0063all\","
+      "\"params\":{\"n\":1e400}}}";
+  struct tc_cp_command *c = one(cmd, &l);
+  assert_string_equal(c->request_id, "r\xc3\xa9\n1");
+  assert_int_equal(c->type, TC_CP_CMD_JSONRPC);
+  assert_string_equal(c->channel, "b");
+  assert_int_equal(c->headers.count, 3);
+  assert_string_equal(tc_headers_get(&c->headers, "X-A", 0), "2");
+  assert_string_equal(tc_headers_get(&c->headers, "X-A", 1), "3");
+  assert_string_equal(tc_headers_get(&c->headers, "X-B", 0), "\"q\"");
+  assert_int_equal(c->rpc_kind, TC_CP_RPC_CALL);
+  assert_string_equal(c->rpc_id, "123456789012345678901234567890");
+  assert_string_equal(c->rpc_method, "tools/call");
+  assert_non_null(strstr(c->jsonrpc, "\"n\":1e400"));
+  tc_cp_command_list_free(&l);
+}
+
 static void test_malformed_jsonrpc_kept(void **state) {
   struct {
     const char *member;
@@ -338,6 +366,7 @@ int main(void) {
       cmocka_unit_test(test_empty_bodies),
       cmocka_unit_test(test_drops),
       cmocka_unit_test(test_fields),
+      cmocka_unit_test(test_escapes_duplicates_big_numbers),
       cmocka_unit_test(test_malformed_jsonrpc_kept),
       cmocka_unit_test(test_many_commands),
       cmocka_unit_test(test_api_error),
