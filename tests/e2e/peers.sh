@@ -30,51 +30,20 @@ set -uo pipefail
 case_name=${1:?case}
 bin=${2:?tunnel-client binary}
 e2e_dir=${3:?tests/e2e dir}
-node_bin=${TC_NODE:-node}
 node22=$e2e_dir/node_modules/.bin/node
 everything_js=$e2e_dir/node_modules/@modelcontextprotocol/server-everything/dist/index.js
 conformance_js=$e2e_dir/node_modules/@modelcontextprotocol/conformance/dist/index.js
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/tc-peers.XXXXXX")
-pids=()
-
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do
-    if kill -0 "$p" 2>/dev/null; then
-      kill -KILL "$p" 2>/dev/null
-      wait "$p" 2>/dev/null
-    fi
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL [$case_name]: $*" >&2
-  local f
-  for f in "$work"/*.log; do
-    [[ -f $f ]] && tail -n 30 "$f" | sed "s|^|  ${f##*/}: |" >&2
-  done
-  exit 1
-}
+# shellcheck source=../lib/common.sh
+source "$(dirname "$0")/../lib/common.sh"
+init_work tc-peers
+# A Node server needs a few seconds to load on a busy machine.
+wait_file_s=20
 
 node_path=$(command -v "$node_bin") || fail "node is not installed (scripts/deps.sh installs it)"
 [[ -f $everything_js && -f $conformance_js && -x $node22 ]] ||
   fail "MCP peers missing: run npm ci --prefix tests/e2e"
 [[ $("$node22" --version) == v22.* ]] || fail "$node22 is not Node 22"
-
-# wait_file PATH PID WHAT: wait up to 20s for a non-empty PATH (a Node
-# server needs a few seconds to load on a busy machine).
-wait_file() {
-  local i
-  for ((i = 0; i < 400; i++)); do
-    [[ -s $1 ]] && return 0
-    kill -0 "$2" 2>/dev/null || fail "$3 exited before writing $1"
-    sleep 0.05
-  done
-  fail "$3 did not write $1 within 20s"
-}
 
 # run_env CMD...: a clean environment with a private HOME. Background
 # processes use "${clean_env[@]}" directly, so that $! is their own PID.
@@ -83,11 +52,9 @@ run_env() { "${clean_env[@]}" "$@"; }
 
 # start_everything_http: the server in Streamable HTTP mode; sets $direct.
 start_everything_http() {
-  "${clean_env[@]}" "$node_path" "$e2e_dir/everything_http.mjs" "$work/everything.url" \
-    >"$work/everything.log" 2>&1 &
-  pids+=($!)
-  wait_file "$work/everything.url" $! "everything server (HTTP)"
-  direct=$(cat "$work/everything.url")
+  spawn everything "everything server (HTTP)" \
+    "${clean_env[@]}" "$node_path" "$e2e_dir/everything_http.mjs" "$work/everything.url"
+  direct=$spawned_url
 }
 
 # start_proxy NAME FLAGS...: `dev proxy` with the given MCP source; sets
@@ -102,22 +69,6 @@ start_proxy() {
   wait_file "$work/$name.json" $pid "dev proxy ($name)"
   tunnel=$(sed -n 's/.*"mcp_url":"\([^"]*\)".*/\1/p' "$work/$name.json")
   [[ $tunnel == http://127.0.0.1:* ]] || fail "no mcp_url in $(cat "$work/$name.json")"
-}
-
-# stop_pid PID WHAT: SIGTERM, exit 0 within 20s.
-stop_pid() {
-  kill -TERM "$1" 2>/dev/null || fail "$2 is not running at the end"
-  local i rc=
-  for ((i = 0; i < 400; i++)); do
-    if ! kill -0 "$1" 2>/dev/null; then
-      wait "$1"
-      rc=$?
-      break
-    fi
-    sleep 0.05
-  done
-  [[ -n $rc ]] || fail "$2 still running 20s after SIGTERM"
-  [[ $rc -eq 0 ]] || fail "$2 exit status $rc after SIGTERM, want 0"
 }
 
 # phase WHAT: a line with the seconds since the start, for the ctest log.

@@ -8,31 +8,16 @@ set -uo pipefail
 
 case_name=${1:?case}
 bin=${2:?tunnel-client binary}
-jq_bin=${TC_JQ:-jq}
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/tc-adm.XXXXXX")
-helpers=()
+# shellcheck source=../lib/common.sh
+source "$(dirname "$0")/../lib/common.sh"
+init_work tc-adm
+fail_logs=('*.stderr' '*.stdout')
+fail_tail=15
 rand() { od -An -tx1 -N8 /dev/urandom | tr -d ' \n'; }
 RUNTIME_KEY="sk-runtime-$(rand)"
 ADMIN_KEY="sk-admin-$(rand)"
 TUNNEL_ID="tunnel_22222222222222222222222222222222"
-
-cleanup() {
-  for p in "${helpers[@]}"; do
-    kill -KILL "$p" 2>/dev/null
-    wait "$p" 2>/dev/null
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL [$case_name]: $*" >&2
-  for f in "$work"/*.stderr "$work"/*.stdout; do
-    [[ -f $f ]] && sed "s|^|  ${f##*/}: |" "$f" | tail -n 15 >&2
-  done
-  exit 1
-}
 
 # tc NAME [VAR=VALUE...] -- ARGS...: the CLI with a clean environment.
 tc() {
@@ -76,7 +61,7 @@ assert_no_keys() {
 "$bin" dev control-plane --listen 127.0.0.1:0 --api-key "$RUNTIME_KEY" \
   --admin-key "$ADMIN_KEY" --url-file "$work/cp.url" \
   >"$work/cp.out" 2>"$work/cp.err" &
-helpers+=($!)
+pids+=($!)
 for ((i = 0; i < 200; i++)); do
   [[ -s $work/cp.url ]] && break
   sleep 0.05

@@ -1,39 +1,18 @@
-# Shared helpers of the cli_*.sh tests (sourced). Each test gets a private
-# temporary HOME ($work), processes started with start_bg are killed by the
-# EXIT trap, and fail() prints the logs of the case before exiting 1.
+# Shared helpers of the cli_*.sh tests (sourced), on top of
+# tests/lib/common.sh. Each test gets a private temporary HOME ($work),
+# processes in $pids are stopped by the EXIT trap (SIGTERM, then SIGKILL
+# after 0.2 s), and fail() prints the logs of the case before exiting 1.
 # Needs: $case_name and $bin set by the sourcing script.
 set -uo pipefail
 
-curl_bin=${TC_CURL:-curl}
-jq_bin=${TC_JQ:-jq}
-node_bin=${TC_NODE:-node}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-work=$(mktemp -d "${TMPDIR:-/tmp}/tc-cli.XXXXXX")
+# shellcheck source=../lib/common.sh
+source "$here/../lib/common.sh"
+init_work tc-cli
 bindir=$(cd "$(dirname "$bin")" && pwd)
-pids=()
-
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do
-    if kill -0 "$p" 2>/dev/null; then
-      kill -TERM "$p" 2>/dev/null
-      sleep 0.2
-      kill -KILL "$p" 2>/dev/null
-      wait "$p" 2>/dev/null
-    fi
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL [$case_name]: $*" >&2
-  local f
-  for f in "$work"/*.log "$work"/*.out "$work"/*.err "$work"/*.json; do
-    [[ -f $f ]] && awk -v n="${f##*/}" '{print "  " n ": " $0}' "$f" | tail -n 40 >&2
-  done
-  exit 1
-}
+kill_grace=0.2
+fail_logs=('*.log' '*.out' '*.err' '*.json')
+fail_tail=40
 
 # tcli ARGS...: the binary in a clean environment (HOME=$work, plus any
 # VAR=value words given in the tc_env array).
@@ -48,47 +27,30 @@ tcli_exec() {
   exec env -i PATH="$bindir:$PATH" HOME="$work" TMPDIR="$work" "${tc_env[@]}" "$bin" "$@"
 }
 
-# wait_file PATH PID WHAT: up to 10 s for a non-empty PATH.
-wait_file() {
-  local i
-  for ((i = 0; i < 200; i++)); do
-    [[ -s $1 ]] && return 0
-    kill -0 "$2" 2>/dev/null || fail "$3 exited before writing $1"
-    sleep 0.05
-  done
-  fail "$3 did not write $1 within 10s"
-}
-
 # start_stub: `dev mcp-stub` on an ephemeral port; sets $stub (base URL).
 start_stub() {
-  tcli_exec dev mcp-stub --listen-addr 127.0.0.1:0 --url-file "$work/stub.url" \
-    >"$work/stub.log" 2>&1 &
-  pids+=($!)
-  wait_file "$work/stub.url" $! "dev mcp-stub"
-  stub=$(cat "$work/stub.url")
+  spawn stub "dev mcp-stub" tcli_exec dev mcp-stub --listen-addr 127.0.0.1:0 \
+    --url-file "$work/stub.url"
+  stub=$spawned_url
 }
 
 # start_cp [flags]: `dev control-plane`; sets $cp.
 start_cp() {
-  tcli_exec dev control-plane --listen 127.0.0.1:0 --url-file "$work/cp.url" "$@" \
-    >"$work/cp.log" 2>&1 &
-  pids+=($!)
-  wait_file "$work/cp.url" $! "dev control-plane"
-  cp=$(cat "$work/cp.url")
+  spawn cp "dev control-plane" tcli_exec dev control-plane --listen 127.0.0.1:0 \
+    --url-file "$work/cp.url" "$@"
+  cp=$spawned_url
 }
 
 # start_fake NAME MODE [--unix PATH]: cli_fake_server.mjs; sets $fake.
 start_fake() {
   local name=$1
   shift
-  "$node_bin" "$here/cli_fake_server.mjs" "$work/$name.url" "$@" \
-    >"$work/$name.log" 2>&1 &
-  pids+=($!)
-  wait_file "$work/$name.url" $! "fake server $name"
-  fake=$(cat "$work/$name.url")
+  spawn "$name" "fake server $name" "$node_bin" "$here/cli_fake_server.mjs" "$work/$name.url" "$@"
+  fake=$spawned_url
 }
 
-# jq_check FILE FILTER WHAT
+# jq_check FILE FILTER WHAT (prints jq's errors and more of FILE than
+# tests/lib/common.sh's)
 jq_check() {
   [[ $("$jq_bin" -r "$2" "$1" 2>&1) == true ]] ||
     fail "$3: jq '$2' is not true for $(head -c 3000 "$1")"

@@ -8,18 +8,19 @@
 #
 # The EXIT trap stops every runtime the case started (by the pids in
 # processes.yaml, process group first), the tmux server of the case, and the
-# helper daemons, then removes the temp dir.
+# helper daemons ($pids), then removes the temp dir.
 set -uo pipefail
 
 case_name=${1:?case}
 bin=${2:?tunnel-client binary}
-jq_bin=${TC_JQ:-jq}
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/tc-rt.XXXXXX")
+# shellcheck source=../lib/common.sh
+source "$(dirname "$0")/../lib/common.sh"
+init_work tc-rt
 state="$work/.local/state/tunnel-client"
 profiles="$work/.config/tunnel-client"
-helpers=()
-extra_pids=()
+fail_logs=('*.stderr' '*.stdout' '.local/state/tunnel-client/logs/*.log')
+fail_tail=20
 
 CANARY="sk-canary-SECRET-$(od -An -tx1 -N8 /dev/urandom | tr -d ' \n')"
 TUNNEL_ID="tunnel_22222222222222222222222222222222"
@@ -39,20 +40,8 @@ cleanup() {
       tmux -L "$s" kill-server 2>/dev/null
     done
   fi
-  for p in "${helpers[@]}" "${extra_pids[@]}"; do
-    kill -KILL "$p" 2>/dev/null
-    wait "$p" 2>/dev/null
-  done
+  kill_pids
   rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL [$case_name]: $*" >&2
-  for f in "$work"/*.stderr "$work"/*.stdout "$state"/logs/*.log; do
-    [[ -f $f ]] && sed "s|^|  ${f##*/}: |" "$f" | tail -n 20 >&2
-  done
-  exit 1
 }
 
 # tc NAME ARGS...: run the CLI to completion (bounded) with a clean
@@ -79,10 +68,10 @@ start_helpers() {
   "$bin" dev control-plane --listen 127.0.0.1:0 --api-key "$CANARY" \
     --admin-key "$ADMIN_KEY" --url-file "$work/cp.url" \
     >"$work/cp.stdout" 2>"$work/cp.stderr" &
-  helpers+=($!)
+  pids+=($!)
   "$bin" dev mcp-stub --listen-addr 127.0.0.1:0 --url-file "$work/stub.url" \
     >"$work/stub.stdout" 2>"$work/stub.stderr" &
-  helpers+=($!)
+  pids+=($!)
   wait_for_file "$work/cp.url"
   wait_for_file "$work/stub.url"
   CP=$(cat "$work/cp.url")
@@ -252,7 +241,7 @@ runtimes_stale)
   # The pid now belongs to another program: recorded start time differs.
   sleep 30 &
   other=$!
-  extra_pids+=("$other")
+  pids+=("$other")
   "$jq_bin" --argjson p "$other" '.processes.st.pid = $p |
     .processes.st.mode = "process" | .processes.st.start_ticks = "1"' \
     "$state/processes.yaml" >"$work/p.json" && cp "$work/p.json" "$state/processes.yaml"

@@ -10,35 +10,22 @@ set -uo pipefail
 
 case_name=${1:?case}
 bin=${2:?tunnel-client binary}
-curl_bin=${TC_CURL:-curl}
 tid=tunnel_22222222222222222222222222222222
 auth='Authorization: Bearer local-tunnel-client-dev-proxy'
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/tc-devcp.XXXXXX")
+# shellcheck source=../lib/common.sh
+source "$(dirname "$0")/../lib/common.sh"
+init_work tc-devcp
+fail_logs=('*.stdout' '*.stderr' '*.body')
+fail_tail=0
 cp_pid=
-
-cleanup() {
-  if [[ -n $cp_pid ]] && kill -0 "$cp_pid" 2>/dev/null; then
-    kill -KILL "$cp_pid" 2>/dev/null
-    wait "$cp_pid" 2>/dev/null
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL [$case_name]: $*" >&2
-  for f in "$work"/*.stdout "$work"/*.stderr "$work"/*.body; do
-    [[ -f $f ]] && sed "s|^|  ${f##*/}: |" "$f" >&2
-  done
-  exit 1
-}
 
 start_cp() {
   env -i PATH="$PATH" HOME="$work" "$bin" dev control-plane \
     --listen 127.0.0.1:0 --url-file "$work/cp.url" "$@" \
     >"$work/cp.stdout" 2>"$work/cp.stderr" &
   cp_pid=$!
+  pids+=("$cp_pid")
   local i
   for ((i = 0; i < 200; i++)); do
     [[ -s $work/cp.url ]] && break
@@ -54,17 +41,8 @@ start_cp() {
 # stop_cp SIG: the service must exit 0 within 5s and remove its URL file.
 stop_cp() {
   kill "-$1" "$cp_pid"
-  local i rc=
-  for ((i = 0; i < 100; i++)); do
-    if ! kill -0 "$cp_pid" 2>/dev/null; then
-      wait "$cp_pid"
-      rc=$?
-      break
-    fi
-    sleep 0.05
-  done
-  [[ -n $rc ]] || fail "service still running 5s after SIG$1"
-  cp_pid=
+  local rc
+  await_exit "$cp_pid" 5 || fail "service still running 5s after SIG$1"
   [[ $rc -eq 0 ]] || fail "exit status $rc after SIG$1, want 0"
   [[ ! -e $work/cp.url ]] || fail "URL file left behind"
 }

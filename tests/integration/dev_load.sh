@@ -6,24 +6,16 @@
 set -uo pipefail
 case_name=${1:?case}
 bin=${2:?tunnel-client binary}
-jq_bin=${TC_JQ:-jq}
-work=$(mktemp -d "${TMPDIR:-/tmp}/tc-load.XXXXXX")
+# shellcheck source=../lib/common.sh
+source "$(dirname "$0")/../lib/common.sh"
+init_work tc-load
+fail_logs=('*.out' '*.err')
+fail_tail=20
 stub_pid=
-cleanup() {
-  [[ -n $stub_pid ]] && kill -KILL "$stub_pid" 2>/dev/null && wait "$stub_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL [$case_name]: $*" >&2
-  for f in "$work"/*.out "$work"/*.err; do
-    [[ -f $f ]] && sed "s|^|  ${f##*/}: |" "$f" | tail -n 20 >&2
-  done
-  exit 1
-}
 start_stub() {
   "$bin" dev mcp-stub --listen-addr 127.0.0.1:0 --url-file "$work/stub.url" >"$work/stub.err" 2>&1 &
   stub_pid=$!
+  pids+=("$stub_pid")
   for ((i = 0; i < 200; i++)); do
     [[ -s $work/stub.url ]] && break
     sleep 0.05
@@ -65,7 +57,6 @@ dev_load_errors)
   one_line_error "initialize failed" --url "${url%/mcp}/nope" --requests 5
   kill -KILL "$stub_pid"
   wait "$stub_pid" 2>/dev/null
-  stub_pid=
   one_line_error "initialize failed: Couldn't connect" --url "$url" --requests 5
   one_line_error "--url" --requests 5
   one_line_error "--concurrency" --url "$url" --concurrency 0

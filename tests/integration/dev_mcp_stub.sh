@@ -10,33 +10,20 @@ set -uo pipefail
 
 case_name=${1:?case}
 bin=${2:?tunnel-client binary}
-curl_bin=${TC_CURL:-curl}
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/tc-stub.XXXXXX")
+# shellcheck source=../lib/common.sh
+source "$(dirname "$0")/../lib/common.sh"
+init_work tc-stub
+fail_logs=('*.stdout' '*.stderr' '*.body')
+fail_tail=0
 stub_pid=
-
-cleanup() {
-  if [[ -n $stub_pid ]] && kill -0 "$stub_pid" 2>/dev/null; then
-    kill -KILL "$stub_pid" 2>/dev/null
-    wait "$stub_pid" 2>/dev/null
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL [$case_name]: $*" >&2
-  for f in "$work"/*.stdout "$work"/*.stderr "$work"/*.body; do
-    [[ -f $f ]] && sed "s|^|  ${f##*/}: |" "$f" >&2
-  done
-  exit 1
-}
 
 start_stub() {
   env -i PATH="$PATH" HOME="$work" "$bin" dev mcp-stub \
     --listen-addr 127.0.0.1:0 --url-file "$work/stub.url" "$@" \
     >"$work/stub.stdout" 2>"$work/stub.stderr" &
   stub_pid=$!
+  pids+=("$stub_pid")
   local i
   for ((i = 0; i < 200; i++)); do
     [[ -s $work/stub.url ]] && break
@@ -52,17 +39,8 @@ start_stub() {
 # stop_stub SIG: the stub must exit 0 within 5s and remove its URL file.
 stop_stub() {
   kill "-$1" "$stub_pid"
-  local i rc=
-  for ((i = 0; i < 100; i++)); do
-    if ! kill -0 "$stub_pid" 2>/dev/null; then
-      wait "$stub_pid"
-      rc=$?
-      break
-    fi
-    sleep 0.05
-  done
-  [[ -n $rc ]] || fail "stub still running 5s after SIG$1"
-  stub_pid=
+  local rc
+  await_exit "$stub_pid" 5 || fail "stub still running 5s after SIG$1"
   [[ $rc -eq 0 ]] || fail "exit status $rc after SIG$1, want 0"
   [[ ! -e $work/stub.url ]] || fail "URL file left behind"
 }

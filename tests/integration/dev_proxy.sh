@@ -12,28 +12,14 @@ set -uo pipefail
 
 case_name=${1:?case}
 bin=${2:?tunnel-client binary}
-curl_bin=${TC_CURL:-curl}
 tid=tunnel_22222222222222222222222222222222
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/tc-devproxy.XXXXXX")
+# shellcheck source=../lib/common.sh
+source "$(dirname "$0")/../lib/common.sh"
+init_work tc-devproxy
+fail_logs=('*.stdout' '*.stderr' '*.body' '*.json')
+fail_tail=0
 proxy_pid=
-
-cleanup() {
-  if [[ -n $proxy_pid ]] && kill -0 "$proxy_pid" 2>/dev/null; then
-    kill -KILL "$proxy_pid" 2>/dev/null
-    wait "$proxy_pid" 2>/dev/null
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL [$case_name]: $*" >&2
-  for f in "$work"/*.stdout "$work"/*.stderr "$work"/*.body "$work"/*.json; do
-    [[ -f $f ]] && sed "s|^|  ${f##*/}: |" "$f" >&2
-  done
-  exit 1
-}
 
 # json_field NAME FILE: a top-level string member of a one-line JSON object.
 json_field() {
@@ -45,6 +31,7 @@ start_proxy() {
     --url-file "$work/info.json" "$@" \
     >"$work/proxy.stdout" 2>"$work/proxy.stderr" &
   proxy_pid=$!
+  pids+=("$proxy_pid")
   local i
   for ((i = 0; i < 200; i++)); do
     [[ -s $work/info.json ]] && break
@@ -58,18 +45,7 @@ start_proxy() {
 
 # wait_exit SECONDS: the proxy must exit within SECONDS; sets rc.
 wait_exit() {
-  local i
-  rc=
-  for ((i = 0; i < $1 * 20; i++)); do
-    if ! kill -0 "$proxy_pid" 2>/dev/null; then
-      wait "$proxy_pid"
-      rc=$?
-      break
-    fi
-    sleep 0.05
-  done
-  [[ -n $rc ]] || fail "proxy still running after $1s"
-  proxy_pid=
+  await_exit "$proxy_pid" "$1" || fail "proxy still running after $1s"
 }
 
 # mcp_call BODY OUT: POST a JSON-RPC message to the tunnel's MCP URL.

@@ -20,77 +20,37 @@ set -uo pipefail
 case_name=${1:?case}
 bin=${2:?tunnel-client binary}
 contract_dir=${3:?contract dir}
-curl_bin=${TC_CURL:-curl}
-jq_bin=${TC_JQ:-jq}
-node_bin=${TC_NODE:-node}
 tid=tunnel_22222222222222222222222222222222
 key=local-tunnel-client-dev-proxy
 auth="Authorization: Bearer $key"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/tc-e2e.XXXXXX")
-pids=()
+# shellcheck source=../lib/common.sh
+source "$(dirname "$0")/../lib/common.sh"
+init_work tc-e2e
+fail_logs=('*.log' '*.body' '*.json')
+fail_tail=40
 agent_pid=
 stub_pid=
 cp_pid=
 
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do
-    if kill -0 "$p" 2>/dev/null; then
-      kill -KILL "$p" 2>/dev/null
-      wait "$p" 2>/dev/null
-    fi
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL [$case_name]: $*" >&2
-  local f
-  for f in "$work"/*.log "$work"/*.body "$work"/*.json; do
-    [[ -f $f ]] && awk -v n="${f##*/}" '{print "  " n ": " $0}' "$f" | tail -n 40 >&2
-  done
-  exit 1
-}
-
-for tool in "$jq_bin" "$node_bin" "$curl_bin"; do
-  command -v "$tool" >/dev/null || fail "$tool is not installed (scripts/deps.sh installs it)"
-done
+need_tools "$jq_bin" "$node_bin" "$curl_bin"
 [[ -d $contract_dir/node_modules/ajv ]] ||
   fail "ajv is missing: run npm ci --prefix tests/contract"
 
-now_ms() { date +%s%3N; }
-
-# wait_file PATH PID WHAT: wait up to 10s for a non-empty PATH.
-wait_file() {
-  local i
-  for ((i = 0; i < 200; i++)); do
-    [[ -s $1 ]] && return 0
-    kill -0 "$2" 2>/dev/null || fail "$3 exited before writing $1"
-    sleep 0.05
-  done
-  fail "$3 did not write $1 within 10s"
-}
-
 start_stub() {
-  env -i PATH="$PATH" HOME="$work" "$bin" dev mcp-stub \
-    --listen-addr 127.0.0.1:0 --url-file "$work/stub.url" >"$work/stub.log" 2>&1 &
-  stub_pid=$!
-  pids+=($!)
-  wait_file "$work/stub.url" $! "dev mcp-stub"
-  target=$(cat "$work/stub.url")/mcp
+  spawn stub "dev mcp-stub" env -i PATH="$PATH" HOME="$work" "$bin" dev mcp-stub \
+    --listen-addr 127.0.0.1:0 --url-file "$work/stub.url"
+  stub_pid=$spawned_pid
+  target=$spawned_url/mcp
 }
 
 # start_cp [flags...]: the control plane; sets $cp (the URL the agent and
 # the tests use) and $cp_direct.
 start_cp() {
-  env -i PATH="$PATH" HOME="$work" "$bin" dev control-plane \
-    --listen 127.0.0.1:0 --url-file "$work/cp.url" "$@" >"$work/cp.log" 2>&1 &
-  cp_pid=$!
-  pids+=($!)
-  wait_file "$work/cp.url" $! "dev control-plane"
-  cp_direct=$(cat "$work/cp.url")
+  spawn cp "dev control-plane" env -i PATH="$PATH" HOME="$work" "$bin" dev control-plane \
+    --listen 127.0.0.1:0 --url-file "$work/cp.url" "$@"
+  cp_pid=$spawned_pid
+  cp_direct=$spawned_url
   cp=$cp_direct
 }
 
@@ -108,23 +68,7 @@ start_agent() {
   wait_file "$work/health.url" "$agent_pid" "tunnel-client run"
 }
 
-# stop_pid PID WHAT: SIGTERM, exit 0 within 20s (the agent's drain grace
-# is 15s). Under a sanitizer a report makes the exit status non-zero.
-stop_pid() {
-  kill -TERM "$1" 2>/dev/null || fail "$2 is not running at the end"
-  local i rc=
-  for ((i = 0; i < 400; i++)); do
-    if ! kill -0 "$1" 2>/dev/null; then
-      wait "$1"
-      rc=$?
-      break
-    fi
-    sleep 0.05
-  done
-  [[ -n $rc ]] || fail "$2 still running 20s after SIGTERM"
-  [[ $rc -eq 0 ]] || fail "$2 exit status $rc after SIGTERM, want 0"
-}
-
+# stop_pid (tests/lib/common.sh) gives the agent 20s: its drain grace is 15s.
 stop_agent() { stop_pid "$agent_pid" "tunnel-client run"; }
 
 # Slow MCP target (node): answers every POST after DELAY_MS with a JSON-RPC
@@ -134,7 +78,7 @@ stop_agent() { stop_pid "$agent_pid" "tunnel-client run"; }
 # notifications 202, all at once and not counted.
 start_slow_target() {
   local delay=$1
-  "$node_bin" -e '
+  spawn slow "slow target" "$node_bin" -e '
     const http = require("http"), fs = require("fs");
     const [delay, urlFile, hitFile] = process.argv.slice(1);
     http.createServer((req, res) => {
@@ -159,17 +103,15 @@ start_slow_target() {
     }).listen(0, "127.0.0.1", function () {
       fs.writeFileSync(urlFile + ".tmp", "http://127.0.0.1:" + this.address().port);
       fs.renameSync(urlFile + ".tmp", urlFile);
-    });' "$delay" "$work/slow.url" "$work/slow.hit" >"$work/slow.log" 2>&1 &
-  pids+=($!)
-  wait_file "$work/slow.url" $! "slow target"
-  target=$(cat "$work/slow.url")/mcp
+    });' "$delay" "$work/slow.url" "$work/slow.hit"
+  target=$spawned_url/mcp
 }
 
 # Recording proxy (node) in front of $cp_direct: forwards every request
 # unchanged and appends "METHOD PATH INSTANCE_ID" to $work/requests.txt.
 # Sets $agent_cp to its URL.
 start_recording_proxy() {
-  "$node_bin" -e '
+  spawn proxy "recording proxy" "$node_bin" -e '
     const http = require("http"), fs = require("fs");
     const [upstream, urlFile, logFile] = process.argv.slice(1);
     const up = new URL(upstream);
@@ -186,10 +128,8 @@ start_recording_proxy() {
     }).listen(0, "127.0.0.1", function () {
       fs.writeFileSync(urlFile + ".tmp", "http://127.0.0.1:" + this.address().port);
       fs.renameSync(urlFile + ".tmp", urlFile);
-    });' "$cp_direct" "$work/proxy.url" "$work/requests.txt" >"$work/proxy.log" 2>&1 &
-  pids+=($!)
-  wait_file "$work/proxy.url" $! "recording proxy"
-  agent_cp=$(cat "$work/proxy.url")
+    });' "$cp_direct" "$work/proxy.url" "$work/requests.txt"
+  agent_cp=$spawned_url
 }
 
 # mcp METHOD NAME BODY [curl args...]: call the ingress (channel path in
@@ -206,28 +146,8 @@ mcp() {
     fail "$name: curl failed: $(cat "$work/$name.curlerr")"
 }
 
-dev_get() {
-  "$curl_bin" -sS --max-time 10 -H "$auth" "$cp_direct/_dev/$1" ||
-    fail "GET /_dev/$1 failed"
-}
-
-set_faults() {
-  local out
-  out=$("$curl_bin" -sS --max-time 10 -H "$auth" -H 'Content-Type: application/json' \
-    --data-binary "$1" -w ' %{http_code}' "$cp_direct/_dev/faults") ||
-    fail "POST /_dev/faults failed"
-  [[ $out == *' 200' ]] || fail "POST /_dev/faults: $out"
-}
-
-# inject JSON_ARRAY: queue raw commands with POST /_dev/commands (as given;
-# request_id/shard_token generated when absent).
-inject() {
-  local out
-  out=$("$curl_bin" -sS --max-time 10 -H "$auth" -H 'Content-Type: application/json' \
-    --data-binary "$1" -w ' %{http_code}' "$cp_direct/_dev/commands") ||
-    fail "POST /_dev/commands failed"
-  [[ $out == *' 200' ]] || fail "POST /_dev/commands: $out"
-}
+# dev_get, set_faults, inject, cp_stat, tool_call and jq_check: see
+# tests/lib/common.sh ($cp is $cp_direct).
 
 # rpc_cmd REQUEST_ID ID TIMEOUT_MEMBER: a jsonrpc tools/call echo command on
 # main; TIMEOUT_MEMBER is e.g. '"response_timeout":"30s",' or ''.
@@ -246,19 +166,6 @@ wait_responses() {
     sleep 0.05
   done
   fail "$2 (jq '$1' on /_dev/responses: $(head -c 600 "$work/r.json"))"
-}
-
-# cp_stat FILTER: a jq filter over /_dev/stats.
-cp_stat() { dev_get stats | "$jq_bin" -r "$1"; }
-
-# jq_check FILE FILTER WHAT: FILTER must yield true on FILE.
-jq_check() {
-  [[ $("$jq_bin" -r "$2" "$1" 2>/dev/null) == true ]] ||
-    fail "$3 (jq '$2' on ${1##*/}: $(head -c 600 "$1"))"
-}
-
-tool_call() { # ID TOOL ARGS_JSON
-  printf '{"jsonrpc":"2.0","id":%s,"method":"tools/call","params":{"name":"%s","arguments":%s}}' "$1" "$2" "$3"
 }
 
 # finish: contract validation of everything posted, no duplicate terminal

@@ -1,6 +1,7 @@
 # faults_common.sh — helpers shared by the fault-injection scripts
 # (faults_cp.sh, faults_mcp.sh, faults_stdio.sh, faults_shutdown.sh); sourced,
-# not run. Expects $case_name and $bin set by the caller.
+# not run. Expects $case_name and $bin set by the caller. Builds on
+# tests/lib/common.sh (fail, wait_file, stop_pid, the /_dev helpers, ...).
 #
 # Processes: `dev control-plane` (a distinctive API key, so the logs can be
 # searched for it), a target (the stub, faults_mcp_server.mjs or a stdio
@@ -18,43 +19,21 @@
 #   - neither the API key nor the callers' bearer token appears in any log.
 set -uo pipefail
 
-curl_bin=${TC_CURL:-curl}
-jq_bin=${TC_JQ:-jq}
-node_bin=${TC_NODE:-node}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 tid=tunnel_22222222222222222222222222222222
 key="sk-faultkey-$RANDOM$RANDOM-do-not-log"
 bearer="tok-caller-$RANDOM$RANDOM-secret"
 auth="Authorization: Bearer $key"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/tc-faults.XXXXXX")
-pids=()
+# shellcheck source=../lib/common.sh
+source "$here/../lib/common.sh"
+init_work tc-faults
+fail_logs=('*.log' '*.body' '*.json')
 agent_pid=
 cp_pid=
 target=
 agent_args=()
 cp_args=()
-
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do
-    if kill -0 "$p" 2>/dev/null; then
-      kill -KILL "$p" 2>/dev/null
-      wait "$p" 2>/dev/null
-    fi
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL [$case_name]: $*" >&2
-  local f
-  for f in "$work"/*.log "$work"/*.body "$work"/*.json; do
-    [[ -f $f ]] && awk -v n="${f##*/}" '{print "  " n ": " $0}' "$f" | tail -n 30 >&2
-  done
-  exit 1
-}
 
 # Under AddressSanitizer freed memory sits in a quarantine (256 MiB by
 # default), so RSS bounds are loosened for sanitizer builds.
@@ -62,29 +41,12 @@ if grep -qa -e __asan_init -e __tsan_init "$bin" 2>/dev/null; then
   : "${TC_FAULT_RSS_SLACK_KB:=524288}" "${TC_FAULT_PEAK_SLACK_KB:=786432}"
 fi
 
-for tool in "$jq_bin" "$curl_bin"; do
-  command -v "$tool" >/dev/null || fail "$tool is not installed (scripts/deps.sh installs it)"
-done
-
-now_ms() { date +%s%3N; }
-
-# wait_file PATH PID WHAT: wait up to 10s for a non-empty PATH.
-wait_file() {
-  local i
-  for ((i = 0; i < 200; i++)); do
-    [[ -s $1 ]] && return 0
-    kill -0 "$2" 2>/dev/null || fail "$3 exited before writing $1"
-    sleep 0.05
-  done
-  fail "$3 did not write $1 within 10s"
-}
+need_tools "$jq_bin" "$curl_bin"
 
 start_stub() {
-  env -i PATH="$PATH" HOME="$work" "$bin" dev mcp-stub \
-    --listen-addr 127.0.0.1:0 --url-file "$work/stub.url" >"$work/stub.log" 2>&1 &
-  pids+=($!)
-  wait_file "$work/stub.url" $! "dev mcp-stub"
-  target=$(cat "$work/stub.url")/mcp
+  spawn stub "dev mcp-stub" env -i PATH="$PATH" HOME="$work" "$bin" dev mcp-stub \
+    --listen-addr 127.0.0.1:0 --url-file "$work/stub.url"
+  target=$spawned_url/mcp
 }
 
 # start_faulty [PORT]: faults_mcp_server.mjs; sets $target, $faulty_pid.
@@ -99,12 +61,10 @@ start_faulty() {
 }
 
 start_cp() {
-  env -i PATH="$PATH" HOME="$work" "$bin" dev control-plane --api-key "$key" \
-    --listen 127.0.0.1:0 --url-file "$work/cp.url" "${cp_args[@]}" >"$work/cp.log" 2>&1 &
-  cp_pid=$!
-  pids+=($!)
-  wait_file "$work/cp.url" $! "dev control-plane"
-  cp=$(cat "$work/cp.url")
+  spawn cp "dev control-plane" env -i PATH="$PATH" HOME="$work" "$bin" dev control-plane \
+    --api-key "$key" --listen 127.0.0.1:0 --url-file "$work/cp.url" "${cp_args[@]}"
+  cp_pid=$spawned_pid
+  cp=$spawned_url
 }
 
 # start_agent: `run` between $cp and $target (an URL, or "cmd:COMMAND" for
@@ -123,26 +83,6 @@ start_agent() {
   wait_file "$work/health.url" "$agent_pid" "tunnel-client run"
 }
 
-# stop_pid PID WHAT [MAX_S]: SIGTERM, exit 0 within MAX_S (default 20).
-stop_pid() {
-  kill -TERM "$1" 2>/dev/null || fail "$2 is not running at the end"
-  local i rc= max=$((${3:-20} * 20))
-  for ((i = 0; i < max; i++)); do
-    if ! kill -0 "$1" 2>/dev/null; then
-      wait "$1"
-      rc=$?
-      break
-    fi
-    sleep 0.05
-  done
-  [[ -n $rc ]] || fail "$2 still running ${3:-20}s after SIGTERM"
-  [[ $rc -eq 0 ]] || fail "$2 exit status $rc after SIGTERM, want 0"
-}
-
-tool_call() { # ID TOOL ARGS_JSON
-  printf '{"jsonrpc":"2.0","id":%s,"method":"tools/call","params":{"name":"%s","arguments":%s}}' "$1" "$2" "$3"
-}
-
 # mcp NAME BODY [curl args...]: POST to the ingress with the caller's bearer
 # token; body to $work/NAME.body; prints the status (000 = no answer).
 mcp() {
@@ -156,33 +96,12 @@ mcp() {
 # call_echo NAME ID INPUT: tools/call echo; prints the status.
 call_echo() { mcp "$1" "$(tool_call "$2" echo "{\"input\":\"$3\"}")"; }
 
-dev_get() {
-  "$curl_bin" -sS --max-time 10 -H "$auth" "$cp/_dev/$1" || fail "GET /_dev/$1 failed"
-}
-
-set_faults() {
-  local out
-  out=$("$curl_bin" -sS --max-time 10 -H "$auth" -H 'Content-Type: application/json' \
-    --data-binary "$1" -w ' %{http_code}' "$cp/_dev/faults") || fail "POST /_dev/faults failed"
-  [[ $out == *' 200' ]] || fail "POST /_dev/faults: $out"
-}
-
-# inject JSON_ARRAY: queue raw commands; prints nothing.
-inject() {
-  local out
-  out=$("$curl_bin" -sS --max-time 10 -H "$auth" -H 'Content-Type: application/json' \
-    --data-binary "$1" -w ' %{http_code}' "$cp/_dev/commands") || fail "POST /_dev/commands failed"
-  [[ $out == *' 200' ]] || fail "POST /_dev/commands: $out"
-}
-
 # rpc_cmd REQUEST_ID INPUT [EXTRA_FIELDS]: one raw jsonrpc command calling
 # echo with INPUT and the caller's bearer token as a forwarded header.
 rpc_cmd() {
   printf '{"request_id":"%s",%s"command_type":"jsonrpc","channel":"main","headers":{"Authorization":["Bearer %s"]},"jsonrpc":%s}' \
     "$1" "${3:-}" "$bearer" "$(tool_call 1 echo "{\"input\":\"$2\"}")"
 }
-
-cp_stat() { dev_get stats | "$jq_bin" -r "$1"; }
 
 # wait_stat JQ_EXPR WHAT [SECONDS]: poll /_dev/stats until JQ_EXPR is true.
 wait_stat() {
@@ -192,11 +111,6 @@ wait_stat() {
     sleep 0.1
   done
   fail "$2 (jq '$1' on /_dev/stats: $(dev_get stats))"
-}
-
-jq_check() {
-  [[ $("$jq_bin" -r "$2" "$1" 2>/dev/null) == true ]] ||
-    fail "$3 (jq '$2' on ${1##*/}: $(head -c 600 "$1"))"
 }
 
 proc_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }

@@ -14,49 +14,15 @@ set -uo pipefail
 
 case_name=${1:?case}
 bin=${2:?tunnel-client binary}
-curl_bin=${TC_CURL:-curl}
-jq_bin=${TC_JQ:-jq}
-node_bin=${TC_NODE:-node}
 tid=tunnel_22222222222222222222222222222222
 key=local-tunnel-client-dev-proxy
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/tc-net.XXXXXX")
-pids=()
+# shellcheck source=../lib/common.sh
+source "$(dirname "$0")/../lib/common.sh"
+init_work tc-net
+fail_logs=('*.log' '*.body' '*.hdr')
 
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do
-    if kill -0 "$p" 2>/dev/null; then
-      kill -KILL "$p" 2>/dev/null
-      wait "$p" 2>/dev/null
-    fi
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL [$case_name]: $*" >&2
-  local f
-  for f in "$work"/*.log "$work"/*.body "$work"/*.hdr; do
-    [[ -f $f ]] && awk -v n="${f##*/}" '{print "  " n ": " $0}' "$f" | tail -n 30 >&2
-  done
-  exit 1
-}
-
-for tool in "$jq_bin" "$node_bin" "$curl_bin" openssl tinyproxy; do
-  command -v "$tool" >/dev/null || fail "$tool is not installed (scripts/deps.sh installs it)"
-done
-
-wait_file() { # PATH PID WHAT
-  local i
-  for ((i = 0; i < 200; i++)); do
-    [[ -s $1 ]] && return 0
-    kill -0 "$2" 2>/dev/null || fail "$3 exited before writing $1"
-    sleep 0.05
-  done
-  fail "$3 did not write $1 within 10s"
-}
+need_tools "$jq_bin" "$node_bin" "$curl_bin" openssl tinyproxy
 
 # wait_log FILE PATTERN WHAT: up to 10s for a grep -E match.
 wait_log() {
@@ -66,10 +32,6 @@ wait_log() {
     sleep 0.05
   done
   fail "$3 (no /$2/ in ${1##*/})"
-}
-
-free_port() {
-  "$node_bin" -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
 }
 
 make_pki() {
@@ -93,20 +55,16 @@ make_pki() {
 }
 
 start_stub() { # stub flags...
-  env -i PATH="$PATH" HOME="$work" "$bin" dev mcp-stub \
-    --listen-addr 127.0.0.1:0 --url-file "$work/stub.url" "$@" >"$work/stub.log" 2>&1 &
-  pids+=($!)
-  wait_file "$work/stub.url" $! "dev mcp-stub"
-  stub=$(cat "$work/stub.url")
+  spawn stub "dev mcp-stub" env -i PATH="$PATH" HOME="$work" "$bin" dev mcp-stub \
+    --listen-addr 127.0.0.1:0 --url-file "$work/stub.url" "$@"
+  stub=$spawned_url
   target=$stub/mcp
 }
 
 start_cp() {
-  env -i PATH="$PATH" HOME="$work" "$bin" dev control-plane \
-    --listen 127.0.0.1:0 --url-file "$work/cp.url" >"$work/cp.log" 2>&1 &
-  pids+=($!)
-  wait_file "$work/cp.url" $! "dev control-plane"
-  cp=$(cat "$work/cp.url")
+  spawn cp "dev control-plane" env -i PATH="$PATH" HOME="$work" "$bin" dev control-plane \
+    --listen 127.0.0.1:0 --url-file "$work/cp.url"
+  cp=$spawned_url
 }
 
 # start_tinyproxy USER PASS: Debian's tinyproxy on a free port with Basic
@@ -162,21 +120,7 @@ agent_refuses() {
   grep -q -- "$want" "$work/refused.log" || fail "startup error does not say '$want'"
 }
 
-stop_agent() {
-  kill -TERM "$agent_pid" 2>/dev/null || fail "tunnel-client run is not running at the end"
-  local i
-  for ((i = 0; i < 400; i++)); do
-    if ! kill -0 "$agent_pid" 2>/dev/null; then
-      wait "$agent_pid"
-      local rc=$?
-      # under a sanitizer a report makes the exit status non-zero
-      [[ $rc -eq 0 ]] || fail "tunnel-client run exit status $rc after SIGTERM, want 0"
-      return 0
-    fi
-    sleep 0.05
-  done
-  fail "tunnel-client run still running 20s after SIGTERM"
-}
+stop_agent() { stop_pid "$agent_pid" "tunnel-client run"; }
 
 # mcp NAME BODY [curl args...]: POST to the ingress; body/headers to
 # $work/NAME.body/.hdr; prints the status.
@@ -188,11 +132,6 @@ mcp() {
     -D "$work/$name.hdr" -o "$work/$name.body" -w '%{http_code}' \
     "$cp/v1/mcp/$tid" 2>"$work/$name.curlerr" ||
     fail "$name: curl failed: $(cat "$work/$name.curlerr")"
-}
-
-jq_check() { # FILE FILTER WHAT
-  [[ $("$jq_bin" -r "$2" "$1" 2>/dev/null) == true ]] ||
-    fail "$3 (jq '$2' on ${1##*/}: $(head -c 600 "$1"))"
 }
 
 echo_call='{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{"input":"through"}}}'

@@ -16,72 +16,28 @@ set -uo pipefail
 case_name=${1:?case}
 bin=${2:?tunnel-client binary}
 fixture=${3:?probe fixture module}
-curl_bin=${TC_CURL:-curl}
-jq_bin=${TC_JQ:-jq}
-node_bin=${TC_NODE:-node}
 promtool_bin=${TC_PROMTOOL:-promtool}
 tid=tunnel_22222222222222222222222222222222
 key=local-tunnel-client-dev-proxy
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/tc-ops.XXXXXX")
-pids=()
+# shellcheck source=../lib/common.sh
+source "$(dirname "$0")/../lib/common.sh"
+init_work tc-ops
+fail_logs=('*.log' '*.out')
 agent_pid=
 
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do
-    if kill -0 "$p" 2>/dev/null; then
-      kill -KILL "$p" 2>/dev/null
-      wait "$p" 2>/dev/null
-    fi
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL [$case_name]: $*" >&2
-  local f
-  for f in "$work"/*.log "$work"/*.out; do
-    [[ -f $f ]] && awk -v n="${f##*/}" '{print "  " n ": " $0}' "$f" | tail -n 30 >&2
-  done
-  exit 1
-}
-
-for tool in "$jq_bin" "$node_bin" "$curl_bin"; do
-  command -v "$tool" >/dev/null || fail "$tool is not installed (scripts/deps.sh installs it)"
-done
-
-# wait_file PATH PID WHAT: wait up to 10s for a non-empty PATH.
-wait_file() {
-  local i
-  for ((i = 0; i < 200; i++)); do
-    [[ -s $1 ]] && return 0
-    kill -0 "$2" 2>/dev/null || fail "$3 exited before writing $1"
-    sleep 0.05
-  done
-  fail "$3 did not write $1 within 10s"
-}
-
-# free_port: a port the kernel just handed out and released.
-free_port() {
-  "$node_bin" -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close();});'
-}
+need_tools "$jq_bin" "$node_bin" "$curl_bin"
 
 start_stub() { # [PORT]
-  env -i PATH="$PATH" HOME="$work" "$bin" dev mcp-stub \
-    --listen-addr "127.0.0.1:${1:-0}" --url-file "$work/stub.url" >"$work/stub.log" 2>&1 &
-  pids+=($!)
-  wait_file "$work/stub.url" $! "dev mcp-stub"
-  target=$(cat "$work/stub.url")/mcp
+  spawn stub "dev mcp-stub" env -i PATH="$PATH" HOME="$work" "$bin" dev mcp-stub \
+    --listen-addr "127.0.0.1:${1:-0}" --url-file "$work/stub.url"
+  target=$spawned_url/mcp
 }
 
 start_cp() { # [PORT]
-  env -i PATH="$PATH" HOME="$work" "$bin" dev control-plane \
-    --listen "127.0.0.1:${1:-0}" --url-file "$work/cp.url" >"$work/cp.log" 2>&1 &
-  pids+=($!)
-  wait_file "$work/cp.url" $! "dev control-plane"
-  cp=$(cat "$work/cp.url")
+  spawn cp "dev control-plane" env -i PATH="$PATH" HOME="$work" "$bin" dev control-plane \
+    --listen "127.0.0.1:${1:-0}" --url-file "$work/cp.url"
+  cp=$spawned_url
 }
 
 # start_agent [flags...]: `run` against $cp with binding flags in $binding
@@ -100,20 +56,7 @@ start_agent() {
 }
 binding=()
 
-stop_agent() {
-  kill -TERM "$agent_pid" 2>/dev/null || fail "agent is not running at the end"
-  local i rc=
-  for ((i = 0; i < 400; i++)); do
-    if ! kill -0 "$agent_pid" 2>/dev/null; then
-      wait "$agent_pid"
-      rc=$?
-      break
-    fi
-    sleep 0.05
-  done
-  [[ -n $rc ]] || fail "agent still running 20s after SIGTERM"
-  [[ $rc -eq 0 ]] || fail "agent exit status $rc after SIGTERM, want 0"
-}
+stop_agent() { stop_pid "$agent_pid" agent; }
 
 # get PATH [curl args...]: body into $body, status into $code.
 get() {
@@ -141,6 +84,7 @@ wait_readyz() {
   fail "/readyz never answered $1 '$2' (last: $code '$body')"
 }
 
+# jq_check and tool_call differ from tests/lib/common.sh's: on $body, echo.
 jq_check() { # FILTER WHAT  (on $body)
   printf '%s' "$body" | "$jq_bin" -e "$1" >/dev/null ||
     fail "$2: jq '$1' is false on: $body"

@@ -12,29 +12,12 @@ set -uo pipefail
 case_name=${1:?case}
 bin=${2:?tunnel-client binary}
 version=${3:-}
-curl_bin=${TC_CURL:-curl}
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/tc-int.XXXXXX")
-daemons=()
-
-cleanup() {
-  for p in "${daemons[@]}"; do
-    if kill -0 "$p" 2>/dev/null; then
-      kill -KILL "$p" 2>/dev/null
-      wait "$p" 2>/dev/null
-    fi
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL [$case_name]: $*" >&2
-  for f in "$work"/*.stderr "$work"/*.log; do
-    [[ -f $f ]] && sed "s|^|  ${f##*/}: |" "$f" >&2
-  done
-  exit 1
-}
+# shellcheck source=../lib/common.sh
+source "$(dirname "$0")/../lib/common.sh"
+init_work tc-int
+fail_logs=('*.stderr' '*.log')
+fail_tail=0
 
 CANARY="sk-canary-SECRET-$(od -An -tx1 -N8 /dev/urandom | tr -d ' \n')"
 TUNNEL_ID="tunnel_0123456789abcdef0123456789abcdef"
@@ -63,7 +46,7 @@ run_tc() {
     --mcp.server-url "$MCP_URL" "$@" \
     >"$work/$name.stdout" 2>"$work/$name.stderr" &
   last_pid=$!
-  daemons+=("$last_pid")
+  pids+=("$last_pid")
 }
 
 # run_fg NAME ARGS... : run a command to completion (bounded), rc in $rc.
@@ -75,7 +58,8 @@ run_fg() {
   rc=$?
 }
 
-# wait_for_file PATH PID: up to 10s; fails early when PID exits.
+# wait_for_file PATH PID: up to 10s; fails early when PID exits (unlike
+# wait_file, the messages name the daemon and the file).
 wait_for_file() {
   local i
   for ((i = 0; i < 200; i++)); do
@@ -88,16 +72,7 @@ wait_for_file() {
 
 # wait_exit PID SECONDS: sets $rc to the exit status; fails on timeout.
 wait_exit() {
-  local i
-  for ((i = 0; i < $2 * 20; i++)); do
-    if ! kill -0 "$1" 2>/dev/null; then
-      wait "$1"
-      rc=$?
-      return 0
-    fi
-    sleep 0.05
-  done
-  fail "daemon $1 still running ${2}s after the signal"
+  await_exit "$1" "$2" || fail "daemon $1 still running ${2}s after the signal"
 }
 
 mode_of() { stat -c %a "$1"; }
