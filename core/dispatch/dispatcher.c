@@ -1,5 +1,11 @@
 /* dispatch/dispatcher.c — lifecycle: transports, queue, worker pool, drain.
  *
+ * The pool grows on demand up to mcp.max_concurrent_requests: it starts
+ * with a couple of workers, and submit() starts another whenever more
+ * commands are queued than workers are waiting (a thread start costs far
+ * less than a command). An idle agent so holds few threads and stacks, and
+ * starts faster. Workers never exit before drain.
+ *
  * Workers pop commands until the queue is closed and empty. Drain closes
  * the queue, waits up to the grace for every worker to exit, then raises
  * env.cancel_all: in-flight calls see is_canceled() and still-queued
@@ -16,24 +22,36 @@
 #include "tc/errors.h"
 #include "util/log.h"
 
+/* Workers started with the dispatcher; the rest start on demand. */
+#define TC_DISPATCH_INITIAL_WORKERS 2
+
 struct tc_dispatcher {
   struct tc_dispatch_queue queue;
   struct tc_dispatch_routes routes;
   struct tc_dispatch_env env;
   struct tc_dispatch_recent recent; /* request ids already submitted */
-  pthread_t *threads;
-  size_t thread_count;
-  pthread_mutex_t mu;     /* guards live */
-  pthread_cond_t all_out; /* live dropped to 0 */
-  size_t live;            /* workers that have not finished their loop */
-  int drained;            /* main thread only */
+  pthread_t *threads;               /* thread_max slots */
+  size_t thread_count;              /* started so far; guarded by mu */
+  size_t thread_max;                /* mcp.max_concurrent_requests */
+  size_t queue_cap;                 /* control_plane.max_inflight */
+  atomic_size_t idle;               /* workers waiting for a command */
+  int no_spawn;                     /* drain began; guarded by mu */
+  pthread_mutex_t mu;               /* guards live, thread_count, no_spawn */
+  pthread_cond_t all_out;           /* live dropped to 0 */
+  size_t live; /* workers that have not finished their loop */
+  int drained; /* main thread only */
 };
 
 static void *worker_main(void *arg) {
   struct tc_dispatcher *d = arg;
   struct tc_dispatch_item it;
   const struct tc_core_metrics *m = tc_core_metrics();
-  while (tc_dispatch_queue_pop(&d->queue, &it) == 0) {
+  for (;;) {
+    atomic_fetch_add(&d->idle, 1);
+    int rc = tc_dispatch_queue_pop(&d->queue, &it);
+    atomic_fetch_sub(&d->idle, 1);
+    if (rc != 0)
+      break;
     tc_metric_add(m->queue_depth, NULL, -1);
     tc_metric_add(m->workers_busy, NULL, 1);
     int aborting = atomic_load(&d->env.cancel_all) != 0;
@@ -65,9 +83,44 @@ static char *oom(void) {
 }
 
 static void join_all(struct tc_dispatcher *d) {
-  for (size_t i = 0; i < d->thread_count; i++)
+  pthread_mutex_lock(&d->mu);
+  d->no_spawn = 1;
+  size_t n = d->thread_count;
+  pthread_mutex_unlock(&d->mu);
+  for (size_t i = 0; i < n; i++)
     pthread_join(d->threads[i], NULL);
   d->thread_count = 0;
+}
+
+/* Start one more worker; the caller holds d->mu. 0 or the pthread error. */
+static int spawn_worker_locked(struct tc_dispatcher *d) {
+  d->live++;
+  int rc = pthread_create(&d->threads[d->thread_count], NULL, worker_main, d);
+  if (rc != 0) {
+    d->live--;
+    return rc;
+  }
+  d->thread_count++;
+  tc_metric_set(tc_core_metrics()->workers, NULL, (double)d->thread_count);
+  return 0;
+}
+
+/* After a push: start a worker when more commands wait than workers do. */
+static void grow_if_needed(struct tc_dispatcher *d) {
+  if (atomic_load(&d->idle) >= d->thread_max) /* cheap early out */
+    return;
+  pthread_mutex_lock(&d->mu);
+  size_t queued = d->queue_cap - tc_dispatch_queue_free_slots(&d->queue);
+  if (!d->no_spawn && d->thread_count < d->thread_max &&
+      queued > atomic_load(&d->idle)) {
+    int rc = spawn_worker_locked(d);
+    if (rc != 0)
+      tc_logf(TC_LOG_WARN, "dispatcher",
+              "cannot start worker thread %zu of %zu: %s (the running "
+              "workers carry on; lower mcp.max_concurrent_requests)",
+              d->thread_count + 1, d->thread_max, strerror(rc));
+  }
+  pthread_mutex_unlock(&d->mu);
 }
 
 int tc_dispatcher_new(struct tc_dispatcher **out, const struct tc_config *cfg,
@@ -103,6 +156,7 @@ int tc_dispatcher_new(struct tc_dispatcher **out, const struct tc_config *cfg,
   d->env.reg = reg;
   d->env.poster = *poster;
   atomic_init(&d->env.cancel_all, 0);
+  atomic_init(&d->idle, 0);
   if (tc_dispatch_routes_open(&d->routes, cfg, reg, err) != 0)
     goto fail;
   d->threads = calloc(workers, sizeof(*d->threads));
@@ -110,15 +164,16 @@ int tc_dispatcher_new(struct tc_dispatcher **out, const struct tc_config *cfg,
     *err = oom();
     goto fail;
   }
-  for (size_t i = 0; i < workers; i++) {
+  d->thread_max = workers;
+  d->queue_cap = cap;
+  size_t initial = workers < TC_DISPATCH_INITIAL_WORKERS
+                       ? workers
+                       : TC_DISPATCH_INITIAL_WORKERS;
+  for (size_t i = 0; i < initial; i++) {
     pthread_mutex_lock(&d->mu);
-    d->live++;
+    int rc = spawn_worker_locked(d);
     pthread_mutex_unlock(&d->mu);
-    int rc = pthread_create(&d->threads[i], NULL, worker_main, d);
     if (rc != 0) {
-      pthread_mutex_lock(&d->mu);
-      d->live--;
-      pthread_mutex_unlock(&d->mu);
       char buf[160];
       snprintf(buf, sizeof(buf),
                "dispatcher: cannot start worker thread %zu of %zu: %s "
@@ -129,11 +184,10 @@ int tc_dispatcher_new(struct tc_dispatcher **out, const struct tc_config *cfg,
       join_all(d);
       goto fail;
     }
-    d->thread_count = i + 1;
   }
-  tc_logf(TC_LOG_DEBUG, "dispatcher", "started %zu workers, %zu queue slots",
-          workers, cap);
-  tc_metric_set(tc_core_metrics()->workers, NULL, (double)workers);
+  tc_logf(TC_LOG_DEBUG, "dispatcher",
+          "up to %zu workers (%zu started, more on demand), %zu queue slots",
+          workers, initial, cap);
   tc_metric_set(tc_core_metrics()->queue_capacity, NULL, (double)cap);
   *out = d;
   return 0;
@@ -184,6 +238,7 @@ int tc_dispatcher_submit(struct tc_dispatcher *d, struct tc_cp_command *cmd,
   pthread_mutex_unlock(&d->recent.mu);
   if (rc != 0)
     return -1;
+  grow_if_needed(d);
   const struct tc_core_metrics *m = tc_core_metrics();
   const char *labels[] = {channel, type};
   tc_metric_add(m->commands_received, labels, 1);

@@ -75,7 +75,8 @@ static void register_all(void) {
       reg("tunnel_client_workers_busy", "Workers running a command now.",
           TC_METRIC_GAUGE, NULL);
   m->workers = reg("tunnel_client_workers",
-                   "Worker threads (--mcp.max-concurrent-requests).",
+                   "Worker threads started (on demand, up to "
+                   "--mcp.max-concurrent-requests).",
                    TC_METRIC_GAUGE, NULL);
   m->mcp_call_duration = reg("tunnel_client_mcp_call_duration_seconds",
                              "Time a transport took to answer one MCP call.",

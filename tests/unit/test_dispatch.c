@@ -824,6 +824,32 @@ static void test_slots(void **state) {
   reset();
 }
 
+/* The pool starts small and grows on demand: six commands that all block
+ * run at once with six workers allowed, and never more than six run. */
+static void test_pool_grows_to_its_limit(void **state) {
+  (void)state;
+  struct tc_dispatcher *d = start(16, 6, 0);
+  struct tc_cp_command c;
+  for (int i = 0; i < 8; i++) {
+    char rid[16];
+    snprintf(rid, sizeof(rid), "g%d", i);
+    mk_call(&c, rid, "main", "gate", i, 0);
+    submit(d, &c, tc_dispatch_now_ns());
+  }
+  wait_gate_entered(6);
+  struct timespec pause = {0, 100 * 1000 * 1000};
+  nanosleep(&pause, NULL); /* room for a seventh, which must not start */
+  pthread_mutex_lock(&g_mu);
+  int running = g_gate_entered;
+  pthread_mutex_unlock(&g_mu);
+  assert_int_equal(running, 6);
+  open_gate();
+  tc_dispatcher_drain(d, 5000);
+  assert_int_equal(nrec(), 8);
+  tc_dispatcher_free(d);
+  reset();
+}
+
 static void test_drain_finishes_inflight(void **state) {
   (void)state;
   struct tc_dispatcher *d = start(16, 2, 0);
@@ -914,6 +940,7 @@ int main(void) {
       cmocka_unit_test(test_session_termination_and_notification),
       cmocka_unit_test(test_oauth_discovery_and_hooks),
       cmocka_unit_test(test_slots),
+      cmocka_unit_test(test_pool_grows_to_its_limit),
       cmocka_unit_test(test_drain_finishes_inflight),
       cmocka_unit_test(test_drain_cancels_after_grace),
       cmocka_unit_test(test_new_errors),

@@ -5,6 +5,7 @@
 #include "tc/headers.h"
 #include "tc/hook.h"
 #include "tc/host.h"
+#include "tc/json_scan.h"
 #include "tc/metrics.h"
 #include "tc/module.h"
 #include "tc/net.h"
