@@ -2,7 +2,10 @@
  *
  * We create and bind the listening socket ourselves and hand it to
  * libmicrohttpd (MHD_OPTION_LISTEN_SOCKET): that way we know the real port
- * (getsockname) and can serve a unix socket the same way as TCP.
+ * (getsockname) and can serve a unix socket the same way as TCP. An unbound
+ * listener (no socket, no threads: tc_health_serve_fd hands connections in
+ * with MHD_add_connection, tc_health_run drives them) runs the same guards
+ * and routes for in-process drivers.
  * libmicrohttpd runs one polling thread plus a thread per connection, so a
  * slow or streaming client never holds up the others. Its diagnostics go to
  * tc_log at debug level (component "health").
@@ -427,6 +430,29 @@ static void remember_own_address(struct tc_health_server *srv) {
   snprintf(srv->own_port, sizeof(srv->own_port), "%s", port[0] ? port : "80");
 }
 
+/* Start libmicrohttpd on fd (-1: no listen socket). 0, or -1 with *err;
+ * the socket stays the caller's on failure. */
+static int start_daemon(struct tc_health_server *srv, int fd, int family,
+                        const char *where, char **err) {
+  const struct tc_http_server_spec spec = {
+      .component = "health",
+      .listen_fd = fd,
+      .family = family,
+      .handler = on_request,
+      .handler_cls = srv,
+      .completed = on_completed,
+      .connection_timeout_s = HEALTH_CONNECTION_TIMEOUT_S,
+      .connection_limit = HEALTH_CONNECTION_LIMIT};
+  srv->mhd = tc_http_server_start(&spec);
+  if (srv->mhd == NULL)
+    return tc_set_error(
+        err,
+        "start health listener on %s: libmicrohttpd refused to start (run "
+        "with --log.level debug for details)",
+        where);
+  return 0;
+}
+
 int tc_health_start(struct tc_health_server **out, const struct tc_config *cfg,
                     char **err) {
   return tc_health_start_ops(out, cfg, NULL, err);
@@ -472,25 +498,8 @@ int tc_health_start_ops(struct tc_health_server **out,
   }
   if (srv->unix_path == NULL)
     remember_own_address(srv);
-
-  const struct tc_http_server_spec spec = {
-      .component = "health",
-      .listen_fd = fd,
-      .family = family,
-      .handler = on_request,
-      .handler_cls = srv,
-      .completed = on_completed,
-      .connection_timeout_s = HEALTH_CONNECTION_TIMEOUT_S,
-      .connection_limit = HEALTH_CONNECTION_LIMIT};
-  srv->mhd = tc_http_server_start(&spec);
-  if (srv->mhd == NULL) {
-    tc_set_error(
-        err,
-        "start health listener on %s: libmicrohttpd refused to start (run "
-        "with --log.level debug for details)",
-        where);
+  if (start_daemon(srv, fd, family, where, err) != 0)
     goto fail_fd;
-  }
   fd = -1; /* owned by MHD now */
 
   if (cfg->health_url_file != NULL && cfg->health_url_file[0] != '\0') {
@@ -521,6 +530,44 @@ fail_fd:
   free(srv->base_url);
   free(srv);
   return -1;
+}
+
+int tc_health_start_unbound(struct tc_health_server **out,
+                            const struct tc_config *cfg,
+                            const struct tc_ops_context *ctx,
+                            const char *base_url, char **err) {
+  *out = NULL;
+  struct tc_health_server *srv = calloc(1, sizeof(*srv));
+  if (srv == NULL || (srv->base_url = strdup(base_url)) == NULL) {
+    free(srv);
+    return tc_set_error(err, "start health listener: out of memory");
+  }
+  if (ctx != NULL)
+    srv->ctx = *ctx;
+  srv->allow_remote = cfg->allow_remote_ui;
+  remember_own_address(srv);
+  if (srv->own_port[0] == '\0') {
+    tc_set_error(err,
+                 "start health listener: %s is not an http://host:port "
+                 "address",
+                 base_url);
+  } else if (start_daemon(srv, -1, AF_INET, base_url, err) == 0) {
+    *out = srv;
+    return 0;
+  }
+  free(srv->base_url);
+  free(srv);
+  return -1;
+}
+
+int tc_health_serve_fd(struct tc_health_server *srv, int fd,
+                       const struct sockaddr *peer, socklen_t peer_len) {
+  /* MHD closes fd in every case, also when it refuses. */
+  return MHD_add_connection(srv->mhd, fd, peer, peer_len) == MHD_YES ? 0 : -1;
+}
+
+int tc_health_run(struct tc_health_server *srv, int timeout_ms) {
+  return MHD_run_wait(srv->mhd, timeout_ms) == MHD_YES ? 0 : -1;
 }
 
 const char *tc_health_base_url(const struct tc_health_server *srv) {

@@ -16,9 +16,11 @@
  * with no newline, or "http+unix://<base64url(path)>". tc_health_stop()
  * removes the URL file and the socket.
  * Threads: start/stop on the main thread; requests on libmicrohttpd's own
- * threads. */
+ * threads (an unbound listener's on the thread calling tc_health_run). */
 #ifndef TC_OPS_HEALTH_H
 #define TC_OPS_HEALTH_H
+
+#include <sys/socket.h>
 
 #include "config/config.h"
 #include "ops/ops_context.h"
@@ -33,6 +35,28 @@ int tc_health_start(struct tc_health_server **out, const struct tc_config *cfg,
 int tc_health_start_ops(struct tc_health_server **out,
                         const struct tc_config *cfg,
                         const struct tc_ops_context *ctx, char **err);
+/* For in-process drivers (the ops_request fuzz target): the same listener,
+ * guards and routes without a socket or threads of its own. It answers for
+ * `base_url` ("http://host:port": the Host guard, /api/status) and serves
+ * only connections handed in with tc_health_serve_fd(), on the thread that
+ * calls tc_health_run(). Of cfg only allow_remote_ui is read (no bind, no
+ * URL file). 0, or -1 with *err. */
+int tc_health_start_unbound(struct tc_health_server **out,
+                            const struct tc_config *cfg,
+                            const struct tc_ops_context *ctx,
+                            const char *base_url, char **err);
+/* Serve one connected stream socket (e.g. one end of a socketpair) as a
+ * connection accepted from `peer`, the address the loopback guard sees
+ * (peer_len bytes, copied). fd belongs to the listener from this call on
+ * and is closed by it, also on failure. 0, or -1 (out of memory, connection
+ * limit). */
+int tc_health_serve_fd(struct tc_health_server *srv, int fd,
+                       const struct sockaddr *peer, socklen_t peer_len);
+/* Unbound listener: do the I/O and request handling its connections have
+ * ready, first waiting up to timeout_ms (0: not at all) for some. Requests
+ * run on the caller's thread, one at a time. 0, or -1 when libmicrohttpd
+ * fails (or srv has threads of its own). */
+int tc_health_run(struct tc_health_server *srv, int timeout_ms);
 /* Base URL, e.g. "http://127.0.0.1:41234". Borrowed until stop. */
 const char *tc_health_base_url(const struct tc_health_server *srv);
 /* Stop serving, remove URL file and socket, free. NULL is a no-op. */

@@ -25,14 +25,22 @@ struct MHD_Daemon *tc_http_server_start(const struct tc_http_server_spec *s) {
   unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD |
                        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
                        MHD_USE_ERROR_LOG;
+  if (s->listen_fd < 0) /* the owner runs it; implies MHD_USE_ITC */
+    flags = MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG;
   if (s->family == AF_INET6)
     flags |= MHD_USE_IPv6;
+  /* The listen socket goes in an option array so that it can be left out
+   * (MHD refuses MHD_OPTION_LISTEN_SOCKET with NO_LISTEN_SOCKET). */
+  struct MHD_OptionItem listen_opt[] = {
+      {s->listen_fd >= 0 ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_END,
+       s->listen_fd, NULL},
+      {MHD_OPTION_END, 0, NULL}};
   if (s->tls_cert_pem != NULL && s->tls_key_pem != NULL) {
     flags |= MHD_USE_TLS;
     return MHD_start_daemon(
         flags, 0, NULL, NULL, s->handler, s->handler_cls,
         MHD_OPTION_EXTERNAL_LOGGER, hs_log, (void *)(uintptr_t)s->component,
-        MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_NOTIFY_COMPLETED,
+        MHD_OPTION_ARRAY, listen_opt, MHD_OPTION_NOTIFY_COMPLETED,
         s->completed ? s->completed : hs_nothing_to_release, s->completed_cls,
         MHD_OPTION_CONNECTION_TIMEOUT, s->connection_timeout_s,
         MHD_OPTION_CONNECTION_LIMIT, s->connection_limit,
@@ -46,7 +54,7 @@ struct MHD_Daemon *tc_http_server_start(const struct tc_http_server_spec *s) {
   return MHD_start_daemon(
       flags, 0, NULL, NULL, s->handler, s->handler_cls,
       MHD_OPTION_EXTERNAL_LOGGER, hs_log, (void *)(uintptr_t)s->component,
-      MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_NOTIFY_COMPLETED,
+      MHD_OPTION_ARRAY, listen_opt, MHD_OPTION_NOTIFY_COMPLETED,
       s->completed ? s->completed : hs_nothing_to_release, s->completed_cls,
       MHD_OPTION_CONNECTION_TIMEOUT, s->connection_timeout_s,
       MHD_OPTION_CONNECTION_LIMIT, s->connection_limit, MHD_OPTION_END);

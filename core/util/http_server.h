@@ -1,7 +1,9 @@
 /* util/http_server.h — what every libmicrohttpd listener of the core shares:
  * the daemon start-up (thread per connection, our logger, a listen socket we
- * bound ourselves) and collecting a request body up to a size limit.
- * Threads: start on the caller's thread; the callbacks run on MHD's. */
+ * bound ourselves, or none at all for an in-process driver) and collecting a
+ * request body up to a size limit.
+ * Threads: start on the caller's thread; the callbacks run on MHD's (on
+ * the owner's, for a daemon without a listen socket). */
 #ifndef TC_UTIL_HTTP_SERVER_H
 #define TC_UTIL_HTTP_SERVER_H
 
@@ -12,8 +14,11 @@
 
 struct tc_http_server_spec {
   const char *component; /* log component for libmicrohttpd's own messages */
-  int listen_fd;         /* bound and listening; MHD owns it on success */
-  int family;            /* AF_INET, AF_INET6 or AF_UNIX */
+  /* Bound and listening; MHD owns it on success. -1: no listen socket and
+   * no threads: connections come from MHD_add_connection() and are served
+   * on the owner's thread by MHD_run_wait() (in-process drivers). */
+  int listen_fd;
+  int family; /* AF_INET, AF_INET6 or AF_UNIX */
   MHD_AccessHandlerCallback handler;
   void *handler_cls;
   MHD_RequestCompletedCallback completed; /* NULL: nothing to release */

@@ -1,6 +1,8 @@
 /* Unit tests for ops/health.c: TCP (ephemeral port, wildcard, IPv6) and
  * unix-socket listeners, /healthz and 404, the URL file, stale and live
- * sockets, and cleanup on stop. Requests are real HTTP through libcurl. */
+ * sockets, and cleanup on stop. Requests are real HTTP through libcurl;
+ * the unbound listener (tc_health_serve_fd) gets raw bytes on a
+ * socketpair. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -345,6 +347,80 @@ static void test_url_file_unwritable(void **state) {
   assert_false(exists(g_sock)); /* released again */
 }
 
+/* ---- the unbound listener (in-process drivers such as the fuzz target) -- */
+
+/* Send `req` on a socketpair handed to srv as a connection from `peer`,
+ * running the listener on this thread until it closes; the reply in out. */
+static void unbound_exchange(struct tc_health_server *srv,
+                             const struct sockaddr *peer, socklen_t peer_len,
+                             const char *req, char *out, size_t cap) {
+  int sv[2];
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  assert_int_equal(tc_health_serve_fd(srv, sv[1], peer, peer_len), 0);
+  assert_int_equal(write(sv[0], req, strlen(req)), (ssize_t)strlen(req));
+  shutdown(sv[0], SHUT_WR);
+  size_t len = 0;
+  int eof = 0;
+  for (int i = 0; i < 200 && !eof; i++) { /* 10 s at most */
+    assert_int_equal(tc_health_run(srv, 50), 0);
+    ssize_t n = recv(sv[0], out + len, cap - 1 - len, MSG_DONTWAIT);
+    if (n > 0)
+      len += (size_t)n;
+    eof = n == 0;
+    assert_true(len < cap - 1);
+  }
+  assert_true(eof); /* the listener closed the connection */
+  out[len] = '\0';
+  close(sv[0]);
+}
+
+static void test_unbound_serve_fd(void **state) {
+  struct tc_config cfg = {0};
+  struct tc_health_server *srv = NULL;
+  char *err = NULL;
+  assert_int_equal(tc_health_start_unbound(&srv, &cfg, NULL, "nonsense", &err),
+                   -1);
+  assert_null(srv);
+  assert_non_null(strstr(err, "nonsense"));
+  free(err);
+  err = NULL;
+  assert_int_equal(
+      tc_health_start_unbound(&srv, &cfg, NULL, "http://127.0.0.1:8080", &err),
+      0);
+  assert_string_equal(tc_health_base_url(srv), "http://127.0.0.1:8080");
+
+  struct sockaddr_in lo = {.sin_family = AF_INET,
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  struct sockaddr_in remote = {.sin_family = AF_INET};
+  inet_pton(AF_INET, "203.0.113.7", &remote.sin_addr);
+  char out[4096];
+
+  /* Two pipelined requests from loopback: both answered, then closed. */
+  unbound_exchange(srv, (const struct sockaddr *)&lo, sizeof(lo),
+                   "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n"
+                   "GET /nope HTTP/1.1\r\nHost: localhost:8080\r\n\r\n",
+                   out, sizeof(out));
+  assert_true(strncmp(out, "HTTP/1.1 200 ", 13) == 0);
+  assert_non_null(strstr(out, "\r\n\r\nliveHTTP/1.1 404 "));
+
+  /* The guards see the address handed in and the base URL's port. */
+  unbound_exchange(srv, (const struct sockaddr *)&remote, sizeof(remote),
+                   "GET /nope HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n"
+                   "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n",
+                   out, sizeof(out));
+  assert_true(strncmp(out, "HTTP/1.1 403 ", 13) == 0);
+  assert_non_null(strstr(out, "restricted to loopback"));
+  /* /healthz is public: answered right after the 403's body. */
+  assert_non_null(strstr(out, "overrideHTTP/1.1 200 "));
+  assert_string_equal(out + strlen(out) - 8, "\r\n\r\nlive");
+  unbound_exchange(srv, (const struct sockaddr *)&lo, sizeof(lo),
+                   "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:9090\r\n\r\n", out,
+                   sizeof(out));
+  assert_true(strncmp(out, "HTTP/1.1 403 ", 13) == 0);
+  assert_non_null(strstr(out, "Host header does not name this listener"));
+  tc_health_stop(srv);
+}
+
 int main(void) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   const struct CMUnitTest tests[] = {
@@ -358,6 +434,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_unix_live_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(test_url_file_unwritable, setup,
                                       teardown),
+      cmocka_unit_test(test_unbound_serve_fd),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   curl_global_cleanup();
