@@ -281,18 +281,20 @@ static int px_apply_cert(struct px_inst *p, CURL *c,
     cert = p->cp_cert;
     key = p->cp_key;
   } else if (t->purpose == TC_NET_MCP || t->purpose == TC_NET_OAUTH_METADATA) {
+    int own_pair = b != NULL && b->client_cert != NULL && b->client_key != NULL;
+    cert = own_pair ? b->client_cert : p->mcp_cert;
+    key = own_pair ? b->client_key : p->mcp_key;
+    /* Without a certificate there is nothing to scope: skip the origin
+     * comparison (it parses two URLs, on every request). */
+    if (cert == NULL || key == NULL)
+      return TC_DECLINED;
     const char *origin_url = b != NULL ? b->url : p->main_url;
     if (!px_same_origin(t->url, origin_url))
       return TC_DECLINED;
-    if (b != NULL && b->client_cert != NULL && b->client_key != NULL) {
+    if (own_pair) {
       int rc = px_binding_pair_ok(p, b, errmsg);
       if (rc != TC_OK)
         return rc;
-      cert = b->client_cert;
-      key = b->client_key;
-    } else {
-      cert = p->mcp_cert;
-      key = p->mcp_key;
     }
   }
   if (cert == NULL || key == NULL)

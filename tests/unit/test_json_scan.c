@@ -101,6 +101,28 @@ static void test_accepts_what_jansson_accepts(void **state) {
 }
 
 /* Numbers beyond 64 bits are valid JSON; jansson refuses them, we do not. */
+/* Long strings are checked 8 bytes at a time: a bad or special byte at any
+ * offset must still be seen, exactly as jansson sees it. */
+static void test_special_byte_at_every_offset(void **state) {
+  (void)state;
+  static const char specials[] = {'\x01', '\x1f', '"',    '\\', '\x7f',
+                                  '\x80', '\xc3', '\xff', ' ',  '~'};
+  for (size_t k = 0; k < sizeof(specials); k++) {
+    for (size_t at = 0; at < 40; at++) {
+      char text[64];
+      memset(text, 'a', sizeof(text));
+      text[0] = '"';
+      text[1 + at] = specials[k];
+      text[42] = '"';
+      text[43] = '\0';
+      int ours = tc_json_check(text, 43) == TC_JSON_STRING;
+      if (ours != jansson_accepts(text))
+        fail_msg("byte 0x%02x at offset %zu: scanner %d, jansson %d",
+                 (unsigned char)specials[k], at, ours, !ours);
+    }
+  }
+}
+
 static void test_big_numbers_are_valid(void **state) {
   (void)state;
   assert_int_equal(check("{\"n\":123456789012345678901234567890}"),
@@ -161,6 +183,7 @@ int main(void) {
       cmocka_unit_test(test_kinds),
       cmocka_unit_test(test_rejects_what_jansson_rejects),
       cmocka_unit_test(test_accepts_what_jansson_accepts),
+      cmocka_unit_test(test_special_byte_at_every_offset),
       cmocka_unit_test(test_big_numbers_are_valid),
       cmocka_unit_test(test_depth_limit_matches_jansson),
       cmocka_unit_test(test_member_lookup),

@@ -99,11 +99,27 @@ static inline size_t tc_json__utf8(const unsigned char *p,
   return n;
 }
 
+/* Are the 8 bytes at p all printable ASCII other than '"' and '\\'? (The
+ * SWAR "has byte less than / equal to" tests: a false "no" only sends the
+ * caller to the byte-wise path, a false "yes" cannot happen.) */
+static inline int tc_json__plain8(const unsigned char *p) {
+  const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+  uint64_t x, q, b;
+  memcpy(&x, p, sizeof(x));
+  q = x ^ (ones * '"');
+  b = x ^ (ones * '\\');
+  return ((((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b) |
+           x) &
+          highs) == 0;
+}
+
 /* One past the string token starting at the '"' at p; NULL if invalid. */
 static inline const unsigned char *tc_json__string(const unsigned char *p,
                                                    const unsigned char *end) {
   for (p++; p < end;) {
     /* Fast path: a run of printable ASCII other than '"' and '\\'. */
+    while (end - p >= 8 && tc_json__plain8(p))
+      p += 8;
     while (p < end && (unsigned)(*p - 0x20) < 0x60 && *p != '"' && *p != '\\')
       p++;
     if (p >= end)
