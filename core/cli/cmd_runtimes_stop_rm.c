@@ -15,27 +15,45 @@
 
 #define STOP_WAIT_MS 10000
 
+/* The prologue of stop and rm: the one alias named, its state and view.
+ * 0 with everything set (the caller releases it with close_known()), or
+ * the exit code when the alias is missing or unknown (then nothing is
+ * left to release). */
+static int open_known(const char *cmd, struct tc_rt_flags *f, char **alias,
+                      struct tc_rt_ctx *c, struct tc_rt_view *v) {
+  int orc = tc_rt_open_one_alias(cmd, f, alias, c);
+  if (orc != 0)
+    return orc;
+  tc_rt_view_build(c, *alias, v);
+  if (v->arec != NULL || v->prec != NULL)
+    return 0;
+  int rc = tc_cli_fail(cmd,
+                       "unknown alias %s; see 'tunnel-client runtimes "
+                       "list'",
+                       *alias);
+  tc_rt_probe_clear(&v->probe);
+  tc_rt_ctx_free(c);
+  free(*alias);
+  return rc;
+}
+
+static void close_known(char *alias, struct tc_rt_ctx *c,
+                        struct tc_rt_view *v) {
+  tc_rt_probe_clear(&v->probe);
+  tc_rt_ctx_free(c);
+  free(alias);
+}
+
 int tc_rt_cmd_stop(struct tc_rt_flags *f) {
   const char *cmd = "runtimes stop";
   char *alias;
   struct tc_rt_ctx c;
-  int orc = tc_rt_open_one_alias(cmd, f, &alias, &c);
+  struct tc_rt_view v;
+  int orc = open_known(cmd, f, &alias, &c, &v);
   if (orc != 0)
     return orc;
   char *err = NULL;
   int rc = 0;
-  struct tc_rt_view v;
-  tc_rt_view_build(&c, alias, &v);
-  if (v.arec == NULL && v.prec == NULL) {
-    rc = tc_cli_fail(cmd,
-                     "unknown alias %s; see 'tunnel-client runtimes "
-                     "list'",
-                     alias);
-    tc_rt_probe_clear(&v.probe);
-    tc_rt_ctx_free(&c);
-    free(alias);
-    return rc;
-  }
   bool already = !v.running;
   const char *stop_error = NULL;
   pid_t pid = v.pid;
@@ -60,9 +78,7 @@ int tc_rt_cmd_stop(struct tc_rt_flags *f) {
     json_object_set_new(v.prec, "stopped_at", json_string(now));
   }
   if (tc_rt_ctx_save(&c, &err) != 0) {
-    tc_rt_probe_clear(&v.probe);
-    tc_rt_ctx_free(&c);
-    free(alias);
+    close_known(alias, &c, &v);
     return tc_rt_fail_err(cmd, err);
   }
   tc_rt_history(c.root, "stop", alias,
@@ -88,9 +104,7 @@ int tc_rt_cmd_stop(struct tc_rt_flags *f) {
   if (f->json && stop_error != NULL)
     rc = 1;
   json_decref(o);
-  tc_rt_probe_clear(&v.probe);
-  tc_rt_ctx_free(&c);
-  free(alias);
+  close_known(alias, &c, &v);
   return rc;
 }
 
@@ -98,19 +112,13 @@ int tc_rt_cmd_rm(struct tc_rt_flags *f) {
   const char *cmd = "runtimes rm";
   char *alias;
   struct tc_rt_ctx c;
-  int orc = tc_rt_open_one_alias(cmd, f, &alias, &c);
+  struct tc_rt_view v;
+  int orc = open_known(cmd, f, &alias, &c, &v);
   if (orc != 0)
     return orc;
   char *err = NULL;
   int rc = 0;
-  struct tc_rt_view v;
-  tc_rt_view_build(&c, alias, &v);
-  if (v.arec == NULL && v.prec == NULL) {
-    rc = tc_cli_fail(cmd,
-                     "unknown alias %s; see 'tunnel-client runtimes "
-                     "list'",
-                     alias);
-  } else if (v.running) {
+  if (v.running) {
     rc = tc_cli_fail(cmd,
                      "%s is running (pid %ld); stop it first: "
                      "tunnel-client runtimes stop %s",
@@ -134,8 +142,6 @@ int tc_rt_cmd_rm(struct tc_rt_flags *f) {
     free(tid_copy);
     json_decref(removed);
   }
-  tc_rt_probe_clear(&v.probe);
-  tc_rt_ctx_free(&c);
-  free(alias);
+  close_known(alias, &c, &v);
   return rc;
 }
