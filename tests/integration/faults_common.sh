@@ -14,7 +14,8 @@
 #   - every delivered command is answered, except those the case lists as
 #     allowed to stay unanswered (deadline expired, 404 on the POST);
 #   - the agent is alive and still serves a tools/call;
-#   - open fds within +8 of the warm baseline, RSS within a slack
+#   - open fds within +8 of the warm baseline, plus 6 for each worker the
+#     pool (which grows on demand) started since, RSS within a slack
 #     (TC_FAULT_RSS_SLACK_KB, default 32 MiB) of it;
 #   - neither the API key nor the callers' bearer token appears in any log.
 set -uo pipefail
@@ -134,6 +135,23 @@ baseline() {
   warm_responses=13
   base_fds=$(proc_fds "$agent_pid")
   base_rss=$(proc_rss_kb "$agent_pid")
+  base_workers=$(agent_workers)
+}
+
+# agent_workers: worker threads started so far (tunnel_client_workers).
+agent_workers() {
+  "$curl_bin" -sf --max-time 5 "$(cat "$work/health.url")/metrics" |
+    awk '$1 == "tunnel_client_workers" { n = int($2) } END { print n + 0 }'
+}
+
+# fd_bound: the baseline plus 8 for connection caches, plus 6 for each
+# worker started since the baseline (its MCP and control-plane connections
+# and libcurl's wake-up socketpair of each handle): a bound that a leak,
+# which grows with every command, still crosses.
+fd_bound() {
+  local grown=$(($(agent_workers) - base_workers))
+  ((grown < 0)) && grown=0
+  echo $((base_fds + 8 + 6 * grown))
 }
 
 # check_invariants [ALLOWED_UNANSWERED]: the pass criteria listed at the top.
@@ -150,14 +168,17 @@ check_invariants() {
     "delivered commands left without a terminal response (allowed $allowed)"
   if [[ -n ${base_fds:-} ]]; then
     # The connection caches may hold a few more sockets after the fault.
+    local bound
+    bound=$(fd_bound)
     for ((i = 0; i < 20; i++)); do
-      (($(proc_fds "$agent_pid") <= base_fds + 8)) && break
+      (($(proc_fds "$agent_pid") <= bound)) && break
       sleep 0.1
     done
     local fds rss slack=${TC_FAULT_RSS_SLACK_KB:-32768}
     fds=$(proc_fds "$agent_pid")
     rss=$(proc_rss_kb "$agent_pid")
-    ((fds <= base_fds + 8)) || fail "fd leak: $base_fds -> $fds open fds"
+    ((fds <= bound)) ||
+      fail "fd leak: $base_fds -> $fds open fds (bound $bound; workers $base_workers -> $(agent_workers))"
     ((rss <= base_rss + slack)) || fail "RSS grew from ${base_rss} KiB to ${rss} KiB"
   fi
   for f in "$work"/*.log; do
