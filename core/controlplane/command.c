@@ -175,12 +175,10 @@ static const char *const field_names[F_COUNT] = {
     "command_type", "request_id",       "shard_token", "channel",
     "created_at",   "response_timeout", "headers",     "jsonrpc"};
 
-/* Fill `c` from one checked element [cs, ce) whose fields are in f.
+/* Fill `c` from one checked element starting at cs whose fields are in f.
  * Returns 0 kept, 1 dropped (why set), -1 ENOMEM. */
-static int decode_one(const char *cs, const char *ce,
-                      const struct tc_json_span f[F_COUNT],
+static int decode_one(const char *cs, const struct tc_json_span f[F_COUNT],
                       struct tc_cp_command *c, const char **why) {
-  (void)ce;
   if (cs[0] != '{') {
     *why = "the command is not a JSON object";
     return 1;
@@ -365,7 +363,7 @@ int tc_cp_decode_poll_body(const char *body, size_t len,
       memset(f, 0, sizeof(f));
     struct tc_cp_command *c = &out->items[out->count];
     const char *why = NULL;
-    int r = decode_one(el.p, el.p + el.n, f, c, &why);
+    int r = decode_one(el.p, f, c, &why);
     if (r == 0) {
       out->count++;
       continue;

@@ -107,8 +107,6 @@ static int spawn_worker_locked(struct tc_dispatcher *d) {
 
 /* After a push: start a worker when more commands wait than workers do. */
 static void grow_if_needed(struct tc_dispatcher *d) {
-  if (atomic_load(&d->idle) >= d->thread_max) /* cheap early out */
-    return;
   pthread_mutex_lock(&d->mu);
   size_t queued = d->queue_cap - tc_dispatch_queue_free_slots(&d->queue);
   if (!d->no_spawn && d->thread_count < d->thread_max &&

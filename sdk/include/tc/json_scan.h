@@ -516,7 +516,6 @@ static inline int tc_json_next(const char **cursor, const char *end,
                                struct tc_json_span *val) {
   const unsigned char *p = (const unsigned char *)*cursor;
   const unsigned char *e = (const unsigned char *)end;
-  int obj = key != NULL;
   p = tc_json__ws(p, e);
   if (p >= e || *p == ']' || *p == '}')
     return 0;
@@ -525,12 +524,10 @@ static inline int tc_json_next(const char **cursor, const char *end,
     *cursor = (const char *)p;
     return 0;
   }
-  if (obj) {
+  if (key != NULL) {
     const unsigned char *ke = tc_json__skip_string(p, e);
-    if (key != NULL) {
-      key->p = (const char *)p;
-      key->n = (size_t)(ke - p);
-    }
+    key->p = (const char *)p;
+    key->n = (size_t)(ke - p);
     p = tc_json__ws(tc_json__ws(ke, e) + 1, e); /* past ':' */
   }
   const unsigned char *ve = tc_json__skip(p, e);
