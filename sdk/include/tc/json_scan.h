@@ -347,27 +347,12 @@ static inline const unsigned char *tc_json__unescape(const unsigned char *p,
                                                      const unsigned char *end,
                                                      unsigned char buf[4],
                                                      size_t *n) {
+  /* Pairs of (escape letter, byte); anything else but 'u' is itself. */
+  static const char simple[] = "b\bf\fn\nr\rt\t";
   *n = 1;
-  switch (p[1]) {
-  case 'b':
-    buf[0] = '\b';
-    return p + 2;
-  case 'f':
-    buf[0] = '\f';
-    return p + 2;
-  case 'n':
-    buf[0] = '\n';
-    return p + 2;
-  case 'r':
-    buf[0] = '\r';
-    return p + 2;
-  case 't':
-    buf[0] = '\t';
-    return p + 2;
-  case 'u':
-    break;
-  default: /* " \ / */
-    buf[0] = p[1];
+  if (p[1] != 'u') {
+    const char *m = memchr(simple, p[1], sizeof(simple) - 1);
+    buf[0] = m != NULL && (m - simple) % 2 == 0 ? (unsigned char)m[1] : p[1];
     return p + 2;
   }
   unsigned u = 0, lo = 0;
