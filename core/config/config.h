@@ -85,6 +85,8 @@ struct tc_config {
   int64_t mcp_startup_wait_timeout_ms; /* >= 0, default 0 */
   int64_t mcp_connection_max_ttl_ms;   /* > 0, default 600000 */
   int mcp_max_concurrent;              /* > 0, default 10 */
+  /* bytes of MCP replies held at once, all channels (default 256 MiB) */
+  int64_t mcp_max_inflight_reply_bytes;
 
   /* network */
   char *http_proxy; /* --http-proxy / TUNNEL_CLIENT_HTTP_PROXY / http_proxy */

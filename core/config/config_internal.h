@@ -58,6 +58,7 @@ enum tc_key_id {
   TC_K_MCP_STARTUP_WAIT,
   TC_K_MCP_CONN_TTL,
   TC_K_MCP_MAX_CONCURRENT,
+  TC_K_MCP_MAX_REPLY_BUDGET,
   TC_K_HTTP_PROXY,
   TC_K_CA_BUNDLE,
   TC_K_LOG_LEVEL,
@@ -108,7 +109,9 @@ enum tc_key_type {
   TC_T_CMDBIND,    /* MCP commands */
   TC_T_TARGETS,    /* harpoon targets (kept raw) */
   TC_T_MODULES,    /* --module / modules: */
-  TC_T_DIRS        /* --modules.dir + TUNNEL_CLIENT_MODULE_PATH */
+  TC_T_DIRS,       /* --modules.dir + TUNNEL_CLIENT_MODULE_PATH */
+  TC_T_BYTES       /* int64_t byte count within [min, max]; a whole number,
+                      optionally with a KiB, MiB or GiB suffix */
 };
 
 enum tc_key_flags {
@@ -139,7 +142,7 @@ struct tc_cfg_key {
   unsigned flags;        /* enum tc_key_flags */
   const char *def;       /* textual default, or NULL */
   size_t off;            /* offsetof(struct tc_config, field) */
-  int64_t min, max;      /* TC_T_INT / TC_T_DUR bounds (inclusive) */
+  int64_t min, max;      /* TC_T_INT / DUR / BYTES bounds (inclusive) */
   tc_cfg_check_fn check; /* TC_T_STR extra check, or NULL */
   const char *what;      /* human name: "control plane tunnel id" */
 };
@@ -292,6 +295,9 @@ void tc_cfg_url_register_secret(const char *v);
 
 int tc_cfg_parse_bool(const char *v, bool *out);
 int tc_cfg_parse_int64(const char *v, int64_t *out);
+/* A byte count: digits with an optional KiB/MiB/GiB suffix (a blank between
+ * is allowed). 0, or -1 when malformed or beyond int64. */
+int tc_cfg_parse_bytes(const char *v, int64_t *out);
 int tc_cfg_check_no_crlf(const char *v, const char **why);
 /* Parse a log level / format name; -1 when unknown. */
 int tc_cfg_parse_log_level(const char *v);

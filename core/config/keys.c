@@ -161,6 +161,11 @@ static const struct tc_cfg_key keys[TC_K_COUNT] = {
                                  "MCP_MAX_CONCURRENT_REQUESTS", NULL, NULL,
                                  TC_T_INT, 0, "10", OFF(mcp_max_concurrent), 1,
                                  10000, NULL, "MCP max concurrent requests"},
+    [TC_K_MCP_MAX_REPLY_BUDGET] =
+        {TC_K_MCP_MAX_REPLY_BUDGET, "mcp.max_inflight_reply_bytes",
+         "mcp.max-inflight-reply-bytes", NULL, "MCP_MAX_INFLIGHT_REPLY_BYTES",
+         NULL, NULL, TC_T_BYTES, 0, "256MiB", OFF(mcp_max_inflight_reply_bytes),
+         1024 * 1024, (int64_t)1 << 40, NULL, "MCP in-flight reply budget"},
 
     /* network */
     [TC_K_HTTP_PROXY] = {TC_K_HTTP_PROXY, "http_proxy", "http-proxy", NULL,

@@ -58,6 +58,11 @@ static int range_fix(const struct tc_cfg_key *k, char *buf, size_t len) {
   if (k->type == TC_T_INT)
     return snprintf(buf, len, "use a whole number from %lld to %lld",
                     (long long)k->min, (long long)k->max);
+  if (k->type == TC_T_BYTES)
+    return snprintf(buf, len,
+                    "use a byte count from %lld to %lld, optionally with a "
+                    "KiB, MiB or GiB suffix, such as 256MiB",
+                    (long long)k->min, (long long)k->max);
   if (k->max == INT64_MAX)
     return snprintf(buf, len, "use a Go duration %s, such as 30s or 1m30s",
                     k->min > 0 ? "greater than 0" : "of 0 or more");
@@ -112,6 +117,17 @@ static int store_typed(struct tc_config *cfg, const struct tc_cfg_key *k,
     }
     if (field != NULL)
       *(int *)field = (int)n;
+    *eff = tc_cfg_printf("%lld", (long long)n);
+    return 0;
+  }
+  case TC_T_BYTES: {
+    int64_t n = 0;
+    if (tc_cfg_parse_bytes(v, &n) != 0 || n < k->min || n > k->max) {
+      range_fix(k, fix, sizeof(fix));
+      return bad_value(k, where, v, fix, err);
+    }
+    if (field != NULL)
+      *(int64_t *)field = n;
     *eff = tc_cfg_printf("%lld", (long long)n);
     return 0;
   }
@@ -356,6 +372,7 @@ static int load_keys(struct tc_config *cfg, const struct tc_cfg_flagset *fs,
     case TC_T_STR:
     case TC_T_PATH:
     case TC_T_INT:
+    case TC_T_BYTES:
     case TC_T_DUR:
     case TC_T_BOOL:
     case TC_T_LEVEL:

@@ -261,6 +261,43 @@ int tc_cfg_parse_int64(const char *v, int64_t *out) {
   return 0;
 }
 
+int tc_cfg_parse_bytes(const char *v, int64_t *out) {
+  static const struct {
+    const char *suffix;
+    int64_t mult;
+  } units[] = {
+      {"KiB", 1024}, {"MiB", 1024 * 1024}, {"GiB", 1024 * 1024 * 1024}};
+  if (v == NULL)
+    return -1;
+  size_t digits = 0;
+  while (v[digits] >= '0' && v[digits] <= '9')
+    digits++;
+  if (digits == 0 || digits > 19)
+    return -1;
+  const char *rest = v + digits;
+  int64_t mult = 1;
+  while (*rest == ' ')
+    rest++;
+  if (*rest != '\0') {
+    mult = 0;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+      if (strcmp(rest, units[i].suffix) == 0)
+        mult = units[i].mult;
+    if (mult == 0)
+      return -1;
+  } else if (rest != v + digits) {
+    return -1; /* trailing blanks without a unit */
+  }
+  char num[20];
+  memcpy(num, v, digits);
+  num[digits] = '\0';
+  int64_t n = 0;
+  if (tc_cfg_parse_int64(num, &n) != 0 || n > INT64_MAX / mult)
+    return -1;
+  *out = n * mult;
+  return 0;
+}
+
 int tc_cfg_check_no_crlf(const char *v, const char **why) {
   if (strpbrk(v, "\r\n") != NULL) {
     *why = "it must be one line without CR or LF characters";

@@ -68,11 +68,13 @@ struct tc_cp_client {
 /* What one transfer produced. */
 struct cp_xfer {
   struct tc_sbuf body;
-  size_t body_max;
+  size_t body_max; /* stored bytes of a 2xx body; the rest is skipped */
   bool too_large;
   uint64_t receipt_ns;
   char *retry_after;
   char *request_id;
+  CURL *easy;     /* set by prepare(): on_body reads the status */
+  bool cut_short; /* an error body reached CP_ERROR_BODY_MAX: not read on */
 };
 
 /* ---- process-wide ----------------------------------------------------------
@@ -534,11 +536,27 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
   return total;
 }
 
+/* 2xx bodies are stored up to body_max and read to their end (the
+ * connection stays reusable). Any other status's body is only ever
+ * decoded up to CP_ERROR_BODY_MAX, so it is not read beyond that: the
+ * transfer stops there (and the connection is closed). */
 static size_t on_body(char *p, size_t size, size_t n, void *ud) {
   struct cp_xfer *x = ud;
   size_t total = size * n;
   if (x->receipt_ns == 0)
     x->receipt_ns = tc_cp_now_ns();
+  long status = 0;
+  if (x->easy != NULL)
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+  if (status < 200 || status > 299) {
+    size_t room =
+        x->body.len < CP_ERROR_BODY_MAX ? CP_ERROR_BODY_MAX - x->body.len : 0;
+    tc_sbuf_append(&x->body, p, total < room ? total : room);
+    if (total < room)
+      return total;
+    x->cut_short = true;
+    return total == room ? total : 0; /* 0 ends the transfer */
+  }
   if (x->too_large || x->body.len + total > x->body_max) {
     x->too_large = true; /* keep reading, stop storing */
     return total;
@@ -566,6 +584,7 @@ static int prepare(struct tc_cp_client *c, struct cp_conn *k, const char *url,
                    long timeout_ms, char **err) {
   CURL *e = k->easy;
   curl_easy_reset(e);
+  x->easy = e;
   CURLcode rc = curl_easy_setopt(e, CURLOPT_URL, url);
   if (rc == CURLE_OK)
     rc = curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
@@ -664,6 +683,13 @@ static CURLcode perform(struct tc_cp_client *c, struct cp_conn *k,
   }
   curl_multi_remove_handle(k->multi, k->easy);
   return *was_aborted ? CURLE_ABORTED_BY_CALLBACK : result;
+}
+
+/* perform()'s result, except that stopping an error body at
+ * CP_ERROR_BODY_MAX is not a transport failure: the status and the part of
+ * the body that is decoded have arrived. */
+static CURLcode answered(const struct cp_xfer *x, CURLcode rc) {
+  return rc == CURLE_WRITE_ERROR && x->cut_short ? CURLE_OK : rc;
 }
 
 /* Sleep `ms`, cut short by interrupt/cancel. Returns false if cut short. */
@@ -795,7 +821,7 @@ int tc_cp_poll_once_cancel(struct tc_cp_client *c, int limit,
   }
   pthread_mutex_lock(&c->poll_lock);
   struct cp_conn *k = c->poll_conn;
-  struct cp_xfer x = {TC_SBUF_INIT, CP_POLL_BODY_MAX, false, 0, NULL, NULL};
+  struct cp_xfer x = {.body = TC_SBUF_INIT, .body_max = CP_POLL_BODY_MAX};
   char *perr = NULL;
   int ret = -1;
   if (prepare(c, k, url, c->common, &x, c->timeout_ms, &perr) != 0) {
@@ -804,7 +830,7 @@ int tc_cp_poll_once_cancel(struct tc_cp_client *c, int limit,
     goto done;
   }
   bool was_aborted = false;
-  CURLcode rc = perform(c, k, epoch, cancel, &was_aborted);
+  CURLcode rc = answered(&x, perform(c, k, epoch, cancel, &was_aborted));
   out->receipt_ns = x.receipt_ns != 0 ? x.receipt_ns : tc_cp_now_ns();
   if (x.request_id != NULL) {
     out->service_request_id = x.request_id;
@@ -891,13 +917,12 @@ int tc_cp_fetch_metadata(struct tc_cp_client *c, char **json, char **err) {
     set_err(err, cp_strdup("out of memory fetching tunnel metadata"));
     return -1;
   }
-  struct cp_xfer x = {TC_SBUF_INIT, CP_ERROR_BODY_MAX * 16, false, 0, NULL,
-                      NULL};
+  struct cp_xfer x = {.body = TC_SBUF_INIT, .body_max = CP_ERROR_BODY_MAX * 16};
   int ret = -1;
   if (prepare(c, k, c->tunnel_url, c->common, &x, c->timeout_ms, err) != 0)
     goto done;
   bool was_aborted = false;
-  CURLcode rc = perform(c, k, epoch, NULL, &was_aborted);
+  CURLcode rc = answered(&x, perform(c, k, epoch, NULL, &was_aborted));
   if (was_aborted) {
     set_err(err, cp_strdup("tunnel metadata fetch interrupted"));
     goto done;
@@ -938,6 +963,64 @@ done:
 
 /* ---- response POST ------------------------------------------------------- */
 
+/* The response body streamed to libcurl from its three parts (the reply
+ * bytes are sent from the transport's buffer, never copied). */
+struct body_reader {
+  struct tc_cp_response_parts parts;
+  size_t off; /* bytes handed to libcurl in this attempt */
+};
+
+static size_t body_read(char *buf, size_t size, size_t n, void *ud) {
+  struct body_reader *b = ud;
+  const struct tc_cp_response_parts *p = &b->parts;
+  const struct {
+    const char *d;
+    size_t n;
+  } piece[3] = {
+      {p->head, p->head_len}, {p->json, p->json_len}, {p->tail, p->tail_len}};
+  size_t room = size * n, done = 0, base = 0;
+  for (int i = 0; i < 3 && done < room; i++) {
+    if (b->off < base + piece[i].n) {
+      size_t at = b->off - base, take = piece[i].n - at;
+      if (take > room - done)
+        take = room - done;
+      memcpy(buf + done, piece[i].d + at, take);
+      done += take;
+      b->off += take;
+    }
+    base += piece[i].n;
+  }
+  return done;
+}
+
+/* libcurl rewinds when it re-sends on a fresh connection. */
+static int body_seek(void *ud, curl_off_t offset, int origin) {
+  struct body_reader *b = ud;
+  if (origin != SEEK_SET || offset < 0 ||
+      (size_t)offset > tc_cp_response_parts_len(&b->parts))
+    return CURL_SEEKFUNC_CANTSEEK;
+  b->off = (size_t)offset;
+  return CURL_SEEKFUNC_OK;
+}
+
+/* Attach the body to a prepared POST, from its first byte. */
+static CURLcode set_body(CURL *e, struct body_reader *b) {
+  b->off = 0;
+  CURLcode rc = curl_easy_setopt(e, CURLOPT_POST, 1L);
+  if (rc == CURLE_OK)
+    rc = curl_easy_setopt(e, CURLOPT_READFUNCTION, body_read);
+  if (rc == CURLE_OK)
+    rc = curl_easy_setopt(e, CURLOPT_READDATA, b);
+  if (rc == CURLE_OK)
+    rc = curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, body_seek);
+  if (rc == CURLE_OK)
+    rc = curl_easy_setopt(e, CURLOPT_SEEKDATA, b);
+  if (rc == CURLE_OK)
+    rc = curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+                          (curl_off_t)tc_cp_response_parts_len(&b->parts));
+  return rc;
+}
+
 /* common + POST headers; NULL on ENOMEM. SECRET (shard token). */
 static struct curl_slist *post_headers(struct tc_cp_client *c,
                                        const struct tc_cp_command *cmd) {
@@ -975,8 +1058,9 @@ int tc_cp_post(struct tc_cp_client *c, const struct tc_cp_command *cmd,
     return -1;
   }
   char *eerr = NULL;
-  char *body = tc_cp_response_encode(r, &eerr);
-  if (body == NULL) {
+  struct body_reader body;
+  memset(&body, 0, sizeof(body));
+  if (tc_cp_response_encode_parts(r, &body.parts, &eerr) != 0) {
     set_err(err, cp_fmt("response POST for request_id %s refused: %s", rid,
                         eerr != NULL ? eerr : "cannot encode the body"));
     free(eerr);
@@ -996,7 +1080,7 @@ int tc_cp_post(struct tc_cp_client *c, const struct tc_cp_command *cmd,
     if (k != NULL)
       conn_release(c, k);
     free(url);
-    free(body);
+    tc_cp_response_parts_free(&body.parts);
     return -1;
   }
   struct tc_backoff bo;
@@ -1020,12 +1104,10 @@ int tc_cp_post(struct tc_cp_client *c, const struct tc_cp_command *cmd,
       if (left_ms < (uint64_t)timeout)
         timeout = (long)left_ms;
     }
-    struct cp_xfer x = {TC_SBUF_INIT, CP_ERROR_BODY_MAX, false, 0, NULL, NULL};
+    struct cp_xfer x = {.body = TC_SBUF_INIT, .body_max = CP_ERROR_BODY_MAX};
     char *perr = NULL;
     if (prepare(c, k, url, headers, &x, timeout, &perr) != 0 ||
-        curl_easy_setopt(k->easy, CURLOPT_POSTFIELDS, body) != CURLE_OK ||
-        curl_easy_setopt(k->easy, CURLOPT_POSTFIELDSIZE_LARGE,
-                         (curl_off_t)strlen(body)) != CURLE_OK) {
+        set_body(k->easy, &body) != CURLE_OK) {
       set_err(err, perr != NULL ? perr
                                 : cp_fmt("response POST for request_id %s: "
                                          "cannot configure the request",
@@ -1034,7 +1116,7 @@ int tc_cp_post(struct tc_cp_client *c, const struct tc_cp_command *cmd,
       break;
     }
     bool was_aborted = false;
-    CURLcode rc = perform(c, k, epoch, NULL, &was_aborted);
+    CURLcode rc = answered(&x, perform(c, k, epoch, NULL, &was_aborted));
     if (was_aborted) {
       set_err(err, cp_fmt("response POST for request_id %s (%s) interrupted",
                           rid, type_name));
@@ -1123,6 +1205,6 @@ int tc_cp_post(struct tc_cp_client *c, const struct tc_cp_command *cmd,
   curl_slist_free_all(headers);
   conn_release(c, k);
   free(url);
-  free(body);
+  tc_cp_response_parts_free(&body.parts);
   return ret;
 }

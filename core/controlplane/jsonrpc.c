@@ -1,12 +1,8 @@
 /* controlplane/jsonrpc.c — see jsonrpc.h. */
 #include "controlplane/jsonrpc.h"
 
+#include <stdlib.h>
 #include <string.h>
-
-static bool version_ok(const json_t *msg) {
-  const json_t *v = json_object_get(msg, "jsonrpc");
-  return json_is_string(v) && strcmp(json_string_value(v), "2.0") == 0;
-}
 
 /* An integer in JSON terms: a number without fraction or exponent. */
 static bool is_integer(const struct tc_json_span *v) {
@@ -70,24 +66,64 @@ enum tc_cp_rpc_kind tc_cp_jsonrpc_classify_text(const char *msg, size_t len,
   return TC_CP_RPC_INVALID;
 }
 
+/* A string token's decoded bytes compared with another's (a checked token
+ * of n bytes decodes to at most n - 2). */
+static bool strings_equal(const char *a, size_t an, const char *b, size_t bn) {
+  if (memchr(a, '\\', an) == NULL && memchr(b, '\\', bn) == NULL)
+    return an == bn && memcmp(a, b, an) == 0;
+  char *da = malloc(an), *db = malloc(bn);
+  bool eq = false;
+  if (da != NULL && db != NULL) {
+    size_t la = tc_json_string_decode(a, an, da);
+    size_t lb = tc_json_string_decode(b, bn, db);
+    eq = la == lb && memcmp(da, db, la) == 0;
+  }
+  free(da);
+  free(db);
+  return eq;
+}
+
+static void trim(const char **p, size_t *n) {
+  while (*n > 0 && strchr(" \t\r\n", **p) != NULL) {
+    (*p)++;
+    (*n)--;
+  }
+  while (*n > 0 && strchr(" \t\r\n", (*p)[*n - 1]) != NULL)
+    (*n)--;
+}
+
+bool tc_cp_jsonrpc_id_equal(const char *a, size_t an, const char *b,
+                            size_t bn) {
+  if (a == NULL || b == NULL)
+    return false;
+  trim(&a, &an);
+  trim(&b, &bn);
+  if (an == 0 || bn == 0)
+    return false;
+  if (a[0] == '"' && b[0] == '"')
+    return strings_equal(a, an, b, bn);
+  return an == bn && memcmp(a, b, an) == 0;
+}
+
 bool tc_cp_jsonrpc_is_error_reply(const char *body, size_t len,
                                   const char *id_raw) {
-  if (body == NULL || id_raw == NULL)
+  if (body == NULL || id_raw == NULL ||
+      tc_json_check(body, len) != TC_JSON_OBJECT)
     return false;
-  json_error_t jerr;
-  json_t *msg = json_loadb(body, len, 0, &jerr);
-  json_t *want = json_loads(id_raw, JSON_DECODE_ANY, &jerr);
-  bool ok = false;
-  if (json_is_object(msg) && want != NULL && version_ok(msg) &&
-      json_object_get(msg, "method") == NULL &&
-      json_object_get(msg, "result") == NULL) {
-    const json_t *e = json_object_get(msg, "error");
-    const json_t *id = json_object_get(msg, "id");
-    ok = json_is_object(e) && json_is_integer(json_object_get(e, "code")) &&
-         json_is_string(json_object_get(e, "message")) && id != NULL &&
-         json_equal(id, want);
-  }
-  json_decref(msg);
-  json_decref(want);
-  return ok;
+  enum { M_VERSION, M_METHOD, M_RESULT, M_ERROR, M_ID, M_COUNT };
+  static const char *const keys[M_COUNT] = {"jsonrpc", "method", "result",
+                                            "error", "id"};
+  struct tc_json_span m[M_COUNT];
+  tc_json_members(body, len, keys, M_COUNT, m);
+  const struct tc_json_span *e = &m[M_ERROR];
+  if (m[M_VERSION].p == NULL ||
+      !tc_json_string_is(m[M_VERSION].p, m[M_VERSION].n, "2.0") ||
+      m[M_METHOD].p != NULL || m[M_RESULT].p != NULL || e->p == NULL ||
+      e->p[0] != '{' || m[M_ID].p == NULL ||
+      !tc_cp_jsonrpc_id_equal(m[M_ID].p, m[M_ID].n, id_raw, strlen(id_raw)))
+    return false;
+  static const char *const ekeys[2] = {"code", "message"};
+  struct tc_json_span em[2];
+  tc_json_members(e->p, e->n, ekeys, 2, em);
+  return is_integer(&em[0]) && em[1].p != NULL && em[1].p[0] == '"';
 }

@@ -8,8 +8,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include <jansson.h>
-
 #include "controlplane/command.h"
 #include "tc/json_scan.h"
 
@@ -30,10 +28,18 @@ enum tc_cp_rpc_kind tc_cp_jsonrpc_classify_text(const char *msg, size_t len,
                                                 struct tc_cp_rpc_fields *out,
                                                 const char **why);
 
+/* Do two JSON-RPC ids, given as their JSON texts, name the same request?
+ * Numbers compare by their exact text (blanks around trimmed): any size
+ * works, and 1, 1.0 and 1e0 are three different ids. Strings compare by
+ * their decoded value ("a" equals "\u0061"). A string never equals a
+ * number; empty texts never match. */
+bool tc_cp_jsonrpc_id_equal(const char *a, size_t an, const char *b, size_t bn);
+
 /* True when `body` is a JSON-RPC error reply to the request whose id is the
  * JSON text `id_raw`: "jsonrpc":"2.0", no "method" or "result", an "error"
  * object with an integer "code" and a string "message", and an "id" equal to
- * the request's. Such a body is forwarded byte-exact with its status. */
+ * the request's (tc_cp_jsonrpc_id_equal). Such a body is forwarded
+ * byte-exact with its status. Checked without decoding the body. */
 bool tc_cp_jsonrpc_is_error_reply(const char *body, size_t len,
                                   const char *id_raw);
 

@@ -51,6 +51,7 @@ const char *tc_cp_failure_kind_name(enum tc_cp_failure_kind k) {
       [TC_CP_KIND_MALFORMED_JSON] = "malformed_json",
       [TC_CP_KIND_INVALID_MCP_ERROR] = "invalid_mcp_error",
       [TC_CP_KIND_NON_PROTOCOL_RESPONSE] = "non_protocol_response",
+      [TC_CP_KIND_REPLY_BUDGET_EXHAUSTED] = "reply_budget_exhausted",
   };
   if ((unsigned)k >= sizeof(names) / sizeof(names[0]))
     return NULL;

@@ -47,6 +47,9 @@ enum tc_cp_failure_kind {
   TC_CP_KIND_MALFORMED_JSON,
   TC_CP_KIND_INVALID_MCP_ERROR,
   TC_CP_KIND_NON_PROTOCOL_RESPONSE,
+  /* client-side kinds (not in the official client) */
+  TC_CP_KIND_REPLY_BUDGET_EXHAUSTED, /* --mcp.max-inflight-reply-bytes */
+  TC_CP_KIND_LAST = TC_CP_KIND_REPLY_BUDGET_EXHAUSTED
 };
 
 /* What the transport observed. */

@@ -1,7 +1,6 @@
 /* controlplane/response.c — see response.h. */
 #include "controlplane/response.h"
 
-#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,12 +254,24 @@ static char *set_err(char **err, const char *msg) {
   return NULL;
 }
 
-char *tc_cp_response_encode(const struct tc_cp_response *r, char **err) {
+void tc_cp_response_parts_free(struct tc_cp_response_parts *p) {
+  if (p == NULL)
+    return;
+  free(p->head);
+  free(p->tail);
+  memset(p, 0, sizeof(*p));
+}
+
+int tc_cp_response_encode_parts(const struct tc_cp_response *r,
+                                struct tc_cp_response_parts *out, char **err) {
+  memset(out, 0, sizeof(*out));
   if (err != NULL)
     *err = NULL;
-  if (r == NULL || r->request_id == NULL || r->request_id[0] == '\0')
-    return set_err(err, "response body needs a request_id (internal error: "
-                        "report a bug)");
+  if (r == NULL || r->request_id == NULL || r->request_id[0] == '\0') {
+    set_err(err, "response body needs a request_id (internal error: "
+                 "report a bug)");
+    return -1;
+  }
 
   /* Trim blanks around the raw JSON; what remains must be an object. */
   const char *js = r->resp_json;
@@ -273,13 +284,17 @@ char *tc_cp_response_encode(const struct tc_cp_response *r, char **err) {
     jl--;
   if (jl > 0) {
     if (r->type == TC_CP_RESP_NOTIFY_ACK ||
-        r->type == TC_CP_RESP_SESSION_TERMINATION)
-      return set_err(err, "resp_json is not allowed on notify_ack or "
-                          "session_termination_response (internal error: "
-                          "report a bug)");
-    if (tc_json_check(js, jl) != TC_JSON_OBJECT)
-      return set_err(err, "resp_json must be a JSON object; the upstream "
-                          "reply is replaced by a synthesized error");
+        r->type == TC_CP_RESP_SESSION_TERMINATION) {
+      set_err(err, "resp_json is not allowed on notify_ack or "
+                   "session_termination_response (internal error: "
+                   "report a bug)");
+      return -1;
+    }
+    if (tc_json_check(js, jl) != TC_JSON_OBJECT) {
+      set_err(err, "resp_json must be a JSON object; the upstream "
+                   "reply is replaced by a synthesized error");
+      return -1;
+    }
   }
 
   struct tc_sbuf b = TC_SBUF_INIT;
@@ -287,22 +302,50 @@ char *tc_cp_response_encode(const struct tc_cp_response *r, char **err) {
   put_json_string(&b, r->request_id);
   tc_sbuf_puts(&b, ",\"channel\":");
   put_json_string(&b, r->channel != NULL ? r->channel : "main");
-  if (jl > 0) {
+  if (jl > 0)
     tc_sbuf_puts(&b, ",\"resp_json\":");
-    tc_sbuf_append(&b, js, jl);
-  }
+  out->head_len = b.len;
+  out->head = tc_sbuf_finish(&b);
+
+  struct tc_sbuf t = TC_SBUF_INIT;
+  int hrc = 0;
   if (r->resp_headers != NULL && r->resp_headers->count > 0) {
-    tc_sbuf_puts(&b, ",\"resp_headers\":");
-    if (put_headers(&b, r->resp_headers) != 0) {
-      tc_sbuf_free(&b);
-      return set_err(err, "out of memory encoding a response body");
-    }
+    tc_sbuf_puts(&t, ",\"resp_headers\":");
+    hrc = put_headers(&t, r->resp_headers);
   }
-  tc_sbuf_printf(&b, ",\"resp_code\":%d,\"resp_type\":\"%s\"}", r->resp_code,
+  tc_sbuf_printf(&t, ",\"resp_code\":%d,\"resp_type\":\"%s\"}", r->resp_code,
                  tc_cp_resp_type_name(r->type));
-  char *out = tc_sbuf_finish(&b);
-  if (out == NULL)
-    return set_err(err, "out of memory encoding a response body");
+  out->tail_len = t.len;
+  out->tail = hrc == 0 ? tc_sbuf_finish(&t) : NULL;
+  if (hrc != 0)
+    tc_sbuf_free(&t);
+  if (out->head == NULL || out->tail == NULL) {
+    tc_cp_response_parts_free(out);
+    set_err(err, "out of memory encoding a response body");
+    return -1;
+  }
+  out->json = js;
+  out->json_len = jl;
+  return 0;
+}
+
+char *tc_cp_response_encode(const struct tc_cp_response *r, char **err) {
+  struct tc_cp_response_parts p;
+  if (tc_cp_response_encode_parts(r, &p, err) != 0)
+    return NULL;
+  size_t n = tc_cp_response_parts_len(&p);
+  char *out = malloc(n + 1);
+  if (out == NULL) {
+    tc_cp_response_parts_free(&p);
+    set_err(err, "out of memory encoding a response body");
+    return NULL;
+  }
+  memcpy(out, p.head, p.head_len);
+  if (p.json_len > 0)
+    memcpy(out + p.head_len, p.json, p.json_len);
+  memcpy(out + p.head_len + p.json_len, p.tail, p.tail_len);
+  out[n] = '\0';
+  tc_cp_response_parts_free(&p);
   return out;
 }
 
@@ -380,26 +423,23 @@ const char *tc_cp_http_reason(int status) {
   return "Unknown Status";
 }
 
-/* The id as JSON text: a number, string or null, else null. */
+/* The id as JSON text: a number (of any size) or string exactly as it
+ * came, trimmed; anything else null. */
 static void put_id(struct tc_sbuf *b, const char *id_raw) {
-  json_error_t jerr;
-  json_t *id =
-      id_raw != NULL ? json_loads(id_raw, JSON_DECODE_ANY, &jerr) : NULL;
-  if (json_is_string(id) || json_is_number(id)) {
-    /* Keep the exact text (trimmed) rather than a re-encoding. */
-    const char *s = id_raw;
-    size_t l = strlen(s);
-    while (l > 0 && strchr(" \t\r\n", *s) != NULL) {
-      s++;
-      l--;
-    }
-    while (l > 0 && strchr(" \t\r\n", s[l - 1]) != NULL)
-      l--;
-    tc_sbuf_append(b, s, l);
-  } else {
+  size_t l = id_raw != NULL ? strlen(id_raw) : 0;
+  enum tc_json_kind k = l > 0 ? tc_json_check(id_raw, l) : TC_JSON_INVALID;
+  if (k != TC_JSON_STRING && k != TC_JSON_NUMBER) {
     tc_sbuf_puts(b, "null");
+    return;
   }
-  json_decref(id);
+  const char *s = id_raw;
+  while (l > 0 && strchr(" \t\r\n", *s) != NULL) {
+    s++;
+    l--;
+  }
+  while (l > 0 && strchr(" \t\r\n", s[l - 1]) != NULL)
+    l--;
+  tc_sbuf_append(b, s, l);
 }
 
 char *tc_cp_jsonrpc_error_body(const char *id_raw, int code,

@@ -39,10 +39,33 @@ struct tc_cp_response {
   enum tc_cp_resp_type type;
 };
 
+/* The POST body in three pieces — head, the reply bytes, tail — so that a
+ * reply of any size is sent as it is, never copied into an envelope. */
+struct tc_cp_response_parts {
+  char *head; /* {"request_id":..,"channel":..[,"resp_json":]  (malloc) */
+  size_t head_len;
+  const char *json; /* r->resp_json without surrounding blanks: borrowed */
+  size_t json_len;  /* 0 when the body has no resp_json */
+  char *tail;       /* [,"resp_headers":{..}],"resp_code":..,"resp_type":..} */
+  size_t tail_len;
+};
+
 /* Encode the POST body: request_id, channel, resp_json?, resp_headers?,
- * resp_code, resp_type. Returns the body, or NULL with *err (malloc()ed)
- * when the input breaks the contract (no request_id, resp_json not a JSON
- * object, resp_json on an ack type) or memory ran out. */
+ * resp_code, resp_type. Returns 0 with *out filled (free it with
+ * tc_cp_response_parts_free; out->json borrows r->resp_json), or -1 with
+ * *err (malloc()ed) when the input breaks the contract (no request_id,
+ * resp_json not a JSON object, resp_json on an ack type) or memory ran
+ * out. */
+int tc_cp_response_encode_parts(const struct tc_cp_response *r,
+                                struct tc_cp_response_parts *out, char **err);
+void tc_cp_response_parts_free(struct tc_cp_response_parts *p);
+static inline size_t
+tc_cp_response_parts_len(const struct tc_cp_response_parts *p) {
+  return p->head_len + p->json_len + p->tail_len;
+}
+
+/* The same as one string (tests, small bodies). Returns the body, or NULL
+ * with *err (malloc()ed). */
 char *tc_cp_response_encode(const struct tc_cp_response *r, char **err);
 
 /* Go's CanonicalMIMEHeaderKey: "content-type" -> "Content-Type". Names with

@@ -116,11 +116,12 @@ static void post_ack(struct exec *x, enum tc_cp_resp_type type, int code,
   post(x, &r);
 }
 
-/* Let hooks rewrite a terminal body, in load order; *body may be replaced
- * (the old one freed). */
+/* Let hooks rewrite a terminal body, in load order. *body stays borrowed
+ * until a hook replaces it; a replacement is owned (*owned, freed by the
+ * caller), and the one it replaces is freed when it was owned. */
 static void run_on_response(struct exec *x, int code,
-                            const struct tc_headers *h, char **body,
-                            size_t *len) {
+                            const struct tc_headers *h, const char **body,
+                            size_t *len, char **owned) {
   const struct tc_registry *reg = x->env->reg;
   if (reg == NULL)
     return;
@@ -139,7 +140,8 @@ static void run_on_response(struct exec *x, int code,
     size_t nl = 0;
     int rc = hk->vt->on_response(hk->inst, &x->req, &view, &nb, &nl);
     if (rc == TC_OK && nb != NULL) {
-      free(*body);
+      free(*owned);
+      *owned = nb;
       *body = nb;
       *len = nl;
     } else {
@@ -151,31 +153,30 @@ static void run_on_response(struct exec *x, int code,
   }
 }
 
-/* Post a terminal body (takes ownership of `body`). */
+/* Post a terminal body. `body` is borrowed (a transport's buffer is posted
+ * as it is, never copied); `owned` (NULL, or an allocation the caller hands
+ * over, e.g. a synthesized body) is freed afterwards. */
 static void post_body(struct exec *x, enum tc_cp_resp_type type, int code,
-                      char *body, size_t len, const struct tc_headers *h) {
+                      const char *body, size_t len, char *owned,
+                      const struct tc_headers *h) {
   if (body == NULL) {
     log_cmd(TC_LOG_ERROR, x, "out of memory building a response", NULL, NULL);
     return;
   }
-  run_on_response(x, code, h, &body, &len);
+  run_on_response(x, code, h, &body, &len, &owned);
   struct tc_cp_response r;
   init_resp(&r, x, type, code);
   r.resp_json = body;
   r.resp_json_len = len;
   r.resp_headers = h;
   post(x, &r);
-  free(body);
+  free(owned);
 }
 
-static char *dup_bytes(const char *p, size_t n) {
-  char *s = malloc(n + 1);
-  if (s != NULL) {
-    if (n > 0)
-      memcpy(s, p, n);
-    s[n] = '\0';
-  }
-  return s;
+/* A malloc()ed body the caller hands over (NULL on ENOMEM). */
+static void post_new_body(struct exec *x, enum tc_cp_resp_type type, int code,
+                          char *body, const struct tc_headers *h) {
+  post_body(x, type, code, body, body != NULL ? strlen(body) : 0, body, h);
 }
 
 /* Sanitized copy of upstream headers with Content-Type set: `force` always
@@ -195,9 +196,8 @@ static void post_synth(struct exec *x, int code, const struct tc_cp_failure *f,
                        const struct tc_headers *upstream) {
   struct tc_headers h = TC_HEADERS_INIT;
   build_headers(upstream, &h, "application/json", 1);
-  char *body = tc_cp_synthesize_failure(x->cmd->rpc_id, code, f);
-  post_body(x, TC_CP_RESP_JSONRPC_RESPONSE, code, body,
-            body != NULL ? strlen(body) : 0, &h);
+  post_new_body(x, TC_CP_RESP_JSONRPC_RESPONSE, code,
+                tc_cp_synthesize_failure(x->cmd->rpc_id, code, f), &h);
   tc_headers_clear(&h);
 }
 
@@ -223,8 +223,7 @@ static enum tc_cp_failure_kind kind_from_name(const char *s) {
     return TC_CP_KIND_NONE;
   if (strcmp(s, "canceled") == 0)
     return TC_CP_KIND_CANCELED;
-  for (int v = TC_CP_KIND_CLOSED_PIPE; v <= TC_CP_KIND_NON_PROTOCOL_RESPONSE;
-       v++) {
+  for (int v = TC_CP_KIND_CLOSED_PIPE; v <= TC_CP_KIND_LAST; v++) {
     const char *n = tc_cp_failure_kind_name((enum tc_cp_failure_kind)v);
     if (n != NULL && strcmp(n, s) == 0)
       return (enum tc_cp_failure_kind)v;
@@ -295,8 +294,8 @@ static void complete_call(struct exec *x, const struct tc_response *res) {
       tc_cp_jsonrpc_is_error_reply(res->body, res->body_len, x->cmd->rpc_id)) {
     struct tc_headers h = TC_HEADERS_INIT;
     terminal_headers(res->headers, &h);
-    post_body(x, TC_CP_RESP_JSONRPC_RESPONSE, upstream,
-              dup_bytes(res->body, res->body_len), res->body_len, &h);
+    post_body(x, TC_CP_RESP_JSONRPC_RESPONSE, upstream, res->body,
+              res->body_len, NULL, &h);
     tc_headers_clear(&h);
     return;
   }
@@ -329,7 +328,7 @@ static void complete_call(struct exec *x, const struct tc_response *res) {
   struct tc_headers h = TC_HEADERS_INIT;
   terminal_headers(res->headers, &h);
   post_body(x, TC_CP_RESP_JSONRPC_RESPONSE, status != 0 ? status : 200,
-            dup_bytes(res->body, res->body_len), res->body_len, &h);
+            res->body, res->body_len, NULL, &h);
   tc_headers_clear(&h);
 }
 
@@ -365,9 +364,8 @@ static void complete_terminal(struct exec *x, const struct tc_response *res) {
     /* Raw headers (no allowlist) and the hook's body as it is. */
     int code = ack_code(res);
     if (res->body != NULL && body_is_object(res->body, res->body_len)) {
-      post_body(x, TC_CP_RESP_OAUTH_DISCOVERY, code,
-                dup_bytes(res->body, res->body_len), res->body_len,
-                res->headers);
+      post_body(x, TC_CP_RESP_OAUTH_DISCOVERY, code, res->body, res->body_len,
+                NULL, res->headers);
     } else {
       struct tc_cp_response r;
       init_resp(&r, x, TC_CP_RESP_OAUTH_DISCOVERY, code);
@@ -486,11 +484,10 @@ static void answer_invalid(struct exec *x) {
     return;
   char msg[256];
   snprintf(msg, sizeof(msg), "Invalid Request: %s", c->invalid);
-  char *body = tc_cp_jsonrpc_error_body(c->rpc_id, -32600, msg, NULL);
   struct tc_headers h = TC_HEADERS_INIT;
   tc_headers_add(&h, "Content-Type", "application/json");
-  post_body(x, TC_CP_RESP_JSONRPC_RESPONSE, 400, body,
-            body != NULL ? strlen(body) : 0, &h);
+  post_new_body(x, TC_CP_RESP_JSONRPC_RESPONSE, 400,
+                tc_cp_jsonrpc_error_body(c->rpc_id, -32600, msg, NULL), &h);
   tc_headers_clear(&h);
 }
 
@@ -504,19 +501,18 @@ static void answer_unknown_channel(struct exec *x) {
   char msg[TC_CP_CHANNEL_MAX + 64];
   snprintf(msg, sizeof(msg), "Bad Request: unsupported channel \"%s\"",
            x->cmd->channel);
-  char *body = tc_cp_jsonrpc_error_body(x->cmd->rpc_id, -32603, msg, NULL);
   struct tc_headers h = TC_HEADERS_INIT;
   tc_headers_add(&h, "Content-Type", "application/json");
-  post_body(x, TC_CP_RESP_JSONRPC_RESPONSE, 400, body,
-            body != NULL ? strlen(body) : 0, &h);
+  post_new_body(x, TC_CP_RESP_JSONRPC_RESPONSE, 400,
+                tc_cp_jsonrpc_error_body(x->cmd->rpc_id, -32603, msg, NULL),
+                &h);
   tc_headers_clear(&h);
 }
 
 static void answer_oauth_error(struct exec *x, int code, const char *json) {
   struct tc_headers h = TC_HEADERS_INIT;
   tc_headers_add(&h, "Content-Type", "application/json");
-  post_body(x, TC_CP_RESP_OAUTH_DISCOVERY, code, strdup(json), strlen(json),
-            &h);
+  post_body(x, TC_CP_RESP_OAUTH_DISCOVERY, code, json, strlen(json), NULL, &h);
   tc_headers_clear(&h);
 }
 

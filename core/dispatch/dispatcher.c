@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "dispatch/dispatch_internal.h"
+#include "dispatch/reply_budget.h"
 #include "ops/core_metrics.h"
 #include "tc/errors.h"
 #include "util/log.h"
@@ -135,6 +136,9 @@ int tc_dispatcher_new(struct tc_dispatcher **out, const struct tc_config *cfg,
     return -1;
   }
   size_t cap = cfg->cp_max_inflight > 0 ? (size_t)cfg->cp_max_inflight : 20;
+  tc_reply_budget_configure(cfg->mcp_max_inflight_reply_bytes > 0
+                                ? (uint64_t)cfg->mcp_max_inflight_reply_bytes
+                                : 0);
   size_t workers =
       cfg->mcp_max_concurrent > 0 ? (size_t)cfg->mcp_max_concurrent : 10;
   tc_dispatch_recent_init(&d->recent);

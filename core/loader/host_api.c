@@ -6,8 +6,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "dispatch/reply_budget.h"
 #include "loader/loader_internal.h"
 #include "ops/metrics_registry.h"
+#include "tc/json_scan.h"
 #include "util/log.h"
 #include "util/sbuf.h"
 
@@ -157,6 +159,37 @@ static int hs_metrics_visit(const struct tc_host *host, tc_metric_visit_fn fn,
   return tc_metrics_visit(hs_metrics(host), fn, ud);
 }
 
+static int hs_reply_reserve(const struct tc_host *host, size_t bytes) {
+  (void)host;
+  return tc_reply_budget_reserve(bytes) == 0 ? TC_OK : TC_ENOMEM;
+}
+
+static void hs_reply_release(const struct tc_host *host, size_t bytes) {
+  (void)host;
+  tc_reply_budget_release(bytes);
+}
+
+static int hs_json_members(const char *obj, size_t len, const char *const *keys,
+                           size_t count, size_t *offs, size_t *lens) {
+  for (size_t i = 0; i < count; i++)
+    offs[i] = lens[i] = 0;
+  if (obj == NULL || tc_json_check(obj, len) != TC_JSON_OBJECT)
+    return TC_EINVAL;
+  /* One pass over the object per (up to) 8 keys. */
+  for (size_t base = 0; base < count; base += 8) {
+    struct tc_json_span m[8];
+    size_t k = count - base < 8 ? count - base : 8;
+    tc_json_members(obj, len, keys + base, k, m);
+    for (size_t i = 0; i < k; i++) {
+      if (m[i].p != NULL) {
+        offs[base + i] = (size_t)(m[i].p - obj);
+        lens[base + i] = m[i].n;
+      }
+    }
+  }
+  return TC_OK;
+}
+
 void tc_host_bind(struct tc_module_entry *e) {
   struct tc_host *h = &e->pub.host;
   memset(h, 0, sizeof(*h));
@@ -184,4 +217,7 @@ void tc_host_bind(struct tc_module_entry *e) {
   h->metric_set = tc_metric_set;
   h->metric_observe = tc_metric_observe;
   h->metrics_visit = hs_metrics_visit;
+  h->reply_reserve = hs_reply_reserve;
+  h->reply_release = hs_reply_release;
+  h->json_members = hs_json_members;
 }

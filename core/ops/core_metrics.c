@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "dispatch/reply_budget.h"
 #include "util/log.h"
 
 static struct tc_core_metrics g_metrics;
@@ -84,6 +85,20 @@ static void register_all(void) {
   m->post_retries = reg("tunnel_client_response_post_retries_total",
                         "Response POSTs retried after a retryable failure.",
                         TC_METRIC_COUNTER, NULL);
+  m->reply_bytes =
+      reg("tunnel_client_mcp_reply_bytes",
+          "Bytes of MCP replies held now (received or waiting to be "
+          "posted), counted against --mcp.max-inflight-reply-bytes.",
+          TC_METRIC_GAUGE, NULL);
+  m->reply_budget_limit =
+      reg("tunnel_client_mcp_reply_budget_bytes",
+          "The in-flight reply budget (--mcp.max-inflight-reply-bytes).",
+          TC_METRIC_GAUGE, NULL);
+  m->reply_budget_refusals =
+      reg("tunnel_client_mcp_reply_budget_refusals_total",
+          "Reservations refused because the in-flight reply budget was "
+          "full; each fails one call with reply_budget_exhausted.",
+          TC_METRIC_COUNTER, NULL);
   const char *v[] = {TC_VERSION};
   tc_metric_set(m->build_info, v, 1);
   /* Every poll result shows as 0 from the first scrape on. */
@@ -91,6 +106,9 @@ static void register_all(void) {
                                         "network_error"};
   for (size_t i = 0; i < sizeof(results) / sizeof(results[0]); i++)
     tc_metric_add(m->polls, &results[i], 0);
+  tc_metric_set(m->reply_bytes, NULL, 0);
+  tc_metric_set(m->reply_budget_limit, NULL, (double)TC_REPLY_BUDGET_DEFAULT);
+  tc_metric_add(m->reply_budget_refusals, NULL, 0);
 }
 
 const struct tc_core_metrics *tc_core_metrics(void) {

@@ -12,18 +12,21 @@
 #include "ops/metrics_registry.h"
 
 struct tc_core_metrics {
-  struct tc_metric *polls;              /* counter {result} */
-  struct tc_metric *commands_received;  /* counter {channel,type} */
-  struct tc_metric *commands_completed; /* counter {channel,type,outcome} */
-  struct tc_metric *queue_depth;        /* gauge */
-  struct tc_metric *queue_capacity;     /* gauge */
-  struct tc_metric *workers_busy;       /* gauge */
-  struct tc_metric *workers;            /* gauge */
-  struct tc_metric *mcp_call_duration;  /* histogram {channel} */
-  struct tc_metric *post_retries;       /* counter */
-  struct tc_metric *last_poll_success;  /* gauge, unix seconds */
-  struct tc_metric *ready;              /* gauge 1/0 */
-  struct tc_metric *build_info;         /* gauge {version} = 1 */
+  struct tc_metric *polls;                 /* counter {result} */
+  struct tc_metric *commands_received;     /* counter {channel,type} */
+  struct tc_metric *commands_completed;    /* counter {channel,type,outcome} */
+  struct tc_metric *queue_depth;           /* gauge */
+  struct tc_metric *queue_capacity;        /* gauge */
+  struct tc_metric *workers_busy;          /* gauge */
+  struct tc_metric *workers;               /* gauge */
+  struct tc_metric *mcp_call_duration;     /* histogram {channel} */
+  struct tc_metric *post_retries;          /* counter */
+  struct tc_metric *last_poll_success;     /* gauge, unix seconds */
+  struct tc_metric *ready;                 /* gauge 1/0 */
+  struct tc_metric *build_info;            /* gauge {version} = 1 */
+  struct tc_metric *reply_bytes;           /* gauge: reply budget in use */
+  struct tc_metric *reply_budget_limit;    /* gauge: the budget */
+  struct tc_metric *reply_budget_refusals; /* counter */
 };
 
 /* The handles (registered on the first call). Never NULL. */

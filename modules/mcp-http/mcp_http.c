@@ -32,6 +32,11 @@
 
 #define MH_ERROR_BODY_MAX (100u * 1024u)   /* captured non-2xx body */
 #define MH_REPLY_MAX (64u * 1024u * 1024u) /* 2xx JSON reply / SSE event */
+/* After the answer on an SSE stream the rest is read so the connection can
+ * be reused; a server that keeps writing or holds the stream open past
+ * these bounds has that connection closed instead. */
+#define MH_DRAIN_MAX_BYTES (1024u * 1024u)
+#define MH_DRAIN_MAX_MS 2000
 
 struct mh_config {
   int64_t connect_timeout_ms;
@@ -93,7 +98,16 @@ enum mh_mode {
   MH_MODE_UNSET = 0,
   MH_MODE_DISCARD, /* body not needed */
   MH_MODE_BUFFER,  /* keep the body up to limit */
-  MH_MODE_SSE      /* parse as an event stream */
+  MH_MODE_SSE,     /* parse as an event stream */
+  MH_MODE_DRAIN    /* answered: read the rest so the connection stays */
+};
+
+/* Why buffering a reply stopped. */
+enum mh_stop {
+  MH_STOP_NONE = 0,
+  MH_STOP_TOO_LARGE, /* MH_REPLY_MAX / MH_ERROR_BODY_MAX */
+  MH_STOP_BUDGET,    /* the in-flight reply budget was full */
+  MH_STOP_NOMEM
 };
 
 struct mh_xfer {
@@ -101,47 +115,25 @@ struct mh_xfer {
   const struct tc_request *req;
   const struct tc_sink *sink; /* NULL for DELETE */
   CURL *curl;
-  json_t *req_id;
+  struct mh_span req_id; /* exact text of the request's id, in req->body */
   int expect_reply;
   enum mh_mode mode;
   long status;
   struct tc_headers headers; /* upstream headers of the final response */
-  char *body;
-  size_t body_len, body_cap, body_limit;
-  int too_large;
+  struct mh_buf body;        /* JSON or error reply */
   struct mh_sse sse;
+  int sse_ready;
   int notify_failed;
-  int done;               /* terminal message captured in body */
+  int completed;          /* sink->complete() ran (an SSE answer) */
+  uint64_t drain_from_ns; /* when draining started */
+  size_t drained;         /* bytes read after the answer */
   const char *proto_kind; /* protocol failure found in the stream */
-  int canceled;           /* aborted by is_canceled or stop */
-  int oom;
+  enum mh_stop stop;
+  int canceled;  /* aborted by is_canceled or stop */
   int head_only; /* stop once the response headers are in */
   int got_head;
   char errbuf[CURL_ERROR_SIZE];
 };
-
-static int buf_append(struct mh_xfer *x, const char *p, size_t len) {
-  if (x->body_len + len > x->body_limit) {
-    x->too_large = 1;
-    return -1;
-  }
-  if (x->body_len + len + 1 > x->body_cap) {
-    size_t cap = x->body_cap ? x->body_cap : 4096;
-    while (cap < x->body_len + len + 1)
-      cap *= 2;
-    char *n = realloc(x->body, cap);
-    if (n == NULL) {
-      x->oom = 1;
-      return -1;
-    }
-    x->body = n;
-    x->body_cap = cap;
-  }
-  memcpy(x->body + x->body_len, p, len);
-  x->body_len += len;
-  x->body[x->body_len] = '\0';
-  return 0;
-}
 
 static void response_init(struct tc_response *r, const struct mh_xfer *x) {
   memset(r, 0, sizeof(*r));
@@ -150,20 +142,26 @@ static void response_init(struct tc_response *r, const struct mh_xfer *x) {
   r->headers = &x->headers;
 }
 
-/* One SSE event: a notification is forwarded, the answer ends the stream,
- * anything else is a protocol failure. Returns non-zero to stop. */
+static enum mh_stop stop_of(enum mh_buf_rc rc) {
+  switch (rc) {
+  case MH_BUF_LIMIT:
+    return MH_STOP_TOO_LARGE;
+  case MH_BUF_BUDGET:
+    return MH_STOP_BUDGET;
+  default:
+    return MH_STOP_NOMEM;
+  }
+}
+
+/* One SSE event: a notification is forwarded, the answer completes the
+ * call at once (the rest of the stream is then read and dropped), anything
+ * else is a protocol failure that ends the transfer. Returns non-zero to
+ * stop parsing. */
 static int on_sse_event(void *ud, const char *data, size_t len) {
   struct mh_xfer *x = ud;
-  json_t *msg = json_loadb(data, len, JSON_DECODE_ANY, NULL);
-  if (msg == NULL) {
-    x->proto_kind = "malformed_json";
-    return 1;
-  }
-  int stop = 1;
-  json_t *id = json_is_object(msg) ? json_object_get(msg, "id") : NULL;
-  json_t *method = json_is_object(msg) ? json_object_get(msg, "method") : NULL;
-  if (json_is_string(method) && id == NULL) {
-    stop = 0;
+  struct mh_span id;
+  switch (mh_classify_message(data, len, &id, NULL)) {
+  case MH_MSG_NOTIFICATION:
     if (!x->notify_failed && x->sink != NULL) {
       struct tc_response r;
       response_init(&r, x);
@@ -171,49 +169,98 @@ static int on_sse_event(void *ud, const char *data, size_t len) {
       r.body_len = len;
       x->notify_failed = x->sink->notify(x->sink, &r) < 0;
     }
-  } else if (mh_check_response(data, len, x->req_id) == MH_BODY_OK) {
-    x->body_len = 0;
-    if (buf_append(x, data, len) == 0)
-      x->done = 1;
-  } else {
-    /* a server->client request, or a response to some other id */
+    return 0;
+  case MH_MSG_RESPONSE:
+    if (mh_id_equal(id, x->req_id)) {
+      struct tc_response r;
+      response_init(&r, x);
+      r.body = data;
+      r.body_len = len;
+      x->completed = 1;
+      x->sink->complete(x->sink, &r); /* posted before it returns */
+      mh_buf_free(&x->sse.data);      /* the reply is held no longer */
+      return 1;
+    }
+    x->proto_kind = "invalid_protocol_response"; /* another id */
+    return 1;
+  case MH_MSG_MALFORMED:
+    x->proto_kind = "malformed_json";
+    return 1;
+  default:
+    /* a server->client request, or not JSON-RPC */
     x->proto_kind = "invalid_protocol_response";
+    return 1;
   }
-  json_decref(msg);
-  return stop;
 }
 
-static void decide_mode(struct mh_xfer *x) {
+/* Decide what to do with the body once the final status is known. Returns
+ * 0, or -1 when the transfer must stop now (a declared length over the
+ * limit or the budget). */
+static int decide_mode(struct mh_xfer *x) {
   char *ct = NULL;
   curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &x->status);
   curl_easy_getinfo(x->curl, CURLINFO_CONTENT_TYPE, &ct);
   int ok = x->status >= 200 && x->status < 300;
+  const struct tc_host *h = x->mi->host;
   if (!x->expect_reply || x->sink == NULL) {
     x->mode = MH_MODE_DISCARD;
-  } else if (ok && mh_media_type_is(ct, "text/event-stream")) {
-    x->mode = MH_MODE_SSE;
-    x->body_limit = MH_REPLY_MAX; /* holds the answer once it arrives */
-    mh_sse_init(&x->sse, MH_REPLY_MAX, on_sse_event, x);
-  } else {
-    x->mode = MH_MODE_BUFFER;
-    x->body_limit = ok ? MH_REPLY_MAX : MH_ERROR_BODY_MAX;
+    return 0;
   }
+  if (ok && mh_media_type_is(ct, "text/event-stream")) {
+    x->mode = MH_MODE_SSE;
+    mh_sse_init(&x->sse, h, MH_REPLY_MAX, on_sse_event, x);
+    x->sse_ready = 1;
+    return 0;
+  }
+  x->mode = MH_MODE_BUFFER;
+  mh_buf_init(&x->body, h, ok ? MH_REPLY_MAX : MH_ERROR_BODY_MAX);
+  /* A declared length is checked and reserved at once, before any byte
+   * is read. */
+  curl_off_t cl = -1;
+  if (curl_easy_getinfo(x->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) ==
+          CURLE_OK &&
+      cl > 0) {
+    enum mh_buf_rc rc = (uint64_t)cl > x->body.limit
+                            ? MH_BUF_LIMIT
+                            : mh_buf_reserve(&x->body, (size_t)cl);
+    if (rc != MH_BUF_OK) {
+      x->stop = stop_of(rc);
+      return -1;
+    }
+  }
+  return 0;
 }
 
 static size_t on_write(char *p, size_t size, size_t n, void *ud) {
   struct mh_xfer *x = ud;
   size_t len = size * n;
-  if (x->mode == MH_MODE_UNSET)
-    decide_mode(x);
+  if (x->mode == MH_MODE_UNSET && decide_mode(x) != 0)
+    return 0;
   switch (x->mode) {
-  case MH_MODE_BUFFER:
-    return buf_append(x, p, len) == 0 ? len : 0;
+  case MH_MODE_BUFFER: {
+    enum mh_buf_rc rc = mh_buf_append(&x->body, p, len);
+    if (rc == MH_BUF_OK)
+      return len;
+    x->stop = stop_of(rc);
+    return 0;
+  }
   case MH_MODE_SSE: {
     int rc = mh_sse_feed(&x->sse, p, len);
-    if (rc < 0)
-      x->too_large = 1;
-    return rc == 0 ? len : 0; /* stop reading after the answer */
+    if (rc < 0) {
+      x->stop = stop_of(x->sse.err);
+      return 0;
+    }
+    if (rc > 0 && !x->completed)
+      return 0;   /* a protocol failure: stop reading */
+    if (rc > 0) { /* answered: read on to the end, dropping the rest */
+      x->mode = MH_MODE_DRAIN;
+      x->drain_from_ns = x->mi->host->monotonic_ns();
+    }
+    return len;
   }
+  case MH_MODE_DRAIN:
+    x->drained += len;
+    return x->drained <= MH_DRAIN_MAX_BYTES ? len : 0;
   default:
     return len;
   }
@@ -233,7 +280,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
     }
   }
   if (mh_collect_header(&x->headers, p, len) != 0) {
-    x->oom = 1;
+    x->stop = MH_STOP_NOMEM;
     return 0;
   }
   return len;
@@ -246,6 +293,14 @@ static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut,
   (void)ut;
   (void)un;
   struct mh_xfer *x = ud;
+  if (x->mode == MH_MODE_DRAIN) {
+    /* The call is answered; a stream the server keeps open after the
+     * answer is cut after MH_DRAIN_MAX_MS (that connection is closed). */
+    return x->mi->host->monotonic_ns() - x->drain_from_ns >
+                   (uint64_t)MH_DRAIN_MAX_MS * 1000000u
+               ? 1
+               : 0;
+  }
   if (atomic_load(&x->mi->stopping) ||
       (x->req->is_canceled != NULL && x->req->is_canceled(x->req))) {
     x->canceled = 1;
@@ -342,30 +397,33 @@ static void complete_success(struct mh_xfer *x, const char *body, size_t len) {
   x->sink->complete(x->sink, &r);
 }
 
-/* Exactly one complete() for a finished transfer. */
+/* Exactly one complete() for a finished transfer (unless an SSE answer
+ * already completed the call). */
 static const char *finish(struct mh_xfer *x, CURLcode rc) {
   long status = 0;
   curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
   if (x->status == 0)
     x->status = status;
   int ok = x->status >= 200 && x->status < 300;
-  if (x->done) {
-    complete_success(x, x->body, x->body_len);
-    return "answer";
-  }
+  if (x->completed)
+    return rc == CURLE_OK ? "answer" : "answer (stream cut after it)";
   if (x->canceled || rc == CURLE_OPERATION_TIMEDOUT) {
     complete_failure(x, 504, "timeout", "timeout", 0);
     return "timeout";
   }
-  if (x->oom) {
+  if (x->stop == MH_STOP_NOMEM) {
     complete_failure(x, 502, "client_internal", "unknown", 0);
     return "out of memory";
+  }
+  if (x->stop == MH_STOP_BUDGET) {
+    complete_failure(x, 503, "client_internal", "reply_budget_exhausted", 1);
+    return "in-flight reply budget full (--mcp.max-inflight-reply-bytes)";
   }
   if (x->proto_kind != NULL) {
     complete_failure(x, 502, "protocol", x->proto_kind, 1);
     return x->proto_kind;
   }
-  if (x->too_large) {
+  if (x->stop == MH_STOP_TOO_LARGE) {
     complete_bad_body(x, "response_body_too_large");
     return "body too large";
   }
@@ -393,9 +451,10 @@ static const char *finish(struct mh_xfer *x, CURLcode rc) {
     return "stream ended before the answer";
   }
   if (ok) {
-    enum mh_body_verdict v = mh_check_response(x->body, x->body_len, x->req_id);
+    enum mh_body_verdict v =
+        mh_check_response(x->body.p, x->body.len, x->req_id);
     if (v == MH_BODY_OK) {
-      complete_success(x, x->body, x->body_len);
+      complete_success(x, x->body.p, x->body.len);
       return "answer";
     }
     complete_failure(x, 502, "protocol",
@@ -404,9 +463,10 @@ static const char *finish(struct mh_xfer *x, CURLcode rc) {
                      1);
     return "unusable reply";
   }
-  enum mh_body_verdict v = mh_check_error_body(x->body, x->body_len, x->req_id);
+  enum mh_body_verdict v =
+      mh_check_error_body(x->body.p, x->body.len, x->req_id);
   if (v == MH_BODY_OK) {
-    complete_success(x, x->body, x->body_len);
+    complete_success(x, x->body.p, x->body.len);
     return "JSON-RPC error";
   }
   complete_bad_body(x, mh_verdict_kind(v));
@@ -414,10 +474,9 @@ static const char *finish(struct mh_xfer *x, CURLcode rc) {
 }
 
 static void xfer_free(struct mh_xfer *x) {
-  if (x->mode == MH_MODE_SSE)
+  if (x->sse_ready)
     mh_sse_free(&x->sse);
-  free(x->body);
-  json_decref(x->req_id);
+  mh_buf_free(&x->body);
   tc_headers_clear(&x->headers);
 }
 

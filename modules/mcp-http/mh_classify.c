@@ -1,6 +1,7 @@
 /* mh_classify.c — failure provenance for libcurl errors and the JSON-RPC
  * checks on reply bodies (protocol.md §1.7–§1.8). Pure functions. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <tc/json_scan.h>
@@ -113,10 +114,11 @@ void mh_failure_from_curl(CURLcode rc, long os_errno, const char *errbuf,
 
 /* The members that tell a JSON-RPC message's shape, found in one pass over
  * a checked object: the body itself is never decoded into a tree. */
-enum { M_ID, M_METHOD, M_RESULT, M_ERROR, M_COUNT };
+enum { M_ID, M_METHOD, M_RESULT, M_ERROR, M_VERSION, M_COUNT };
 static void rpc_members(const char *obj, size_t len,
                         struct tc_json_span m[M_COUNT]) {
-  static const char *const keys[M_COUNT] = {"id", "method", "result", "error"};
+  static const char *const keys[M_COUNT] = {"id", "method", "result", "error",
+                                            "jsonrpc"};
   tc_json_members(obj, len, keys, M_COUNT, m);
 }
 
@@ -125,66 +127,126 @@ static int is_response(const struct tc_json_span m[M_COUNT]) {
          (m[M_RESULT].p != NULL || m[M_ERROR].p != NULL);
 }
 
-/* The id member decoded (a new reference), or NULL when absent. */
-static json_t *decode_id(const struct tc_json_span *id) {
-  return id->p != NULL ? json_loadb(id->p, id->n, JSON_DECODE_ANY, NULL) : NULL;
+static struct mh_span span(const struct tc_json_span *v) {
+  struct mh_span s = {v->p, v->n};
+  return s;
 }
 
-int mh_request_expects_reply(const char *body, size_t len, json_t **id) {
-  *id = NULL;
+/* A string token's decoded bytes compared with another's (checked tokens
+ * hold at most n - 2 decoded bytes). */
+static int strings_equal(struct mh_span a, struct mh_span b) {
+  if (memchr(a.p, '\\', a.n) == NULL && memchr(b.p, '\\', b.n) == NULL)
+    return a.n == b.n && memcmp(a.p, b.p, a.n) == 0;
+  char *da = malloc(a.n), *db = malloc(b.n);
+  int eq = 0;
+  if (da != NULL && db != NULL) {
+    size_t la = tc_json_string_decode(a.p, a.n, da);
+    size_t lb = tc_json_string_decode(b.p, b.n, db);
+    eq = la == lb && memcmp(da, db, la) == 0;
+  }
+  free(da);
+  free(db);
+  return eq;
+}
+
+int mh_id_equal(struct mh_span a, struct mh_span b) {
+  if (a.p == NULL || b.p == NULL || a.n == 0 || b.n == 0)
+    return 0;
+  if (a.p[0] == '"' && b.p[0] == '"')
+    return strings_equal(a, b);
+  return a.n == b.n && memcmp(a.p, b.p, a.n) == 0;
+}
+
+int mh_request_expects_reply(const char *body, size_t len, struct mh_span *id) {
+  id->p = NULL;
+  id->n = 0;
   if (body == NULL || tc_json_check(body, len) != TC_JSON_OBJECT)
     return 1; /* unknown shape: wait for an answer */
   struct tc_json_span m[M_COUNT];
   rpc_members(body, len, m);
-  *id = decode_id(&m[M_ID]);
+  *id = span(&m[M_ID]);
   return m[M_ID].p != NULL && !is_response(m);
 }
 
-static int id_matches(const json_t *msg, const json_t *req_id) {
-  const json_t *id = json_object_get(msg, "id");
-  return id != NULL && req_id != NULL && json_equal(id, req_id);
+enum mh_msg_kind mh_classify_message(const char *msg, size_t len,
+                                     struct mh_span *id,
+                                     struct mh_span *method) {
+  struct mh_span none = {NULL, 0};
+  if (id != NULL)
+    *id = none;
+  if (method != NULL)
+    *method = none;
+  if (msg == NULL || tc_json_check(msg, len) != TC_JSON_OBJECT)
+    return MH_MSG_MALFORMED;
+  struct tc_json_span m[M_COUNT];
+  rpc_members(msg, len, m);
+  if (id != NULL)
+    *id = span(&m[M_ID]);
+  if (method != NULL)
+    *method = span(&m[M_METHOD]);
+  if (m[M_METHOD].p != NULL && m[M_METHOD].p[0] == '"')
+    return m[M_ID].p != NULL && m[M_ID].p[0] != 'n' ? MH_MSG_REQUEST
+                                                    : MH_MSG_NOTIFICATION;
+  if (is_response(m))
+    return MH_MSG_RESPONSE;
+  return MH_MSG_OTHER;
 }
 
 enum mh_body_verdict mh_check_response(const char *body, size_t len,
-                                       const json_t *req_id) {
+                                       struct mh_span req_id) {
   if (body == NULL || len == 0)
     return MH_BODY_MISSING;
   enum tc_json_kind k = tc_json_check(body, len);
   if (k == TC_JSON_INVALID)
     return MH_BODY_MALFORMED;
-  if (k != TC_JSON_OBJECT || req_id == NULL)
+  if (k != TC_JSON_OBJECT || req_id.p == NULL)
     return MH_BODY_NOT_PROTOCOL;
   struct tc_json_span m[M_COUNT];
   rpc_members(body, len, m);
   if (!is_response(m))
     return MH_BODY_NOT_PROTOCOL;
-  json_t *id = decode_id(&m[M_ID]);
-  int same = id != NULL && json_equal(id, req_id);
-  json_decref(id);
-  return same ? MH_BODY_OK : MH_BODY_NOT_PROTOCOL;
+  return mh_id_equal(span(&m[M_ID]), req_id) ? MH_BODY_OK
+                                             : MH_BODY_NOT_PROTOCOL;
+}
+
+/* A JSON integer: a number token without fraction or exponent. */
+static int is_integer(const struct tc_json_span *v) {
+  if (v->p == NULL || !(v->p[0] == '-' || (v->p[0] >= '0' && v->p[0] <= '9')))
+    return 0;
+  for (size_t i = 0; i < v->n; i++)
+    if (v->p[i] == '.' || v->p[i] == 'e' || v->p[i] == 'E')
+      return 0;
+  return 1;
 }
 
 enum mh_body_verdict mh_check_error_body(const char *body, size_t len,
-                                         const json_t *req_id) {
+                                         struct mh_span req_id) {
   if (body == NULL || len == 0)
     return MH_BODY_MISSING;
-  json_t *msg = json_loadb(body, len, JSON_DECODE_ANY, NULL);
-  if (msg == NULL)
+  enum tc_json_kind k = tc_json_check(body, len);
+  if (k == TC_JSON_INVALID)
     return MH_BODY_MALFORMED;
-  enum mh_body_verdict v = MH_BODY_NOT_PROTOCOL;
-  json_t *err = json_is_object(msg) ? json_object_get(msg, "error") : NULL;
-  if (err != NULL) {
-    const char *ver = json_string_value(json_object_get(msg, "jsonrpc"));
-    int ok = ver != NULL && strcmp(ver, "2.0") == 0 &&
-             json_object_get(msg, "method") == NULL &&
-             json_object_get(msg, "result") == NULL && json_is_object(err) &&
-             json_is_integer(json_object_get(err, "code")) &&
-             json_is_string(json_object_get(err, "message")) &&
-             id_matches(msg, req_id);
-    v = ok ? MH_BODY_OK : MH_BODY_INVALID_ERROR;
+  if (k != TC_JSON_OBJECT)
+    return MH_BODY_NOT_PROTOCOL;
+  struct tc_json_span m[M_COUNT];
+  rpc_members(body, len, m);
+  const struct tc_json_span *e = &m[M_ERROR];
+  if (e->p == NULL)
+    return MH_BODY_NOT_PROTOCOL;
+  int ok = m[M_VERSION].p != NULL &&
+           tc_json_string_is(m[M_VERSION].p, m[M_VERSION].n, "2.0") &&
+           m[M_METHOD].p == NULL && m[M_RESULT].p == NULL && e->p[0] == '{' &&
+           mh_id_equal(span(&m[M_ID]), req_id);
+  if (ok) {
+    struct tc_json_span code, message;
+    static const char *const ek[2] = {"code", "message"};
+    struct tc_json_span em[2];
+    tc_json_members(e->p, e->n, ek, 2, em);
+    code = em[0];
+    message = em[1];
+    ok = is_integer(&code) && message.p != NULL && message.p[0] == '"';
   }
-  json_decref(msg);
-  return v;
+  return ok ? MH_BODY_OK : MH_BODY_INVALID_ERROR;
 }
 
 const char *mh_verdict_kind(enum mh_body_verdict v) {

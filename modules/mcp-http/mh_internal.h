@@ -13,30 +13,61 @@
 
 #include <tc/tc.h>
 
+/* ---- reply buffers (mh_buf.c) --------------------------------------------
+ * A growable byte buffer (always NUL-terminated once allocated) whose
+ * capacity is reserved from the host's in-flight reply budget
+ * (host->reply_reserve, ABI 1.3; without it nothing is counted) and given
+ * back by mh_buf_free. `limit` bounds the length (one reply). Not
+ * thread-safe; one owner. */
+struct mh_buf {
+  const struct tc_host *host;
+  char *p;
+  size_t len, cap, limit;
+};
+enum mh_buf_rc {
+  MH_BUF_OK = 0,
+  MH_BUF_LIMIT,  /* would pass `limit`: the reply is too large */
+  MH_BUF_BUDGET, /* the in-flight reply budget is full */
+  MH_BUF_NOMEM
+};
+void mh_buf_init(struct mh_buf *b, const struct tc_host *host, size_t limit);
+/* Make room for a length of `len` bytes. */
+enum mh_buf_rc mh_buf_reserve(struct mh_buf *b, size_t len);
+enum mh_buf_rc mh_buf_append(struct mh_buf *b, const char *p, size_t n);
+/* Free the memory and give its reservation back; the buffer is empty and
+ * usable again. */
+void mh_buf_free(struct mh_buf *b);
+
 /* ---- SSE (mh_sse.c) -------------------------------------------------------
  * Incremental text/event-stream parser: feed bytes in any split; each
  * complete event with non-empty data and an empty or "message" event name
- * is handed to on_event (data lines joined by '\n'). Comments, id, retry
- * and unknown fields are consumed; empty-data (priming) events skipped.
- * Not thread-safe; one parser per stream. */
+ * is handed to on_event (data lines joined by '\n'; the bytes live in
+ * `data`, which on_event may free). Comments, id, retry and unknown fields
+ * are consumed; empty-data (priming) events skipped. Data goes straight
+ * into `data` (bounded by `max`, charged to the reply budget); nothing else
+ * is buffered beyond a few bytes. Not thread-safe; one parser per stream. */
 struct mh_sse {
   /* Return 0 to go on, non-zero to stop the stream (mh_sse_feed returns 1). */
   int (*on_event)(void *ud, const char *data, size_t len);
   void *ud;
-  size_t max; /* bound on one line and on one event's data */
-  char *line;
-  size_t line_len, line_cap;
-  char *data;
-  size_t data_len, data_cap;
+  struct mh_buf data;
+  enum mh_buf_rc err; /* why mh_sse_feed returned -1 */
+  int state;          /* parsing the field name, or its value */
+  char name[16];      /* the current field's name (long names: name_long) */
+  size_t name_len;
+  int name_long;
+  char event[16]; /* the current "event:" value (long ones: event_long) */
+  size_t event_len;
+  int event_long;
   int named_other; /* the event has a name other than "message" */
   int after_cr;    /* last byte seen was '\r' (a following '\n' is eaten) */
 };
 
-void mh_sse_init(struct mh_sse *p, size_t max,
+void mh_sse_init(struct mh_sse *p, const struct tc_host *host, size_t max,
                  int (*on_event)(void *ud, const char *data, size_t len),
                  void *ud);
-/* 0: consumed; 1: on_event asked to stop; -1: a line or event exceeded
- * `max`, or out of memory. */
+/* 0: consumed; 1: on_event asked to stop; -1: the data buffer refused to
+ * grow (p->err says why: too large, budget, memory). */
 int mh_sse_feed(struct mh_sse *p, const char *buf, size_t len);
 void mh_sse_free(struct mh_sse *p);
 
@@ -52,10 +83,37 @@ struct mh_failure {
 void mh_failure_from_curl(CURLcode rc, long os_errno, const char *errbuf,
                           struct mh_failure *out);
 
-/* The request's JSON-RPC shape. *id gets a new reference to the request id
- * (NULL when absent or the body is not JSON). Returns 1 when an answer is
- * expected (a request), 0 for a notification or a client response. */
-int mh_request_expects_reply(const char *body, size_t len, json_t **id);
+/* A slice of a message: the exact JSON text of a value, or {NULL, 0}. */
+struct mh_span {
+  const char *p;
+  size_t n;
+};
+
+/* Do two ids (exact JSON texts) name the same request? Numbers compare by
+ * their text (1, 1.0 and 1e0 are three ids; any size works), strings by
+ * their decoded value ("a" equals "\u0061"); a string never equals a
+ * number. Empty spans never match. */
+int mh_id_equal(struct mh_span a, struct mh_span b);
+
+/* The request's JSON-RPC shape. *id gets its id's exact text (a span into
+ * body; {NULL, 0} when absent or the body is not JSON). Returns 1 when an
+ * answer is expected (a request), 0 for a notification or a client
+ * response. */
+int mh_request_expects_reply(const char *body, size_t len, struct mh_span *id);
+
+/* What one JSON-RPC message from the server is. */
+enum mh_msg_kind {
+  MH_MSG_MALFORMED = 0, /* not a JSON object */
+  MH_MSG_NOTIFICATION,  /* method, no id */
+  MH_MSG_REQUEST,       /* method and id: a server->client request */
+  MH_MSG_RESPONSE,      /* result or error, no method */
+  MH_MSG_OTHER          /* an object that is none of those */
+};
+/* Classify without decoding; *id and *method (either may be NULL) get the
+ * spans of those members. */
+enum mh_msg_kind mh_classify_message(const char *msg, size_t len,
+                                     struct mh_span *id,
+                                     struct mh_span *method);
 
 /* Outcome of checking a reply body against the request id. */
 enum mh_body_verdict {
@@ -67,11 +125,11 @@ enum mh_body_verdict {
 };
 /* 2xx bodies: any response (result or error) whose id equals req_id. */
 enum mh_body_verdict mh_check_response(const char *body, size_t len,
-                                       const json_t *req_id);
+                                       struct mh_span req_id);
 /* Non-2xx bodies: pass-through only for a JSON-RPC 2.0 error object with an
  * integer code, string message, no method/result, and the request's id. */
 enum mh_body_verdict mh_check_error_body(const char *body, size_t len,
-                                         const json_t *req_id);
+                                         struct mh_span req_id);
 /* Wire kind name for a verdict other than MH_BODY_OK. */
 const char *mh_verdict_kind(enum mh_body_verdict v);
 

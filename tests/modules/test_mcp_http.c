@@ -25,6 +25,7 @@
 
 #include "config/config.h"
 #include "dev/mcp_stub.h"
+#include "dispatch/reply_budget.h"
 #include "loader/loader.h"
 
 /* ---- the error-case server ----------------------------------------------- */
@@ -118,19 +119,121 @@ static ssize_t tricky_reader(void *cls, uint64_t pos, char *buf, size_t max) {
   return (ssize_t)n;
 }
 
+/* The request body, kept for the paths that answer from it. */
+struct treq_body {
+  char data[8192];
+  size_t len;
+};
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **req_ctx,
+                         enum MHD_RequestTerminationCode toe) {
+  (void)cls;
+  (void)c;
+  (void)toe;
+  free(*req_ctx);
+  *req_ctx = NULL;
+}
+
+/* The exact text of the request's top-level "id" (test requests put it
+ * first or after "jsonrpc", with no nesting before it), or "null". */
+static void raw_id(const struct treq_body *b, char *out, size_t cap) {
+  const char *p = strstr(b->data, "\"id\":");
+  snprintf(out, cap, "null");
+  if (p == NULL)
+    return;
+  p += 5;
+  size_t n = 0;
+  int in_str = *p == '"';
+  for (const char *q = p + in_str; *q != '\0'; q++) {
+    if (in_str && *q == '\\' && q[1] != '\0') {
+      q++;
+      continue;
+    }
+    if (in_str ? *q == '"' : (*q == ',' || *q == '}')) {
+      n = (size_t)(q - p) + (size_t)in_str;
+      break;
+    }
+  }
+  if (n > 0 && n < cap)
+    snprintf(out, cap, "%.*s", (int)n, p);
+}
+
+/* Reply bodies generated on demand: `size` bytes of a JSON-RPC result for
+ * id 7 whose text value is padding ('x'), as JSON or as one SSE event. */
+struct big_reply {
+  size_t size;
+  int sse;
+};
+
+static ssize_t big_reader(void *cls, uint64_t pos, char *buf, size_t max) {
+  const struct big_reply *b = cls;
+  const char *head = b->sse ? "data: {\"jsonrpc\":\"2.0\",\"id\":7,"
+                              "\"result\":{\"pad\":\""
+                            : "{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":"
+                              "{\"pad\":\"";
+  const char *tail = b->sse ? "\"}}\n\n" : "\"}}";
+  size_t hl = strlen(head), tl = strlen(tail);
+  if (pos >= b->size)
+    return MHD_CONTENT_READER_END_OF_STREAM;
+  size_t n = 0;
+  for (; n < max && pos + n < b->size; n++) {
+    uint64_t at = pos + n;
+    buf[n] = at < hl              ? head[at]
+             : at >= b->size - tl ? tail[at - (b->size - tl)]
+                                  : 'x';
+  }
+  return (ssize_t)n;
+}
+
+static enum MHD_Result big_response(struct MHD_Connection *c, size_t size,
+                                    int sse, int chunked) {
+  static struct big_reply replies[2][2];
+  struct big_reply *b = &replies[sse][chunked];
+  b->size = size;
+  b->sse = sse;
+  struct MHD_Response *r = MHD_create_response_from_callback(
+      chunked ? MHD_SIZE_UNKNOWN : size, 256 * 1024, big_reader, b, NULL);
+  MHD_add_response_header(r, "Content-Type",
+                          sse ? "text/event-stream" : "application/json");
+  enum MHD_Result ret = MHD_queue_response(c, 200, r);
+  MHD_destroy_response(r);
+  return ret;
+}
+
+/* An SSE stream that answers at once and then stays open for 6 s. */
+static ssize_t held_reader(void *cls, uint64_t pos, char *buf, size_t max) {
+  static const char ev[] =
+      "data: {\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"held\":true}}\n\n";
+  struct tsrv *s = cls;
+  if (pos < sizeof(ev) - 1) {
+    size_t n = sizeof(ev) - 1 - (size_t)pos;
+    n = n < max ? n : max;
+    memcpy(buf, ev + pos, n);
+    return (ssize_t)n;
+  }
+  for (int i = 0; i < 300 && !atomic_load(&s->release); i++)
+    usleep(20 * 1000);
+  return MHD_CONTENT_READER_END_OF_STREAM;
+}
+
 static enum MHD_Result srv_handler(void *cls, struct MHD_Connection *c,
                                    const char *url, const char *method,
                                    const char *version, const char *upload,
                                    size_t *upload_size, void **req_ctx) {
   (void)version;
-  (void)upload;
   struct tsrv *s = cls;
   if (*req_ctx == NULL) {
-    *req_ctx = s;
-    return MHD_YES;
+    *req_ctx = calloc(1, sizeof(struct treq_body));
+    return *req_ctx != NULL ? MHD_YES : MHD_NO;
   }
+  struct treq_body *rb = *req_ctx;
   if (*upload_size > 0) {
-    *upload_size = 0; /* bodies are not inspected */
+    size_t room = sizeof(rb->data) - 1 - rb->len;
+    size_t n = *upload_size < room ? *upload_size : room;
+    memcpy(rb->data + rb->len, upload, n);
+    rb->len += n;
+    rb->data[rb->len] = '\0';
+    *upload_size = 0;
     return MHD_YES;
   }
   char dump[4096];
@@ -183,6 +286,36 @@ static enum MHD_Result srv_handler(void *cls, struct MHD_Connection *c,
     MHD_destroy_response(r);
     return ret;
   }
+  if (strcmp(url, "/sse-ok") == 0) /* an SSE answer for id 7, then EOF */
+    return reply(c, 200, "text/event-stream",
+                 "event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":"
+                 "\"notifications/progress\"}\n\nevent: message\ndata: "
+                 "{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"ok\":1}}\n\n",
+                 NULL, NULL);
+  if (strcmp(url, "/sse-held") == 0) {
+    struct MHD_Response *r = MHD_create_response_from_callback(
+        MHD_SIZE_UNKNOWN, 256, held_reader, s, NULL);
+    MHD_add_response_header(r, "Content-Type", "text/event-stream");
+    enum MHD_Result ret = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    return ret;
+  }
+  if (strcmp(url, "/echo-id") == 0 || strcmp(url, "/sse-echo-id") == 0) {
+    char id[512], body[1024];
+    raw_id(rb, id, sizeof(id));
+    int sse = url[1] == 's';
+    snprintf(body, sizeof(body),
+             "%s{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"echo\":true}}%s",
+             sse ? "data: " : "", id, sse ? "\n\n" : "");
+    return reply(c, 200, sse ? "text/event-stream" : "application/json", body,
+                 NULL, NULL);
+  }
+  if (strcmp(url, "/big-json") == 0) /* 3 MiB, Content-Length */
+    return big_response(c, 3u << 20, 0, 0);
+  if (strcmp(url, "/big-json-chunked") == 0)
+    return big_response(c, 3u << 20, 0, 1);
+  if (strcmp(url, "/big-sse") == 0)
+    return big_response(c, 3u << 20, 1, 1);
   if (strcmp(url, "/slow") == 0) {
     for (int i = 0; i < 100 && !atomic_load(&s->release); i++)
       usleep(20 * 1000);
@@ -203,6 +336,7 @@ static int srv_start(struct tsrv *s) {
                                 MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL,
                             0, NULL, NULL, srv_handler, s, MHD_OPTION_SOCK_ADDR,
                             &a, MHD_OPTION_NOTIFY_CONNECTION, on_conn, s,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
                             MHD_OPTION_END);
   if (s->mhd == NULL)
@@ -833,6 +967,161 @@ static void test_keep_alive(void **state) {
   g_vt->destroy(inst);
 }
 
+/* An SSE answer is read to the end of its stream, so the connection is
+ * reused: many calls, one connection per concurrent caller at most. */
+static void *sse_worker(void *p) {
+  void **a = p;
+  for (int i = 0; i < 15; i++) {
+    struct rec r;
+    do_call(a[0], k_echo, NULL, &r);
+    if (r.completes != 1 || r.status != 200 || r.source[0] != '\0' ||
+        r.notifies != 1 || strstr(r.body ? r.body : "", "\"ok\":1") == NULL)
+      atomic_fetch_add((atomic_int *)a[1], 1);
+    rec_free(&r);
+  }
+  return NULL;
+}
+
+static void test_sse_keep_alive(void **state) {
+  struct tc_binding b;
+  binding_init(&b, url_of("/sse-ok"));
+  void *inst = new_inst(&b);
+  int before = atomic_load(&g_srv.connections);
+  for (int i = 0; i < 30; i++) {
+    struct rec r;
+    do_call(inst, k_echo, NULL, &r);
+    assert_int_equal(r.completes, 1);
+    assert_string_equal(r.source, "");
+    assert_int_equal(r.notifies, 1);
+    assert_contains(r.body, "\"ok\":1");
+    rec_free(&r);
+  }
+  int used = atomic_load(&g_srv.connections) - before;
+  if (used != 1)
+    fail_msg("30 sequential SSE calls opened %d connections, want 1", used);
+
+  /* Four callers at once: at most one connection each. */
+  before = atomic_load(&g_srv.connections);
+  atomic_int bad;
+  atomic_init(&bad, 0);
+  void *args[2] = {inst, &bad};
+  pthread_t th[4];
+  for (int i = 0; i < 4; i++)
+    assert_int_equal(pthread_create(&th[i], NULL, sse_worker, args), 0);
+  for (int i = 0; i < 4; i++)
+    pthread_join(th[i], NULL);
+  assert_int_equal(atomic_load(&bad), 0);
+  used = atomic_load(&g_srv.connections) - before;
+  if (used > 4)
+    fail_msg("60 SSE calls by 4 callers opened %d connections, want <= 4",
+             used);
+  g_vt->destroy(inst);
+}
+
+/* A server that keeps the stream open after the answer: the call is
+ * answered at once; the transfer is cut after the drain bound. */
+static void test_sse_held_open_after_answer(void **state) {
+  struct tc_binding b;
+  binding_init(&b, url_of("/sse-held"));
+  void *inst = new_inst(&b);
+  uint64_t t0 = g_host->monotonic_ns();
+  struct rec r;
+  do_call(inst, k_echo, NULL, &r);
+  uint64_t took_ms = (g_host->monotonic_ns() - t0) / 1000000u;
+  assert_int_equal(r.completes, 1);
+  assert_string_equal(r.source, "");
+  assert_contains(r.body, "\"held\":true");
+  if (took_ms > 4500)
+    fail_msg("call() returned after %llu ms; the stream is held for 6 s",
+             (unsigned long long)took_ms);
+  rec_free(&r);
+  g_vt->destroy(inst);
+}
+
+/* Ids are matched by their exact JSON text: integers beyond 64 bits, and
+ * a string id equal to the request's once decoded. */
+static void test_big_and_exact_ids(void **state) {
+  static const char *const ids[] = {"18446744073709551617",
+                                    "-9223372036854775809",
+                                    "12345678901234567890123", "\"abc\""};
+  for (int sse = 0; sse < 2; sse++) {
+    struct tc_binding b;
+    binding_init(&b, url_of(sse ? "/sse-echo-id" : "/echo-id"));
+    void *inst = new_inst(&b);
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+      char body[256], want[256];
+      snprintf(body, sizeof(body),
+               "{\"jsonrpc\":\"2.0\",\"id\":%s,\"method\":\"tools/call\","
+               "\"params\":{\"name\":\"echo\"}}",
+               ids[i]);
+      snprintf(want, sizeof(want),
+               "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"echo\":true}}",
+               ids[i]);
+      struct rec r;
+      do_call(inst, body, NULL, &r);
+      assert_int_equal(r.completes, 1);
+      if (r.source[0] != '\0')
+        fail_msg("id %s (%s): failed with %s/%s", ids[i], sse ? "SSE" : "JSON",
+                 r.source, r.kind);
+      assert_string_equal(r.body, want);
+      rec_free(&r);
+    }
+    g_vt->destroy(inst);
+  }
+  /* "\u0061bc" is the id "abc": a reply naming "abc" answers it. */
+  struct tc_binding b;
+  binding_init(&b, url_of("/sse-tricky")); /* answers id "abc" */
+  void *inst = new_inst(&b);
+  struct rec r;
+  do_call(
+      inst,
+      "{\"jsonrpc\":\"2.0\",\"id\":\"\\u0061bc\",\"method\":\"tools/call\"}",
+      NULL, &r);
+  assert_int_equal(r.completes, 1);
+  assert_string_equal(r.source, "");
+  rec_free(&r);
+  g_vt->destroy(inst);
+}
+
+/* The in-flight reply budget: a reply that does not fit fails that call
+ * with client_internal/reply_budget_exhausted (503), whether its length
+ * is declared, chunked or an SSE event; nothing stays reserved; with
+ * room, the same reply goes through. */
+static void test_reply_budget(void **state) {
+  static const char *const paths[] = {"/big-json", "/big-json-chunked",
+                                      "/big-sse"};
+  tc_reply_budget_configure(2u << 20); /* 2 MiB; the replies are 3 MiB */
+  for (size_t i = 0; i < 3; i++) {
+    struct tc_binding b;
+    binding_init(&b, url_of(paths[i]));
+    void *inst = new_inst(&b);
+    struct rec r;
+    do_call(inst, k_echo, NULL, &r);
+    assert_failure(&r, "client_internal", "reply_budget_exhausted");
+    assert_int_equal(r.status, 503);
+    assert_int_equal(r.received, 1);
+    assert_int_equal(tc_reply_budget_used(), 0);
+    rec_free(&r);
+    g_vt->destroy(inst);
+  }
+  tc_reply_budget_configure(8u << 20);
+  for (size_t i = 0; i < 3; i++) {
+    struct tc_binding b;
+    binding_init(&b, url_of(paths[i]));
+    void *inst = new_inst(&b);
+    struct rec r;
+    do_call(inst, k_echo, NULL, &r);
+    assert_int_equal(r.completes, 1);
+    assert_string_equal(r.source, "");
+    assert_int_equal(strlen(r.body), (3u << 20) - (i == 2 ? 8 : 0));
+    assert_true(tc_reply_budget_peak() >= (3u << 20));
+    assert_int_equal(tc_reply_budget_used(), 0);
+    rec_free(&r);
+    g_vt->destroy(inst);
+  }
+  tc_reply_budget_configure(0);
+}
+
 static void test_stop_cancels(void **state) {
   struct tc_binding b;
   binding_init(&b, url_of("/slow"));
@@ -908,6 +1197,10 @@ int main(void) {
       cmocka_unit_test(test_deadlines),
       cmocka_unit_test(test_headers_on_the_wire),
       cmocka_unit_test(test_keep_alive),
+      cmocka_unit_test(test_sse_keep_alive),
+      cmocka_unit_test(test_sse_held_open_after_answer),
+      cmocka_unit_test(test_big_and_exact_ids),
+      cmocka_unit_test(test_reply_budget),
       cmocka_unit_test(test_stop_cancels),
   };
   return cmocka_run_group_tests(tests, setup_all, teardown_all);

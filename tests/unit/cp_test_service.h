@@ -33,7 +33,27 @@ static struct {
   struct record rec[MAX_RECORDS];
   size_t nrec;
   atomic_int closing;
+  /* When set, the next request is answered 503 with an error body this
+   * long, produced as the client reads it; huge_sent counts what left. */
+  size_t huge_bytes;
+  atomic_size_t huge_sent;
 } g;
+
+/* The huge error body: an error envelope whose message never ends. */
+static ssize_t huge_reader(void *cls, uint64_t pos, char *buf, size_t max) {
+  static const char head[] =
+      "{\"error\":{\"code\":\"overloaded\",\"message\":\"";
+  size_t total = (size_t)(uintptr_t)cls;
+  if (pos >= total)
+    return MHD_CONTENT_READER_END_OF_STREAM;
+  size_t n = total - (size_t)pos < max ? total - (size_t)pos : max;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t at = pos + i;
+    buf[i] = at < sizeof(head) - 1 ? head[at] : 'x';
+  }
+  atomic_fetch_add(&g.huge_sent, n);
+  return (ssize_t)n;
+}
 
 struct req {
   char uri[512];
@@ -100,9 +120,19 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn,
     rec->body = tc_sbuf_finish(&r->body);
     rec->at_ns = tc_cp_now_ns();
   }
-  if (g.next_step < g.nsteps)
+  size_t huge = g.huge_bytes;
+  g.huge_bytes = 0;
+  if (huge == 0 && g.next_step < g.nsteps)
     s = g.steps[g.next_step++];
   pthread_mutex_unlock(&g.lock);
+  if (huge > 0) {
+    struct MHD_Response *hr = MHD_create_response_from_callback(
+        huge, 64 * 1024, huge_reader, (void *)(uintptr_t)huge, NULL);
+    MHD_add_response_header(hr, "Content-Type", "application/json");
+    enum MHD_Result ret = MHD_queue_response(conn, 503, hr);
+    MHD_destroy_response(hr);
+    return ret;
+  }
   if (s.status == 0) { /* defaults: poll 204, POST 200 ok, metadata 200 */
     if (strstr(r->uri, "/poll") != NULL)
       s.status = 204;

@@ -97,6 +97,50 @@ static void test_precedence_max_inflight(void **state) {
   free(prof);
 }
 
+/* --mcp.max-inflight-reply-bytes: bytes, optionally KiB/MiB/GiB, through
+ * every layer; out of range and malformed values are refused with the
+ * setting's name and what to write instead. */
+static void test_reply_budget_setting(void **state) {
+  (void)state;
+  struct tc_config cfg;
+  char *err = NULL;
+  assert_int_equal(load(&cfg, TC_CONFIG_LENIENT, &err, NULL), 0);
+  assert_int_equal(cfg.mcp_max_inflight_reply_bytes, 256ll * 1024 * 1024);
+  assert_string_equal(tc_config_get(&cfg, "mcp.max_inflight_reply_bytes"),
+                      "268435456");
+  tc_config_free(&cfg);
+  char *prof =
+      write_file("p.yaml", "mcp:\n  max_inflight_reply_bytes: 64MiB\n");
+  assert_int_equal(load(&cfg, TC_CONFIG_LENIENT, &err, "--config", prof, NULL),
+                   0);
+  assert_int_equal(cfg.mcp_max_inflight_reply_bytes, 64ll * 1024 * 1024);
+  tc_config_free(&cfg);
+  setenv("MCP_MAX_INFLIGHT_REPLY_BYTES", "2 GiB", 1);
+  assert_int_equal(load(&cfg, TC_CONFIG_LENIENT, &err, "--config", prof, NULL),
+                   0);
+  assert_int_equal(cfg.mcp_max_inflight_reply_bytes, 2ll * 1024 * 1024 * 1024);
+  tc_config_free(&cfg);
+  assert_int_equal(load(&cfg, TC_CONFIG_LENIENT, &err, "--config", prof,
+                        "--mcp.max-inflight-reply-bytes", "1048576", NULL),
+                   0);
+  assert_int_equal(cfg.mcp_max_inflight_reply_bytes, 1048576);
+  tc_config_free(&cfg);
+  unsetenv("MCP_MAX_INFLIGHT_REPLY_BYTES");
+  static const char *const bad[] = {
+      "512KiB", "12abc", "1TB", "-5", "99999999999999999999", "1 ", ""};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    err = NULL;
+    if (load(&cfg, TC_CONFIG_LENIENT, &err, "--mcp.max-inflight-reply-bytes",
+             bad[i], NULL) == 0)
+      fail_msg("\"%s\" was accepted", bad[i]);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "MCP in-flight reply budget"));
+    assert_non_null(strstr(err, "MiB"));
+    free(err);
+  }
+  free(prof);
+}
+
 static void test_precedence_strings(void **state) {
   (void)state;
   struct tc_config cfg;
@@ -457,6 +501,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_precedence_max_inflight, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_precedence_strings, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_reply_budget_setting, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_bool_flags, setup, teardown),
       cmocka_unit_test_setup_teardown(test_api_key_layers, setup, teardown),
       cmocka_unit_test_setup_teardown(test_empty_err_env, setup, teardown),

@@ -251,6 +251,33 @@ static void test_poll_error_envelope(void **state) {
   tc_cp_poll_result_clear(&r);
 }
 
+/* A 100 MB error body: the poll fails with the status and the decoded
+ * start of the body, and the client stops reading after 64 KiB instead of
+ * taking in (and storing) the rest. */
+static void test_poll_huge_error_body_not_read(void **state) {
+  (void)state;
+  pthread_mutex_lock(&g.lock);
+  g.huge_bytes = 100u * 1000u * 1000u;
+  atomic_store(&g.huge_sent, 0);
+  pthread_mutex_unlock(&g.lock);
+  struct tc_cp_poll_result r;
+  assert_int_equal(tc_cp_poll_once(g_client, 1, &r), -1);
+  assert_int_equal(r.status, 503);
+  assert_int_equal(r.tclass, TC_CP_TRANSPORT_OK);
+  assert_non_null(strstr(r.error, "HTTP 503"));
+  /* What left the server: the 64 KiB decoded plus what the socket
+   * buffers held when the client stopped — far below the body. */
+  size_t sent = atomic_load(&g.huge_sent);
+  if (sent > 16u * 1024u * 1024u)
+    fail_msg("the client read %zu bytes of a 100 MB error body", sent);
+  tc_cp_poll_result_clear(&r);
+
+  /* The client goes on: the next poll (204) works. */
+  assert_int_equal(tc_cp_poll_once(g_client, 1, &r), 0);
+  assert_int_equal(r.status, 204);
+  tc_cp_poll_result_clear(&r);
+}
+
 /* A command as the poll decoder would produce it. */
 static void make_cmd(struct tc_cp_command *cmd, const char *xrid) {
   memset(cmd, 0, sizeof(*cmd));
@@ -509,6 +536,7 @@ int main(void) {
       cmocka_unit_test_setup(test_base_url, reset),
       cmocka_unit_test_setup(test_poll_204_200_and_headers, reset),
       cmocka_unit_test_setup(test_poll_error_envelope, reset),
+      cmocka_unit_test_setup(test_poll_huge_error_body_not_read, reset),
       cmocka_unit_test_setup(test_post_headers_and_body, reset),
       cmocka_unit_test_setup(test_post_503_then_200, reset),
       cmocka_unit_test_setup(test_post_429_retry_after, reset),

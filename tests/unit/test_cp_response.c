@@ -311,8 +311,76 @@ static void test_passthrough(void **state) {
   passthrough("Service Unavailable", "3", false);
 }
 
+/* Ids beyond 64 bits keep their exact text in synthesized errors and are
+ * matched by it (strings by their decoded value). */
+static void test_big_ids(void **state) {
+  static const char *const ids[] = {"18446744073709551617",
+                                    "-9223372036854775809",
+                                    "12345678901234567890123"};
+  struct tc_cp_failure f = {TC_CP_SRC_PROTOCOL,
+                            TC_CP_KIND_INVALID_PROTOCOL_RESPONSE, true, 0};
+  for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+    char *b = tc_cp_synthesize_failure(ids[i], 502, &f);
+    char want[64];
+    snprintf(want, sizeof(want), "{\"jsonrpc\":\"2.0\",\"id\":%s,", ids[i]);
+    if (strncmp(b, want, strlen(want)) != 0)
+      fail_msg("id %s: synthesized %s", ids[i], b);
+    free(b);
+    char body[256];
+    snprintf(body, sizeof(body),
+             "{\"jsonrpc\":\"2.0\",\"id\":%s,\"error\":{\"code\":-32001,"
+             "\"message\":\"no\",\"data\":{\"big\":%s}}}",
+             ids[i], ids[i]);
+    passthrough(body, ids[i], true);
+    passthrough(body, "1", false);
+  }
+  assert_true(tc_cp_jsonrpc_id_equal("\"abc\"", 5, "\"\\u0061bc\"", 10));
+  assert_true(tc_cp_jsonrpc_id_equal(" 7 ", 3, "7", 1));
+  assert_false(tc_cp_jsonrpc_id_equal("1", 1, "1.0", 3));
+  assert_false(tc_cp_jsonrpc_id_equal("1", 1, "1e0", 3));
+  assert_false(tc_cp_jsonrpc_id_equal("1", 1, "\"1\"", 3));
+  assert_false(tc_cp_jsonrpc_id_equal("", 0, "", 0));
+  /* The exact text, not a re-encoding, and a string id stays a string. */
+  char *b = tc_cp_jsonrpc_error_body(" \"a\\u0062\" ", -32601, "x", NULL);
+  assert_string_equal(b, "{\"jsonrpc\":\"2.0\",\"id\":\"a\\u0062\",\"error\":"
+                         "{\"code\":-32601,\"message\":\"x\"}}");
+  free(b);
+}
+
+/* The body in parts: head + the reply bytes (borrowed, not copied) + tail
+ * equals the one-string encoding. */
+static void test_parts_borrow_the_reply(void **state) {
+  struct tc_headers h = TC_HEADERS_INIT;
+  tc_headers_add(&h, "Content-Type", "application/json");
+  const char reply[] = "  {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}} \n";
+  struct tc_cp_response r;
+  memset(&r, 0, sizeof(r));
+  r.request_id = "req-1";
+  r.channel = "main";
+  r.resp_json = reply;
+  r.resp_json_len = strlen(reply);
+  r.resp_headers = &h;
+  r.resp_code = 200;
+  r.type = TC_CP_RESP_JSONRPC_RESPONSE;
+  struct tc_cp_response_parts p;
+  char *err = NULL;
+  assert_int_equal(tc_cp_response_encode_parts(&r, &p, &err), 0);
+  assert_ptr_equal(p.json, reply + 2); /* the transport's own bytes */
+  assert_int_equal(p.json_len, strlen(reply) - 4);
+  char *whole = tc_cp_response_encode(&r, &err);
+  assert_int_equal(strlen(whole), tc_cp_response_parts_len(&p));
+  assert_memory_equal(whole, p.head, p.head_len);
+  assert_memory_equal(whole + p.head_len, p.json, p.json_len);
+  assert_memory_equal(whole + p.head_len + p.json_len, p.tail, p.tail_len);
+  free(whole);
+  tc_cp_response_parts_free(&p);
+  tc_headers_clear(&h);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_big_ids),
+      cmocka_unit_test(test_parts_borrow_the_reply),
       cmocka_unit_test(test_body_fields),
       cmocka_unit_test(test_wire_fixture_shape),
       cmocka_unit_test(test_sanitizer),

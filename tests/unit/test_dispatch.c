@@ -24,6 +24,7 @@
  */
 
 struct rec {
+  const char *json_ptr; /* r->resp_json as posted (not a copy) */
   char *request_id;
   char *channel;
   enum tc_cp_resp_type type;
@@ -68,6 +69,7 @@ static int fake_post(void *ud, const struct tc_cp_command *cmd,
   x->type = r->type;
   x->code = r->resp_code;
   x->json = r->resp_json != NULL ? dupn(r->resp_json, r->resp_json_len) : NULL;
+  x->json_ptr = r->resp_json;
   const char *ct = tc_headers_get(r->resp_headers, "Content-Type", 0);
   x->ctype = ct != NULL ? strdup(ct) : NULL;
   const char *wa = tc_headers_get(r->resp_headers, "Www-Authenticate", 0);
@@ -183,6 +185,8 @@ static void resp_init(struct tc_response *r, int status, const char *body) {
   r->body_len = body != NULL ? strlen(body) : 0;
 }
 
+static char g_own_body[256];
+
 static int fake_behave(struct fake_inst *fi, const struct tc_request *req,
                        const struct tc_sink *sink) {
   json_t *msg = json_loadb(req->body, req->body_len, 0, NULL);
@@ -257,6 +261,18 @@ static int fake_behave(struct fake_inst *fi, const struct tc_request *req,
                "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{}}", id_txt);
       resp_init(&r, 200, body);
     }
+    rc = sink->complete(sink, &r);
+  } else if (strcmp(method, "own") == 0) {
+    /* The transport's buffer: the core must post these very bytes. */
+    snprintf(g_own_body, sizeof(g_own_body),
+             "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"own\":1}}", id_txt);
+    resp_init(&r, 200, g_own_body);
+    rc = sink->complete(sink, &r);
+  } else if (strcmp(method, "budget") == 0) {
+    resp_init(&r, 503, NULL);
+    r.failure_source = "client_internal";
+    r.failure_kind = "reply_budget_exhausted";
+    r.upstream_response_received = 1;
     rc = sink->complete(sink, &r);
   } else if (strcmp(method, "nocomplete") == 0) {
     rc = TC_EIO;
@@ -584,6 +600,36 @@ static void test_one_terminal_and_failures(void **state) {
                "\"version\":1,\"source\":\"connect\",\"transport_error_kind\":"
                "\"connection_refused\",\"upstream_response_received\":false}}}"
                "}");
+  tc_dispatcher_free(d);
+  reset();
+}
+
+/* A transport's reply is posted from the transport's own buffer (held
+ * once, never copied), and a reply over the in-flight budget becomes a 503
+ * with its own transport_error_kind. */
+static void test_reply_held_once_and_budget_kind(void **state) {
+  (void)state;
+  struct tc_dispatcher *d = start(4, 1, 0);
+  struct tc_cp_command c;
+  mk_call(&c, "own", "main", "own", 5, 0);
+  submit(d, &c, tc_dispatch_now_ns());
+  mk_call(&c, "budget", "main", "budget", 6, 0);
+  submit(d, &c, tc_dispatch_now_ns());
+  tc_dispatcher_drain(d, 5000);
+  assert_int_equal(nrec(), 2);
+  const struct rec *r = find("own", 0);
+  assert_string_equal(r->json,
+                      "{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"own\":1}}");
+  assert_ptr_equal(r->json_ptr, g_own_body);
+  r = find("budget", 0);
+  assert_int_equal(r->code, 503);
+  assert_string_equal(
+      r->json, "{\"jsonrpc\":\"2.0\",\"id\":6,\"error\":{\"code\":-32603,"
+               "\"message\":\"Service Unavailable\",\"data\":{"
+               "\"tunnel_failure\":{\"version\":1,\"source\":"
+               "\"client_internal\",\"transport_error_kind\":"
+               "\"reply_budget_exhausted\",\"upstream_response_received\":"
+               "true}}}}");
   tc_dispatcher_free(d);
   reset();
 }
@@ -935,6 +981,7 @@ int main(void) {
       cmocka_unit_test(test_notifies_before_terminal),
       cmocka_unit_test(test_one_terminal_and_failures),
       cmocka_unit_test(test_error_passthrough_401),
+      cmocka_unit_test(test_reply_held_once_and_budget_kind),
       cmocka_unit_test(test_deadlines),
       cmocka_unit_test(test_rejections),
       cmocka_unit_test(test_session_termination_and_notification),

@@ -94,6 +94,28 @@ struct tc_host {
   /* Walk every series in registration order; see tc_metric_visit_fn. */
   int (*metrics_visit)(const struct tc_host *host, tc_metric_visit_fn fn,
                        void *ud);
+
+  /* ABI 1.3: the in-flight reply budget, shared by every transport and
+   * channel (--mcp.max-inflight-reply-bytes). Reserve before buffering
+   * reply bytes — as a buffer grows, not per byte — and release what you
+   * free. reply_reserve() never waits: TC_OK, or TC_ENOMEM when `bytes`
+   * more would pass the budget; fail that call with failure_source
+   * "client_internal" and failure_kind "reply_budget_exhausted" (status
+   * 503) instead of buffering more. The sink posts a body before
+   * complete() returns and keeps no copy, so release the reservation when
+   * you free the buffer after complete(). */
+  int (*reply_reserve)(const struct tc_host *host, size_t bytes);
+  void (*reply_release)(const struct tc_host *host, size_t bytes);
+
+  /* ABI 1.3: look into JSON text without decoding it. Validates that
+   * [obj, obj + len) is one JSON object (the core's rules: UTF-8, any
+   * number size; docs/protocol.md) and finds its top-level members named
+   * keys[0..count): offs[i]/lens[i] get the exact text of the value (the
+   * last of duplicate names), lens[i] == 0 when absent. Returns TC_OK, or
+   * TC_EINVAL when the text is not one valid JSON object. No allocation;
+   * one pass, so it suits multi-megabyte replies. */
+  int (*json_members)(const char *obj, size_t len, const char *const *keys,
+                      size_t count, size_t *offs, size_t *lens);
 };
 
 #define TC_HOST_HAS(host, member) TC_HAS_FIELD(host, struct tc_host, member)

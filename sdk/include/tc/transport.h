@@ -58,7 +58,9 @@ struct tc_request {
   void *core; /* private to the core */
 };
 
-/* A message or result produced by a transport. Borrowed by the sink. */
+/* A message or result produced by a transport. Borrowed by the sink: the
+ * core posts it before notify()/complete() return and keeps no copy of the
+ * body (since 1.3), so a transport holds each reply once. */
 struct tc_response {
   size_t struct_size;
   int status;                       /* HTTP-like status (200, 202, 502...) */
