@@ -5,7 +5,13 @@
  * (PATH lookup, env and cwd inherited). stderr lines go to the log with
  * the channel as instance. Concurrent calls are multiplexed: each request's
  * id is replaced by a unique internal integer before it is written, and the
- * reply carrying that integer gets the original id text back. Notifications
+ * reply carrying that integer gets the original id text back — by splicing
+ * bytes (ms_json.c): nothing is decoded and re-encoded, so ids of any size
+ * work and every other byte passes as it came. A reply is held once (a
+ * large one leaves in the buffer it was read into) and counted against
+ * the in-flight reply budget; one that does not fit, or is over 64 MiB,
+ * fails its own call (found from the line's first or last bytes; when it
+ * cannot be told, the child is restarted). Notifications
  * from the server go to the in-flight call whose request named the same
  * progressToken (params._meta.progressToken or params.progressToken); a
  * notification without a token goes to the oldest in-flight call; the rest
@@ -40,14 +46,13 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <jansson.h>
 
 #include <tc/tc.h>
 
@@ -56,7 +61,9 @@
 extern char **environ;
 
 #define MS_LINE_MAX (64u * 1024u * 1024u) /* one JSON-RPC message */
-#define MS_POLL_NS 50000000ull            /* cancel polling period */
+#define MS_READ_BUF (64u * 1024u) /* the stdout buffer between messages */
+#define MS_PEEK 256 /* bytes kept of a line too large to hold (its id) */
+#define MS_POLL_NS 50000000ull /* cancel polling period */
 #define MS_BACKOFF_MIN_MS 200
 #define MS_REPLAY_TIMEOUT_MS 10000 /* a replayed initialize's reply */
 #define MS_FIRST_PROBE_WAIT_MS 1000
@@ -78,16 +85,24 @@ struct ms_msg {
   size_t len;
 };
 
+/* Why a call's reply could not be kept (it was read and dropped). */
+enum ms_lost { MS_LOST_NONE = 0, MS_LOST_TOO_LARGE, MS_LOST_BUDGET };
+
 /* One in-flight request; lives on the calling worker's stack, linked into
  * the instance's list (oldest first) while registered. Guarded by lock. */
 struct ms_pending {
   struct ms_pending *next;
-  uint64_t id;    /* internal id */
-  char *progress; /* JSON text of the request's progressToken, or NULL */
+  uint64_t id;                  /* internal id */
+  struct ms_span progress;      /* the request's progressToken (in its body) */
   struct ms_msg *nhead, *ntail; /* notifications not yet delivered */
-  char *reply;                  /* the terminal message, internal id */
-  size_t reply_len;
-  int closed; /* the child went away */
+  /* The terminal message, still carrying the internal id at reply_id:
+   * the reader's buffer itself for a large reply (handed over with the
+   * budget bytes it holds), else a copy. */
+  char *reply;
+  size_t reply_len, reply_cap, reply_reserved;
+  size_t reply_id_off, reply_id_len;
+  enum ms_lost lost; /* the reply came but could not be kept */
+  int closed;        /* the child went away */
 };
 
 struct ms_inst {
@@ -105,8 +120,11 @@ struct ms_inst {
   uint64_t next_id;
   uint64_t replay_id; /* internal id of a replayed initialize, or 0 */
   uint64_t replay_started_ns;
-  int probed;       /* probe() was called before */
-  json_t *init_req; /* last successful initialize, without id */
+  int probed; /* probe() was called before */
+  /* The last successful initialize as written to the child (one line) and
+   * where its id sits, for the replay after a restart; NULL when none. */
+  char *init_line;
+  size_t init_len, init_id_off, init_id_len;
   struct ms_pending *pending;
   pthread_mutex_t write_lock; /* guards in_fd and whole-line writes */
   int in_fd;
@@ -129,21 +147,17 @@ static void cond_wait_until(struct ms_inst *mi, uint64_t until_ns) {
   pthread_cond_timedwait(&mi->cond, &mi->lock, &ts);
 }
 
-/* Write `s` plus '\n' to the child's stdin as one unit. 0 or -1. */
-static int write_line(struct ms_inst *mi, const char *s, size_t n) {
-  char *buf = malloc(n + 1);
-  if (buf == NULL)
-    return -1;
-  memcpy(buf, s, n);
-  buf[n] = '\n';
+/* Write [buf, buf + n), one or more whole lines, to the child's stdin as
+ * one unit. 0 or -1. */
+static int write_raw(struct ms_inst *mi, const char *buf, size_t n) {
   int rc = 0;
   pthread_mutex_lock(&mi->write_lock);
   if (mi->in_fd < 0) {
     rc = -1;
   } else {
     size_t off = 0;
-    while (off < n + 1) {
-      ssize_t w = write(mi->in_fd, buf + off, n + 1 - off);
+    while (off < n) {
+      ssize_t w = write(mi->in_fd, buf + off, n - off);
       if (w < 0 && errno == EINTR)
         continue;
       if (w <= 0) {
@@ -154,16 +168,18 @@ static int write_line(struct ms_inst *mi, const char *s, size_t n) {
     }
   }
   pthread_mutex_unlock(&mi->write_lock);
-  free(buf);
   return rc;
 }
 
-static int write_json(struct ms_inst *mi, const json_t *j) {
-  char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-  if (s == NULL)
+/* Write `s` plus '\n' to the child's stdin as one unit. 0 or -1. */
+static int write_line(struct ms_inst *mi, const char *s, size_t n) {
+  char *buf = malloc(n + 1);
+  if (buf == NULL)
     return -1;
-  int rc = write_line(mi, s, strlen(s));
-  free(s);
+  memcpy(buf, s, n);
+  buf[n] = '\n';
+  int rc = write_raw(mi, buf, n + 1);
+  free(buf);
   return rc;
 }
 
@@ -175,18 +191,6 @@ static void close_stdin(struct ms_inst *mi) {
   pthread_mutex_unlock(&mi->write_lock);
 }
 
-/* JSON text of params._meta.progressToken or params.progressToken. */
-static char *progress_token(const json_t *msg) {
-  const json_t *params = json_object_get(msg, "params");
-  const json_t *tok =
-      json_object_get(json_object_get(params, "_meta"), "progressToken");
-  if (tok == NULL)
-    tok = json_object_get(params, "progressToken");
-  if (tok == NULL)
-    return NULL;
-  return json_dumps(tok, JSON_COMPACT | JSON_ENCODE_ANY);
-}
-
 static void msgs_free(struct ms_msg *m) {
   while (m != NULL) {
     struct ms_msg *n = m->next;
@@ -194,6 +198,18 @@ static void msgs_free(struct ms_msg *m) {
     free(m);
     m = n;
   }
+}
+
+/* The in-flight reply budget (ABI 1.3; without it nothing is counted). */
+static int budget_reserve(const struct tc_host *h, size_t n) {
+  if (n == 0 || !TC_HOST_HAS(h, reply_reserve) || h->reply_reserve == NULL)
+    return TC_OK;
+  return h->reply_reserve(h, n);
+}
+
+static void budget_release(const struct tc_host *h, size_t n) {
+  if (n > 0 && TC_HOST_HAS(h, reply_release) && h->reply_release != NULL)
+    h->reply_release(h, n);
 }
 
 static void pending_unlink(struct ms_inst *mi, struct ms_pending *p) {
@@ -350,25 +366,38 @@ static void *stderr_main(void *arg) {
   return NULL;
 }
 
-static void answer_server_request(struct ms_inst *mi, json_t *msg) {
-  const char *method = json_string_value(json_object_get(msg, "method"));
+/* A request from the server: the tunnel cannot carry it to the client, so
+ * it is answered -32601 at once (the server's own error then reaches the
+ * tool call). */
+static void answer_server_request(struct ms_inst *mi, const struct ms_view *v) {
+  char method[96];
+  size_t mn = v->method.n >= 2 ? v->method.n - 2 : 0;
+  snprintf(method, sizeof(method), "%.*s", (int)(mn < 80 ? mn : 80),
+           v->method.p != NULL ? v->method.p + 1 : "");
+  for (char *c = method; *c != '\0'; c++)
+    if ((unsigned char)*c < 0x20 || *c == '\\' || *c == '"')
+      *c = '?';
   mi->host->log(mi->host, TC_LOG_WARN, mi->channel,
-                "MCP server sent a request (%s); answering -32601",
-                method ? method : "?");
-  json_t *e = json_pack("{s:s,s:O,s:{s:i,s:s}}", "jsonrpc", "2.0", "id",
-                        json_object_get(msg, "id"), "error", "code", -32601,
-                        "message", "Method not found");
-  if (e != NULL)
-    write_json(mi, e);
-  json_decref(e);
+                "MCP server sent a request (%s); answering -32601", method);
+  static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":";
+  static const char tail[] =
+      ",\"error\":{\"code\":-32601,\"message\":\"Method not found\"}}";
+  size_t n = sizeof(head) - 1 + v->id.n + sizeof(tail) - 1;
+  char *line = malloc(n + 1);
+  if (line == NULL)
+    return;
+  memcpy(line, head, sizeof(head) - 1);
+  memcpy(line + sizeof(head) - 1, v->id.p, v->id.n);
+  memcpy(line + sizeof(head) - 1 + v->id.n, tail, sizeof(tail) - 1);
+  line[n] = '\0';
+  write_line(mi, line, n);
+  free(line);
 }
 
 static void finish_replay(struct ms_inst *mi) {
-  json_t *n = json_pack("{s:s,s:s}", "jsonrpc", "2.0", "method",
-                        "notifications/initialized");
-  if (n != NULL)
-    write_json(mi, n);
-  json_decref(n);
+  static const char note[] =
+      "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}";
+  write_line(mi, note, sizeof(note) - 1);
   pthread_mutex_lock(&mi->lock);
   mi->replay_id = 0;
   if (mi->state == MS_RESTARTING)
@@ -379,15 +408,13 @@ static void finish_replay(struct ms_inst *mi) {
                 "replayed initialize to the restarted MCP server");
 }
 
-static void route_notification(struct ms_inst *mi, json_t *msg,
-                               const char *line, size_t len) {
-  char *tok = progress_token(msg);
+static void route_notification(struct ms_inst *mi, const char *line, size_t len,
+                               struct ms_span tok) {
   struct ms_msg *m = malloc(sizeof(*m));
   char *copy = malloc(len + 1);
   if (m == NULL || copy == NULL) {
     free(m);
     free(copy);
-    free(tok);
     return;
   }
   memcpy(copy, line, len);
@@ -397,11 +424,11 @@ static void route_notification(struct ms_inst *mi, json_t *msg,
   m->len = len;
   pthread_mutex_lock(&mi->lock);
   struct ms_pending *to = NULL;
-  for (struct ms_pending *p = mi->pending; tok != NULL && p != NULL;
+  for (struct ms_pending *p = mi->pending; tok.p != NULL && p != NULL;
        p = p->next)
-    if (p->progress != NULL && strcmp(p->progress, tok) == 0)
+    if (ms_token_equal(p->progress, tok))
       to = p;
-  if (to == NULL && tok == NULL)
+  if (to == NULL && tok.p == NULL)
     to = mi->pending; /* the oldest in-flight call */
   if (to != NULL) {
     if (to->ntail != NULL)
@@ -418,109 +445,278 @@ static void route_notification(struct ms_inst *mi, json_t *msg,
                   "no in-flight call for a notification; dropped");
     msgs_free(m);
   }
-  free(tok);
 }
 
-static void handle_line(struct ms_inst *mi, const char *line, size_t len) {
-  json_error_t jerr;
-  json_t *msg = json_loadb(line, len, 0, &jerr);
-  if (msg == NULL || !json_is_object(msg)) {
+/* The child's stdout, read line by line. A line is held once: a large
+ * reply leaves in the buffer it was read into (the reader starts a new
+ * one), a small one is copied. Growth beyond MS_READ_BUF is charged to
+ * the in-flight reply budget. */
+struct ms_reader {
+  struct ms_inst *mi;
+  char *buf;
+  size_t len, cap;
+  size_t reserved; /* budget bytes held for cap beyond MS_READ_BUF */
+  /* Skipping a line that cannot be held (too large, or the budget is
+   * full) up to its end; its first and last bytes tell whose reply it was. */
+  enum ms_lost skipping;
+  char head[MS_PEEK];
+  size_t head_len;
+  char tail[MS_PEEK];
+  size_t tail_len;
+};
+
+/* The internal id of a reply line, or 0. */
+static uint64_t internal_id(struct ms_span id) {
+  uint64_t v = 0;
+  if (id.p == NULL || id.n == 0 || id.n > 19 || id.p[0] == '0')
+    return 0;
+  for (size_t i = 0; i < id.n; i++) {
+    if (id.p[i] < '0' || id.p[i] > '9')
+      return 0;
+    v = v * 10 + (uint64_t)(id.p[i] - '0');
+  }
+  return v;
+}
+
+/* Give the line [start, start + n) of the reader's buffer, whose remainder
+ * starts at `rest`, to `p` without copying: the reader carries on with a
+ * new buffer holding the remainder. Lock held. 0, or -1 on ENOMEM. */
+static int hand_over(struct ms_reader *rd, struct ms_pending *p, size_t start,
+                     size_t n, size_t rest) {
+  size_t left = rd->len - rest;
+  size_t cap = MS_READ_BUF;
+  while (cap < left)
+    cap *= 2;
+  char *nb = malloc(cap);
+  if (nb == NULL)
+    return -1;
+  size_t extra = cap - MS_READ_BUF;
+  if (budget_reserve(rd->mi->host, extra) != TC_OK)
+    extra = 0; /* already read: held anyway, just not counted */
+  memcpy(nb, rd->buf + rest, left);
+  memmove(rd->buf, rd->buf + start, n);
+  rd->buf[n] = '\0';
+  p->reply = rd->buf;
+  p->reply_len = n;
+  p->reply_cap = rd->cap;
+  p->reply_reserved = rd->reserved;
+  rd->buf = nb;
+  rd->cap = cap;
+  rd->len = left;
+  rd->reserved = extra;
+  return 0;
+}
+
+/* One complete line [start, start + n) whose remainder begins at `rest`.
+ * Returns 1 when the line left with the buffer (rd->buf now starts with
+ * the remainder), else 0. */
+static int handle_line(struct ms_reader *rd, size_t start, size_t n,
+                       size_t rest) {
+  struct ms_inst *mi = rd->mi;
+  const char *line = rd->buf + start;
+  struct ms_view v;
+  if (ms_view(mi->host, line, n, &v) != 0) {
     mi->host->log(mi->host, TC_LOG_WARN, mi->channel,
                   "MCP server wrote a line that is not a JSON-RPC object "
                   "(%zu bytes); ignored",
-                  len);
-    json_decref(msg);
-    return;
+                  n);
+    return 0;
   }
-  json_t *id = json_object_get(msg, "id");
-  int has_method = json_object_get(msg, "method") != NULL;
-  if (id != NULL && !json_is_null(id) && has_method) {
-    answer_server_request(mi, msg);
-  } else if (id == NULL && has_method) {
-    route_notification(mi, msg, line, len);
+  int has_id = v.id.p != NULL && !ms_is_null(v.id);
+  if (has_id && v.method.p != NULL) {
+    answer_server_request(mi, &v);
+    return 0;
+  }
+  if (!has_id && v.method.p != NULL) {
+    route_notification(mi, line, n, v.progress);
+    return 0;
+  }
+  uint64_t iid = internal_id(v.id);
+  int replay = 0, routed = 0, taken = 0;
+  pthread_mutex_lock(&mi->lock);
+  if (iid != 0 && iid == mi->replay_id) {
+    replay = 1;
   } else {
-    uint64_t iid = json_is_integer(id) && json_integer_value(id) > 0
-                       ? (uint64_t)json_integer_value(id)
-                       : 0;
-    int replay = 0, routed = 0;
-    pthread_mutex_lock(&mi->lock);
-    if (iid != 0 && iid == mi->replay_id) {
-      replay = 1;
-    } else {
-      for (struct ms_pending *p = mi->pending; iid != 0 && p != NULL;
-           p = p->next) {
-        if (p->id == iid && p->reply == NULL) {
-          p->reply = malloc(len + 1);
-          if (p->reply != NULL) {
-            memcpy(p->reply, line, len);
-            p->reply[len] = '\0';
-            p->reply_len = len;
-          } else {
-            p->closed = 1;
-          }
-          routed = 1;
-          pthread_cond_broadcast(&mi->cond);
-          break;
+    for (struct ms_pending *p = mi->pending; iid != 0 && p != NULL;
+         p = p->next) {
+      if (p->id != iid || p->reply != NULL || p->lost != MS_LOST_NONE)
+        continue;
+      p->reply_id_off = (size_t)(v.id.p - line);
+      p->reply_id_len = v.id.n;
+      if (n >= MS_READ_BUF / 2 && hand_over(rd, p, start, n, rest) == 0) {
+        taken = 1;
+      } else {
+        p->reply = malloc(n + 1);
+        if (p->reply != NULL) {
+          memcpy(p->reply, line, n);
+          p->reply[n] = '\0';
+          p->reply_len = n;
+          p->reply_cap = n + 1;
+        } else {
+          p->closed = 1;
         }
       }
+      routed = 1;
+      pthread_cond_broadcast(&mi->cond);
+      break;
     }
-    pthread_mutex_unlock(&mi->lock);
-    if (replay && json_object_get(msg, "result") == NULL)
-      mi->host->log(mi->host, TC_LOG_WARN, mi->channel,
-                    "the restarted MCP server refused the replayed "
-                    "initialize; serving it uninitialized");
-    if (replay)
-      finish_replay(mi);
-    else if (!routed)
-      mi->host->log(mi->host, TC_LOG_DEBUG, mi->channel,
-                    "discarded a reply for a retired or unknown id");
   }
-  json_decref(msg);
+  pthread_mutex_unlock(&mi->lock);
+  if (replay && !v.has_result)
+    mi->host->log(mi->host, TC_LOG_WARN, mi->channel,
+                  "the restarted MCP server refused the replayed "
+                  "initialize; serving it uninitialized");
+  if (replay)
+    finish_replay(mi);
+  else if (!routed)
+    mi->host->log(mi->host, TC_LOG_DEBUG, mi->channel,
+                  "discarded a reply for a retired or unknown id");
+  return taken;
+}
+
+/* Keep the last bytes of a skipped line. */
+static void keep_tail(struct ms_reader *rd, const char *p, size_t n) {
+  if (n >= MS_PEEK) {
+    memcpy(rd->tail, p + n - MS_PEEK, MS_PEEK);
+    rd->tail_len = MS_PEEK;
+    return;
+  }
+  size_t keep = rd->tail_len + n > MS_PEEK ? MS_PEEK - n : rd->tail_len;
+  memmove(rd->tail, rd->tail + rd->tail_len - keep, keep);
+  memcpy(rd->tail + keep, p, n);
+  rd->tail_len = keep + n;
+}
+
+/* The line being read cannot be held: keep its first bytes, give the
+ * memory back, and skip to its end. */
+static void start_skipping(struct ms_reader *rd, enum ms_lost why) {
+  rd->skipping = why;
+  rd->head_len = rd->len < MS_PEEK ? rd->len : MS_PEEK;
+  memcpy(rd->head, rd->buf, rd->head_len);
+  rd->tail_len = 0;
+  keep_tail(rd, rd->buf, rd->len);
+  rd->len = 0;
+  char *nb = realloc(rd->buf, MS_READ_BUF);
+  if (nb != NULL) {
+    rd->buf = nb;
+    rd->cap = MS_READ_BUF;
+    budget_release(rd->mi->host, rd->reserved);
+    rd->reserved = 0;
+  }
+}
+
+/* A skipped line ended: fail the call it answered, found from its first
+ * or last bytes; when that cannot be told, restart the child so that no
+ * call waits for a reply that will never come. */
+static void end_skipping(struct ms_reader *rd) {
+  struct ms_inst *mi = rd->mi;
+  enum ms_lost why = rd->skipping;
+  rd->skipping = MS_LOST_NONE;
+  uint64_t iid = ms_peek_head_id(rd->head, rd->head_len);
+  if (iid == 0)
+    iid = ms_peek_tail_id(rd->tail, rd->tail_len);
+  int found = 0;
+  pthread_mutex_lock(&mi->lock);
+  for (struct ms_pending *p = mi->pending; iid != 0 && p != NULL; p = p->next)
+    if (p->id == iid && p->reply == NULL) {
+      p->lost = why;
+      found = 1;
+      pthread_cond_broadcast(&mi->cond);
+    }
+  pid_t pid = found ? 0 : mi->pid;
+  if (pid != 0)
+    kill(pid, SIGKILL);
+  pthread_mutex_unlock(&mi->lock);
+  const char *what = why == MS_LOST_BUDGET
+                         ? "did not fit in the in-flight reply budget "
+                           "(--mcp.max-inflight-reply-bytes)"
+                         : "is over the 64 MiB limit of one message";
+  if (found)
+    mi->host->log(mi->host, TC_LOG_WARN, mi->channel,
+                  "a reply of the MCP server %s; that call fails", what);
+  else
+    mi->host->log(mi->host, TC_LOG_ERROR, mi->channel,
+                  "a message of the MCP server %s and names no call; "
+                  "restarting the server process",
+                  what);
+}
+
+/* Room for more bytes after rd->len. 0, or -1 to skip the line. */
+static int grow(struct ms_reader *rd) {
+  if (rd->cap >= MS_LINE_MAX) {
+    start_skipping(rd, MS_LOST_TOO_LARGE);
+    return -1;
+  }
+  size_t cap = rd->cap * 2;
+  if (budget_reserve(rd->mi->host, cap - rd->cap) != TC_OK) {
+    start_skipping(rd, MS_LOST_BUDGET);
+    return -1;
+  }
+  char *nb = realloc(rd->buf, cap);
+  if (nb == NULL) {
+    budget_release(rd->mi->host, cap - rd->cap);
+    start_skipping(rd, MS_LOST_BUDGET);
+    return -1;
+  }
+  rd->reserved += cap - rd->cap;
+  rd->buf = nb;
+  rd->cap = cap;
+  return 0;
 }
 
 /* Read newline-delimited messages from the child's stdout until EOF. */
 static void read_stdout(struct ms_inst *mi) {
-  size_t cap = 65536, len = 0, scanned = 0;
-  char *buf = malloc(cap);
-  if (buf == NULL)
+  struct ms_reader rd;
+  memset(&rd, 0, sizeof(rd));
+  rd.mi = mi;
+  rd.cap = MS_READ_BUF;
+  rd.buf = malloc(rd.cap);
+  if (rd.buf == NULL)
     return;
+  size_t scanned = 0;
   for (;;) {
-    if (len == cap) {
-      if (cap >= MS_LINE_MAX) {
-        mi->host->log(mi->host, TC_LOG_ERROR, mi->channel,
-                      "MCP server wrote a message over %u bytes; restarting "
-                      "it",
-                      MS_LINE_MAX);
-        break;
-      }
-      char *nb = realloc(buf, cap * 2);
-      if (nb == NULL)
-        break;
-      buf = nb;
-      cap *= 2;
-    }
-    ssize_t r = read(mi->out_fd, buf + len, cap - len);
+    if (rd.len == rd.cap && !rd.skipping && grow(&rd) != 0)
+      scanned = 0;
+    ssize_t r = read(mi->out_fd, rd.buf + rd.len, rd.cap - rd.len);
     if (r < 0 && errno == EINTR)
       continue;
     if (r <= 0)
       break;
-    len += (size_t)r;
-    size_t start = 0;
-    for (size_t i = scanned; i < len; i++) {
-      if (buf[i] != '\n')
+    if (rd.skipping) {
+      char *nl = memchr(rd.buf, '\n', (size_t)r);
+      if (nl == NULL) {
+        keep_tail(&rd, rd.buf, (size_t)r);
         continue;
-      size_t end = i;
-      if (end > start && buf[end - 1] == '\r')
-        end--;
-      if (end > start)
-        handle_line(mi, buf + start, end - start);
-      start = i + 1;
+      }
+      keep_tail(&rd, rd.buf, (size_t)(nl - rd.buf));
+      end_skipping(&rd);
+      size_t rest = (size_t)r - (size_t)(nl - rd.buf) - 1;
+      memmove(rd.buf, nl + 1, rest);
+      rd.len = rest;
+      scanned = 0;
+    } else {
+      rd.len += (size_t)r;
     }
-    memmove(buf, buf + start, len - start);
-    len -= start;
-    scanned = len;
+    size_t start = 0;
+    for (size_t i = scanned; i < rd.len;) {
+      char *nl = memchr(rd.buf + i, '\n', rd.len - i);
+      if (nl == NULL)
+        break;
+      size_t end = (size_t)(nl - rd.buf), lend = end;
+      if (lend > start && rd.buf[lend - 1] == '\r')
+        lend--;
+      if (lend > start && handle_line(&rd, start, lend - start, end + 1)) {
+        start = i = 0; /* the buffer left with the line */
+        continue;
+      }
+      start = i = end + 1;
+    }
+    memmove(rd.buf, rd.buf + start, rd.len - start);
+    rd.len -= start;
+    scanned = rd.len;
   }
-  free(buf);
+  free(rd.buf);
+  budget_release(mi->host, rd.reserved);
 }
 
 /* The child is gone: new calls wait for the restart, in-flight calls
@@ -539,18 +735,23 @@ static void close_pending(struct ms_inst *mi) {
 /* Lock held: state is RESTARTING, a child was just spawned. Replay the
  * last initialize (its reply is swallowed by handle_line) or go RUNNING. */
 static void begin_replay(struct ms_inst *mi) {
-  if (mi->init_req == NULL) {
+  if (mi->init_line == NULL) {
     mi->state = MS_RUNNING;
     pthread_cond_broadcast(&mi->cond);
     return;
   }
-  json_t *req = json_deep_copy(mi->init_req);
   mi->replay_id = ++mi->next_id;
   mi->replay_started_ns = mono_ns();
-  json_object_set_new(req, "id", json_integer((json_int_t)mi->replay_id));
+  char id[24];
+  int idn = snprintf(id, sizeof(id), "%llu", (unsigned long long)mi->replay_id);
+  struct ms_span old = {mi->init_line + mi->init_id_off, mi->init_id_len};
+  size_t n = 0;
+  char *line =
+      ms_splice_line(mi->init_line, mi->init_len - 1, old, id, (size_t)idn, &n);
   pthread_mutex_unlock(&mi->lock);
-  write_json(mi, req); /* a failure shows up as stdout EOF */
-  json_decref(req);
+  if (line != NULL)
+    write_raw(mi, line, n); /* a failure shows up as stdout EOF */
+  free(line);
   pthread_mutex_lock(&mi->lock);
 }
 
@@ -747,7 +948,7 @@ static const char *wait_running(struct ms_inst *mi,
 
 /* A message without id (or a bare response): write it, answer 202. */
 static int call_oneway(struct ms_inst *mi, const struct tc_request *req,
-                       const struct tc_sink *sink, json_t *msg) {
+                       const struct tc_sink *sink) {
   pthread_mutex_lock(&mi->lock);
   const char *why = wait_running(mi, req);
   pthread_mutex_unlock(&mi->lock);
@@ -755,7 +956,12 @@ static int call_oneway(struct ms_inst *mi, const struct tc_request *req,
     return complete_failure(sink, 502, "transport_closed", "eof");
   if (why != NULL)
     return complete_failure(sink, 504, "timeout", why);
-  if (write_json(mi, msg) != 0)
+  struct ms_span none = {req->body, 0};
+  size_t n = 0;
+  char *line = ms_splice_line(req->body, req->body_len, none, "", 0, &n);
+  int rc = line != NULL ? write_raw(mi, line, n) : -1;
+  free(line);
+  if (rc != 0)
     return complete_failure(sink, 502, "transport_closed", "eof");
   return complete_status(sink, 202);
 }
@@ -785,20 +991,6 @@ static void deliver_notes(struct ms_inst *mi, struct ms_pending *p,
   }
 }
 
-/* The reply with the original id text put back. NULL on failure. */
-static char *restore_id(const char *reply, size_t len, const char *orig_id) {
-  json_t *msg = json_loadb(reply, len, 0, NULL);
-  json_t *id = json_loads(orig_id, JSON_DECODE_ANY, NULL);
-  char *out = NULL;
-  if (msg != NULL && id != NULL && json_object_set_new(msg, "id", id) == 0) {
-    id = NULL;
-    out = json_dumps(msg, JSON_COMPACT | JSON_PRESERVE_ORDER);
-  }
-  json_decref(id);
-  json_decref(msg);
-  return out;
-}
-
 /* An initialize got no reply: whether the server took it is unknown, so
  * the child is not trusted any more. Forget the saved initialize and kill
  * the child; the supervisor restarts it uninitialized and the other
@@ -806,8 +998,8 @@ static char *restore_id(const char *reply, size_t len, const char *orig_id) {
 static void fail_closed_initialize(struct ms_inst *mi,
                                    const struct tc_request *req) {
   pthread_mutex_lock(&mi->lock);
-  json_decref(mi->init_req);
-  mi->init_req = NULL;
+  free(mi->init_line);
+  mi->init_line = NULL;
   if (!mi->stopping && mi->pid != 0) {
     mi->host->log(mi->host, TC_LOG_WARN, mi->channel,
                   "request %s: initialize got no reply; restarting MCP "
@@ -821,36 +1013,65 @@ static void fail_closed_initialize(struct ms_inst *mi,
   pthread_mutex_unlock(&mi->lock);
 }
 
+/* The reply to post: the original id put back in place of the internal
+ * one, in the reply's own buffer. Lock not held (the call owns p->reply
+ * once unlinked). Returns 0, or -1 on ENOMEM. */
+static int restore_id(struct ms_pending *p, struct ms_span orig) {
+  char *b =
+      ms_splice_in_place(p->reply, p->reply_len, &p->reply_cap, p->reply_id_off,
+                         p->reply_id_len, orig.p, orig.n);
+  if (b == NULL)
+    return -1;
+  p->reply = b;
+  p->reply_len = p->reply_len - p->reply_id_len + orig.n;
+  return 0;
+}
+
+/* Remember a successful initialize (the line written, where its id is) for
+ * the replay after a restart; a refused one clears it. */
+static void save_initialize(struct ms_inst *mi, const char *line, size_t n,
+                            size_t id_off, size_t id_len, int succeeded) {
+  char *copy = NULL;
+  if (succeeded && (copy = malloc(n + 1)) != NULL) {
+    memcpy(copy, line, n);
+    copy[n] = '\0';
+  }
+  pthread_mutex_lock(&mi->lock);
+  free(mi->init_line);
+  mi->init_line = copy;
+  mi->init_len = n;
+  mi->init_id_off = id_off;
+  mi->init_id_len = id_len;
+  pthread_mutex_unlock(&mi->lock);
+}
+
 static int ms_call(void *inst, const struct tc_request *req,
                    const struct tc_sink *sink) {
   struct ms_inst *mi = inst;
-  json_t *msg = json_loadb(req->body, req->body_len, 0, NULL);
-  if (msg == NULL || !json_is_object(msg)) {
-    json_decref(msg);
+  struct ms_view v;
+  if (req->body == NULL || ms_view(mi->host, req->body, req->body_len, &v) != 0)
     return complete_failure(sink, 502, "protocol", "malformed_json");
-  }
-  json_t *id = json_object_get(msg, "id");
-  const char *method = json_string_value(json_object_get(msg, "method"));
-  if (id == NULL || json_is_null(id) || method == NULL) {
-    int rc = call_oneway(mi, req, sink, msg);
-    json_decref(msg);
-    return rc;
-  }
-  char *orig_id = json_dumps(id, JSON_COMPACT | JSON_ENCODE_ANY);
+  if (v.id.p == NULL || ms_is_null(v.id) || v.method.p == NULL ||
+      v.method.p[0] != '"')
+    return call_oneway(mi, req, sink);
   struct ms_pending p;
   memset(&p, 0, sizeof(p));
-  p.progress = progress_token(msg);
-  int is_init = strcmp(method, "initialize") == 0, notes_ok = 1, rc;
+  p.progress = v.progress;
+  int is_init = ms_method_is(v.method, "initialize"), notes_ok = 1, rc;
   const char *why = NULL;
   char *line = NULL;
+  size_t line_len = 0, id_off = (size_t)(v.id.p - req->body), id_len = 0;
 
   pthread_mutex_lock(&mi->lock);
   why = wait_running(mi, req);
   if (why == NULL) {
     p.id = ++mi->next_id;
-    json_object_set_new(msg, "id", json_integer((json_int_t)p.id));
-    line = json_dumps(msg, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (line == NULL || orig_id == NULL) {
+    char id[24];
+    int idn = snprintf(id, sizeof(id), "%llu", (unsigned long long)p.id);
+    id_len = (size_t)idn;
+    line =
+        ms_splice_line(req->body, req->body_len, v.id, id, id_len, &line_len);
+    if (line == NULL) {
       why = "oom";
     } else {
       struct ms_pending **tail = &mi->pending;
@@ -860,18 +1081,17 @@ static int ms_call(void *inst, const struct tc_request *req,
     }
   }
   pthread_mutex_unlock(&mi->lock);
-  if (why == NULL && write_line(mi, line, strlen(line)) != 0) {
+  if (why == NULL && write_raw(mi, line, line_len) != 0) {
     pthread_mutex_lock(&mi->lock);
     p.closed = 1;
     pthread_mutex_unlock(&mi->lock);
   }
-  free(line);
 
   pthread_mutex_lock(&mi->lock);
   if (why == NULL) {
     for (;;) {
       deliver_notes(mi, &p, sink, &notes_ok);
-      if (p.reply != NULL || p.closed)
+      if (p.reply != NULL || p.closed || p.lost != MS_LOST_NONE)
         break;
       why = call_expired(req, mi->host->monotonic_ns());
       if (why != NULL)
@@ -884,25 +1104,17 @@ static int ms_call(void *inst, const struct tc_request *req,
   pthread_mutex_unlock(&mi->lock);
 
   if (p.reply != NULL) {
-    char *out = restore_id(p.reply, p.reply_len, orig_id);
-    if (out == NULL) {
+    if (is_init) {
+      /* Keep the initialize to replay only when it succeeded; a failed
+       * one supersedes the last session, so nothing is replayed then. */
+      struct ms_view rv;
+      int ok =
+          ms_view(mi->host, p.reply, p.reply_len, &rv) == 0 && rv.has_result;
+      save_initialize(mi, line, line_len, id_off, id_len, ok);
+    }
+    if (restore_id(&p, v.id) != 0) {
       rc = complete_failure(sink, 502, "client_internal", "out_of_memory");
     } else {
-      if (is_init) {
-        /* Keep the initialize to replay only when it succeeded; a failed
-         * one supersedes the last session, so nothing is replayed then. */
-        json_t *reply = json_loads(out, 0, NULL);
-        json_t *save = NULL;
-        if (json_object_get(reply, "result") != NULL) {
-          save = json_deep_copy(msg);
-          json_object_del(save, "id");
-        }
-        pthread_mutex_lock(&mi->lock);
-        json_decref(mi->init_req);
-        mi->init_req = save;
-        pthread_mutex_unlock(&mi->lock);
-        json_decref(reply);
-      }
       struct tc_headers h = TC_HEADERS_INIT;
       tc_headers_add(&h, "Content-Type", "application/json");
       struct tc_response res;
@@ -910,13 +1122,23 @@ static int ms_call(void *inst, const struct tc_request *req,
       res.struct_size = sizeof(res);
       res.status = 200;
       res.headers = &h;
-      res.body = out;
-      res.body_len = strlen(out);
+      res.body = p.reply;
+      res.body_len = p.reply_len;
       res.upstream_response_received = 1;
-      rc = sink->complete(sink, &res);
+      rc = sink->complete(sink, &res); /* posted before it returns */
       tc_headers_clear(&h);
-      free(out);
     }
+  } else if (p.lost == MS_LOST_BUDGET) {
+    struct tc_response res;
+    memset(&res, 0, sizeof(res));
+    res.struct_size = sizeof(res);
+    res.status = 503;
+    res.failure_source = "client_internal";
+    res.failure_kind = "reply_budget_exhausted";
+    res.upstream_response_received = 1;
+    rc = sink->complete(sink, &res);
+  } else if (p.lost == MS_LOST_TOO_LARGE) {
+    rc = complete_failure(sink, 502, "protocol", "response_body_too_large");
   } else if (why != NULL && strcmp(why, "oom") == 0) {
     rc = complete_failure(sink, 502, "client_internal", "out_of_memory");
   } else if (p.closed || (why != NULL && strcmp(why, "closed") == 0)) {
@@ -935,10 +1157,9 @@ static int ms_call(void *inst, const struct tc_request *req,
     rc = complete_failure(sink, 504, "timeout", why);
   }
   free(p.reply);
-  free(p.progress);
-  free(orig_id);
+  budget_release(mi->host, p.reply_reserved);
+  free(line);
   msgs_free(p.nhead);
-  json_decref(msg);
   return rc;
 }
 
@@ -1005,7 +1226,7 @@ static void ms_destroy(void *inst) {
   if (mi == NULL)
     return;
   ms_stop(mi);
-  json_decref(mi->init_req);
+  free(mi->init_line);
   ms_argv_free(mi->argv);
   pthread_cond_destroy(&mi->cond);
   pthread_mutex_destroy(&mi->lock);

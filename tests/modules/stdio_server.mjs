@@ -1,6 +1,9 @@
 // stdio_server.mjs — a tiny MCP server over stdio for test_mcp_stdio.
 // Newline-delimited JSON-RPC on stdin/stdout. tools/call "echo" takes
-// {input, delay_ms, notify, ask, exit}; "state" reports argv, pid, how many
+// {input, delay_ms, notify, ask, exit, raw (a reply line written as given,
+// "$ID" replaced by the request id), bytes + layout (a reply line padded to
+// about that size, its id first ("head"), last (default) or in the middle
+// ("middle"))}; "state" reports argv, pid, how many
 // initialize requests arrived, whether notifications/initialized did, and
 // the last answer to our own server->client request. initialize is
 // answered after params._meta.delay_ms, and refused (-32602) when
@@ -30,6 +33,21 @@ function tool(msg) {
     return;
   }
   if (a.exit) process.exit(3);
+  if (typeof a.raw === "string") { // this exact reply line, "$ID" = the id
+    process.stdout.write(a.raw.replace("$ID", JSON.stringify(msg.id)) + "\n");
+    return;
+  }
+  if (a.bytes) { // a reply line of about this many bytes, the id placed
+    const pad = "x".repeat(a.bytes);   // first, last or in the middle
+    const id = JSON.stringify(msg.id);
+    const line = a.layout === "head"
+      ? `{"jsonrpc":"2.0","id":${id},"result":{"pad":"${pad}"}}`
+      : a.layout === "middle"
+        ? `{"result":{"pad":"${pad}"},"id":${id},"jsonrpc":"2.0"}`
+        : `{"result":{"pad":"${pad}"},"jsonrpc":"2.0","id":${id}}`;
+    process.stdout.write(line + "\n");
+    return;
+  }
   if (a.notify) {
     const token = p._meta ? p._meta.progressToken : undefined;
     send({ jsonrpc: "2.0", method: "notifications/progress",

@@ -27,6 +27,7 @@
 #include <jansson.h>
 
 #include "config/config.h"
+#include "dispatch/reply_budget.h"
 #include "loader/loader.h"
 
 static struct tc_registry g_reg;
@@ -310,6 +311,109 @@ static void test_notifications_and_server_requests(void **state) {
   st = get_state(inst, &root);
   assert_true(json_is_true(json_object_get(st, "initialized")));
   json_decref(root);
+  end_inst(inst);
+}
+
+/* Ids beyond 64 bits (and any other id text) come back exactly; the
+ * request and the reply are forwarded as the bytes they are, only the id
+ * swapped (no decoding and re-encoding: 1.0, \u00e9 and a 30-digit
+ * number stay as they were). */
+static void test_big_ids_and_exact_bytes(void **state) {
+  (void)state;
+  void *inst = new_inst(SERVER_CMD);
+  static const char *const ids[] = {
+      "18446744073709551617", "-9223372036854775809", "12345678901234567890123",
+      "\"\\u0061\\n\""};
+  for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+    char body[512], want[512];
+    snprintf(body, sizeof(body),
+             "{\"jsonrpc\":\"2.0\",\"id\":%s,\"method\":\"tools/call\","
+             "\"params\":{\"name\":\"echo\",\"arguments\":{\"raw\":"
+             "\"{\\\"result\\\":{\\\"n\\\":1.0, \\\"s\\\":\\\"\\\\u00e9\\\","
+             "\\\"big\\\":123456789012345678901234567890},\\\"jsonrpc\\\":"
+             "\\\"2.0\\\",\\\"id\\\":$ID}\"}}}",
+             ids[i]);
+    snprintf(want, sizeof(want),
+             "{\"result\":{\"n\":1.0, \"s\":\"\\u00e9\",\"big\":"
+             "123456789012345678901234567890},\"jsonrpc\":\"2.0\",\"id\":%s}",
+             ids[i]);
+    struct rec r;
+    do_call(inst, body, 10000, &r);
+    assert_int_equal(r.completes, 1);
+    if (r.source[0] != '\0')
+      fail_msg("id %s: failed with %s/%s", ids[i], r.source, r.kind);
+    assert_string_equal(r.body, want);
+    free(r.body);
+  }
+  end_inst(inst);
+}
+
+/* A reply over the in-flight budget fails its own call (503,
+ * reply_budget_exhausted) whether its id comes first or last, and the
+ * child keeps serving; with room the same reply goes through, held in the
+ * buffer it was read into, and no budget stays reserved. */
+static void test_reply_budget_and_limit(void **state) {
+  (void)state;
+  void *inst = new_inst(SERVER_CMD);
+  json_t *root;
+  json_int_t pid =
+      json_integer_value(json_object_get(get_state(inst, &root), "pid"));
+  json_decref(root);
+  tc_reply_budget_configure(1u << 20);
+  static const char *const layouts[] = {"head", "tail"};
+  for (int i = 0; i < 2; i++) {
+    char body[256];
+    snprintf(body, sizeof(body),
+             "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"tools/call\","
+             "\"params\":{\"name\":\"echo\",\"arguments\":{\"bytes\":%u,"
+             "\"layout\":\"%s\"}}}",
+             40 + i, 3u << 20, layouts[i]);
+    struct rec r;
+    do_call(inst, body, 20000, &r);
+    assert_int_equal(r.completes, 1);
+    assert_string_equal(r.source, "client_internal");
+    assert_string_equal(r.kind, "reply_budget_exhausted");
+    assert_int_equal(r.status, 503);
+    free(r.body);
+  }
+  tc_reply_budget_configure(0);
+  char body[256];
+  snprintf(body, sizeof(body),
+           "{\"jsonrpc\":\"2.0\",\"id\":\"big\",\"method\":\"tools/call\","
+           "\"params\":{\"name\":\"echo\",\"arguments\":{\"bytes\":%u}}}",
+           3u << 20);
+  struct rec r;
+  do_call(inst, body, 20000, &r);
+  assert_string_equal(r.source, "");
+  assert_int_equal(strlen(r.body), (3u << 20) + 48);
+  assert_true(strcmp(r.body + strlen(r.body) - 12, ",\"id\":\"big\"}") == 0);
+  free(r.body);
+  assert_int_equal(tc_reply_budget_used(), 0);
+
+  /* Over the 64 MiB limit of one message: that call fails, nothing else. */
+  snprintf(body, sizeof(body),
+           "{\"jsonrpc\":\"2.0\",\"id\":43,\"method\":\"tools/call\","
+           "\"params\":{\"name\":\"echo\",\"arguments\":{\"bytes\":%u}}}",
+           65u << 20);
+  do_call(inst, body, 60000, &r);
+  assert_string_equal(r.source, "protocol");
+  assert_string_equal(r.kind, "response_body_too_large");
+  free(r.body);
+  assert_int_equal(
+      json_integer_value(json_object_get(get_state(inst, &root), "pid")), pid);
+  json_decref(root);
+
+  /* A message too large to hold whose id cannot be told from its ends:
+   * the child is restarted, so the call fails now instead of waiting. */
+  snprintf(body, sizeof(body),
+           "{\"jsonrpc\":\"2.0\",\"id\":44,\"method\":\"tools/call\","
+           "\"params\":{\"name\":\"echo\",\"arguments\":{\"bytes\":%u,"
+           "\"layout\":\"middle\"}}}",
+           65u << 20);
+  do_call(inst, body, 60000, &r);
+  assert_string_equal(r.source, "transport_closed");
+  free(r.body);
+  assert_int_equal(tc_reply_budget_used(), 0);
   end_inst(inst);
 }
 
@@ -660,6 +764,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_quoting_and_initialize),
       cmocka_unit_test(test_concurrent_equal_ids),
       cmocka_unit_test(test_notifications_and_server_requests),
+      cmocka_unit_test(test_big_ids_and_exact_bytes),
+      cmocka_unit_test(test_reply_budget_and_limit),
       cmocka_unit_test(test_timeout_and_late_reply),
       cmocka_unit_test(test_child_exit_and_restart),
   };
