@@ -40,10 +40,20 @@
 
 struct mh_config {
   int64_t connect_timeout_ms;
+  int server_streams;
+  int64_t server_streams_max;
+  int64_t server_stream_idle_ms;
 };
 
 /* Set by init on the main thread before any worker exists. */
 static int64_t mh_connect_timeout_ms = 10000;
+static int mh_server_streams = 1;
+static int64_t mh_server_streams_max = 64;
+static int64_t mh_server_stream_idle_ms = 300000;
+
+int64_t mh_connect_ms(void) {
+  return mh_connect_timeout_ms;
+}
 
 /* ---- handle pool and share ----------------------------------------------- */
 
@@ -550,9 +560,43 @@ int mh_post(struct mh_inst *mi, const struct tc_request *req,
   return TC_OK;
 }
 
+/* The sink of a call, watching for a 404 (the session is gone). */
+struct call_sink {
+  struct tc_sink sink;
+  const struct tc_sink *inner;
+  int status;
+};
+
+static int cs_notify(const struct tc_sink *s, const struct tc_response *m) {
+  const struct call_sink *cs = s->core;
+  return cs->inner->notify(cs->inner, m);
+}
+
+static int cs_complete(const struct tc_sink *s, const struct tc_response *r) {
+  struct call_sink *cs = s->core;
+  cs->status = r != NULL ? r->status : 0;
+  return cs->inner->complete(cs->inner, r);
+}
+
 static int mh_call(void *inst, const struct tc_request *req,
                    const struct tc_sink *sink) {
-  return mh_post(inst, req, sink, NULL);
+  struct mh_inst *mi = inst;
+  if (mi->streams == NULL)
+    return mh_post(mi, req, sink, NULL);
+  mh_streams_use(mi->streams, req);
+  struct call_sink cs = {
+      {sizeof(cs.sink), &cs, cs_notify, cs_complete}, sink, 0};
+  int rc = mh_post(mi, req, &cs.sink, NULL);
+  if (cs.status == 404)
+    mh_streams_forget(mi->streams, req);
+  return rc;
+}
+
+static int mh_end_session(void *inst, const struct tc_request *req,
+                          int *status) {
+  struct mh_inst *mi = inst;
+  mh_streams_forget(mi->streams, req);
+  return mh_terminate_session(inst, req, status);
 }
 
 int mh_terminate_session(void *inst, const struct tc_request *req,
@@ -669,6 +713,7 @@ static void mh_destroy(void *inst) {
   free(mi->idle);
   if (mi->share != NULL)
     curl_share_cleanup(mi->share);
+  mh_streams_free(mi->streams); /* before the share its handles use */
   for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
     pthread_mutex_destroy(&mi->share_locks[i]);
   pthread_mutex_destroy(&mi->pool_lock);
@@ -713,6 +758,14 @@ static int mh_create(const struct tc_host *host,
     mh_destroy(mi);
     return TC_ENOMEM;
   }
+  if (mh_server_streams) {
+    mi->streams = mh_streams_new(mi, (size_t)mh_server_streams_max,
+                                 mh_server_stream_idle_ms);
+    if (mi->streams == NULL) {
+      mh_destroy(mi);
+      return TC_ENOMEM;
+    }
+  }
   *inst = mi;
   return TC_OK;
 }
@@ -721,6 +774,7 @@ static void mh_stop(void *inst) {
   struct mh_inst *mi = inst;
   atomic_store(&mi->stopping, 1);
   mh_probe_interrupt(mi);
+  mh_streams_stop(mi->streams);
 }
 
 static const struct tc_transport_vtable mh_transport = {
@@ -729,7 +783,7 @@ static const struct tc_transport_vtable mh_transport = {
     .flags = 0,
     .create = mh_create,
     .call = mh_call,
-    .terminate_session = mh_terminate_session,
+    .terminate_session = mh_end_session,
     .probe = mh_probe,
     .stop = mh_stop,
     .destroy = mh_destroy,
@@ -740,6 +794,13 @@ static int mh_init(const struct tc_host *host, struct tc_registrar *reg,
   const struct mh_config *cfg = config;
   if (cfg != NULL && cfg->connect_timeout_ms > 0)
     mh_connect_timeout_ms = cfg->connect_timeout_ms;
+  if (cfg != NULL) { /* the core applied the defaults and bounds */
+    mh_server_streams = cfg->server_streams;
+    if (cfg->server_streams_max > 0)
+      mh_server_streams_max = cfg->server_streams_max;
+    if (cfg->server_stream_idle_ms > 0)
+      mh_server_stream_idle_ms = cfg->server_stream_idle_ms;
+  }
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
     *errmsg = host->format("cannot initialise libcurl");
     return TC_ERR;
@@ -759,6 +820,21 @@ static const struct tc_config_field mh_fields[] = {
     {"connect_timeout", TC_CFG_DURATION, "10s",
      offsetof(struct mh_config, connect_timeout_ms),
      "time allowed to connect to the MCP server (TCP and TLS)", 100, 300000},
+    {"server_streams", TC_CFG_BOOL, "true",
+     offsetof(struct mh_config, server_streams),
+     "open the server's GET stream for each MCP session and answer its "
+     "requests (sampling, elicitation) with an error at once",
+     0, 0},
+    {"server_streams_max", TC_CFG_INT, "64",
+     offsetof(struct mh_config, server_streams_max),
+     "sessions with a server stream at once; the least recently used one "
+     "is closed to make room",
+     1, 10000},
+    {"server_stream_idle_timeout", TC_CFG_DURATION, "5m",
+     offsetof(struct mh_config, server_stream_idle_ms),
+     "a session's server stream is closed after this long without a "
+     "command of that session",
+     1000, 86400000},
     TC_CONFIG_END};
 
 TC_MODULE_DEFINE(mcp_http, .name = "mcp-http", .version = "0.3.0",

@@ -169,6 +169,8 @@ struct mh_probe_state {
   char *detail; /* cached /readyz detail (malloc()ed) or NULL */
 };
 
+struct mh_streams;
+
 struct mh_inst {
   const struct tc_host *host;
   const struct tc_binding *binding; /* borrowed until destroy */
@@ -181,7 +183,11 @@ struct mh_inst {
   CURLSH *share;
   pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
   struct mh_probe_state probe;
+  struct mh_streams *streams; /* NULL when server streams are off */
 };
+
+/* The connect timeout (the module's connect_timeout setting), in ms. */
+int64_t mh_connect_ms(void);
 
 /* How a transfer ended at the libcurl level (for the probe's decisions). */
 struct mh_xfer_info {
@@ -201,6 +207,28 @@ int mh_get_head(struct mh_inst *mi, const struct tc_request *req, long *status,
                 int *is_sse);
 /* DELETE the binding URL (the transport's terminate_session). */
 int mh_terminate_session(void *inst, const struct tc_request *req, int *status);
+
+/* ---- the server's standalone streams (mh_streams.c) ----------------------
+ * Per MCP session seen in a command, the server's GET stream is opened and
+ * its requests are answered at once (ping: empty result; anything else:
+ * -32601), so a tool that asks the client something (sampling,
+ * elicitation) gets an error instead of waiting; notifications on it are
+ * dropped. At most `max` sessions, each closed after `idle_ms` without a
+ * command. Contract and threads: mh_streams.c. */
+struct mh_streams *mh_streams_new(struct mh_inst *mi, size_t max,
+                                  int64_t idle_ms);
+/* A command of the request's session (Mcp-Session-Id) is about to be sent:
+ * remember its headers, and open the session's stream if it has none (the
+ * first time, wait up to 1 s — half the time left at most — for the
+ * server's answer). No-op without a session id or with ss NULL. */
+void mh_streams_use(struct mh_streams *ss, const struct tc_request *req);
+/* The request's session ended (DELETE, or a 404): close its stream. */
+void mh_streams_forget(struct mh_streams *ss, const struct tc_request *req);
+/* Streams open now (tests, diagnostics). */
+size_t mh_streams_open_count(struct mh_streams *ss);
+/* Close every stream and join the thread (stop()); free (destroy()). */
+void mh_streams_stop(struct mh_streams *ss);
+void mh_streams_free(struct mh_streams *ss);
 
 /* ---- startup probe (mh_probe.c) ------------------------------------------ */
 

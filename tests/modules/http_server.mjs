@@ -8,7 +8,16 @@
 //
 // Paths: /mcp       initialize (issues Mcp-Session-Id), notifications -> 202,
 //                   other requests -> result {echo: method}; GET holds a
-//                   text/event-stream open; DELETE -> 204.
+//                   text/event-stream open (the session's standalone stream;
+//                   with --log-streams 1 its end is logged as method
+//                   "STREAM-CLOSED");
+//                   DELETE -> 204. tools/call "ask-client" sends a request
+//                   ({method} from its arguments, default
+//                   sampling/createMessage) to the client on the session's
+//                   stream and answers the call with what the client
+//                   answered; with no stream open it never answers (as an
+//                   SDK server whose request is dropped). A POST carrying a
+//                   JSON-RPC response is such an answer (202).
 //        /auth      401 + WWW-Authenticate for everything.
 //        /forbidden 403 for everything.
 //        /slow      answers after 3 s.
@@ -16,7 +25,7 @@
 // Options: --listen PORT | --unix PATH, --url-file FILE (written once
 // listening: "http(s)://127.0.0.1:PORT" or "unix:PATH"), --log FILE,
 // --tls-cert/--tls-key/--tls-ca, --client-cert required|optional,
-// --redirect-to URL.
+// --redirect-to URL, --no-get (GET -> 405).
 import { appendFileSync, renameSync, writeFileSync, readFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
@@ -26,6 +35,9 @@ for (let i = 2; i < process.argv.length; i += 2)
   opt[process.argv[i].replace(/^--/, "")] = process.argv[i + 1];
 
 let sessions = 0;
+const streams = new Map();  // session -> its open GET response
+const waiting = new Map();  // id of a request to the client -> resolve
+let asked = 0;
 const log = (rec) => { if (opt.log) appendFileSync(opt.log, JSON.stringify(rec) + "\n"); };
 
 function peerCN(req) {
@@ -61,13 +73,41 @@ function handle(req, res, raw) {
   }
   if (path !== "/mcp" && path !== "/slow") { res.writeHead(404); return res.end(); }
   if (req.method === "GET") {
+    if (opt["no-get"] !== undefined) { res.writeHead(405, { Allow: "POST, DELETE" }); return res.end(); }
+    const sid = req.headers["mcp-session-id"];
     res.writeHead(200, { "Content-Type": "text/event-stream" });
     res.write(": open\n\n"); // held open until the client goes away
+    if (sid) {
+      streams.set(sid, res);
+      res.on("close", () => {
+        if (streams.get(sid) === res) streams.delete(sid);
+        if (opt["log-streams"] !== undefined) log({ method: "STREAM-CLOSED", path, session: sid });
+      });
+    }
     return;
   }
   if (req.method === "DELETE") { res.writeHead(204); return res.end(); }
   let msg;
   try { msg = JSON.parse(raw); } catch { return json(res, 400, { jsonrpc: "2.0", id: null, error: { code: -32700, message: "parse error" } }); }
+  if (msg.method === undefined && msg.id !== undefined) { // a client's answer
+    const done = waiting.get(msg.id);
+    if (done) { waiting.delete(msg.id); done(msg); }
+    res.writeHead(202);
+    return res.end();
+  }
+  if (msg.method === "tools/call" && msg.params && msg.params.name === "ask-client") {
+    const stream = streams.get(req.headers["mcp-session-id"]);
+    if (!stream) return; // the request would be dropped: the call waits
+    const id = "srv-" + (++asked);
+    const method = (msg.params.arguments && msg.params.arguments.method) || "sampling/createMessage";
+    waiting.set(id, (a) => json(res, 200, { jsonrpc: "2.0", id: msg.id, result: {
+      content: [{ type: "text", text: a.error ? "client error: " + a.error.message
+                                              : "client result: " + JSON.stringify(a.result) }],
+      isError: !!a.error } }));
+    stream.write("event: message\ndata: " + JSON.stringify({ jsonrpc: "2.0", id, method,
+      params: { messages: [], maxTokens: 1 } }) + "\n\n");
+    return;
+  }
   const answer = () => {
     if (msg.id === undefined) { res.writeHead(202); return res.end(); }
     if (msg.method === "initialize") {

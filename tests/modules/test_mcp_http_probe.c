@@ -7,7 +7,9 @@
  * waited for); a private CA made with openssl at test time, a server that
  * requires client certificates, and the certificate going only to the
  * binding that has it (redirects are not followed). The CA reaches the
- * module through a net hook (test-ca-net), as a deployment's would. */
+ * module through a net hook (test-ca-net), as a deployment's would. The
+ * "streams" group: the server's standalone GET stream per session, its
+ * requests answered at once, 405, the session bound and the idle close. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -33,6 +35,7 @@
 
 #include "config/config.h"
 #include "loader/loader.h"
+#include "util/log.h"
 
 static struct tc_registry g_reg;
 static const struct tc_transport_vtable *g_vt;
@@ -582,9 +585,197 @@ static void test_mtls(void **state) {
 
 static int g_with_pki; /* the mTLS group needs the private CA */
 
+/* ---- the server's standalone streams ("streams" group) --------------------
+ */
+
+static int g_streams_group; /* mcp-http loaded with max 2 sessions, 1 s idle */
+
+/* A call with a session id and a deadline; returns how long it took. */
+static uint64_t session_call(void *inst, const char *sid, const char *body,
+                             int64_t deadline_ms, struct rec *r) {
+  memset(r, 0, sizeof(*r));
+  struct tc_headers h = TC_HEADERS_INIT;
+  tc_headers_add(&h, "Mcp-Session-Id", sid);
+  tc_headers_add(&h, "MCP-Protocol-Version", "2025-06-18");
+  tc_headers_add(&h, "Authorization", "Bearer caller-token");
+  struct tc_request req;
+  memset(&req, 0, sizeof(req));
+  req.struct_size = sizeof(req);
+  req.type = "jsonrpc";
+  req.channel = "main";
+  req.request_id = "req_stream_test";
+  req.body = body;
+  req.body_len = strlen(body);
+  req.headers = &h;
+  req.is_canceled = never;
+  uint64_t t0 = now_ms();
+  req.deadline_ns = g_host->monotonic_ns() + (uint64_t)deadline_ms * 1000000u;
+  struct tc_sink sink = {sizeof(sink), r, rec_notify, rec_complete};
+  assert_int_equal(g_vt->call(inst, &req, &sink), TC_OK);
+  tc_headers_clear(&h);
+  return now_ms() - t0;
+}
+
+/* initialize without a session: the server's new session id. */
+static void new_session(void *inst, char *sid, size_t cap) {
+  static int n;
+  struct rec r;
+  do_call(inst,
+          "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":"
+          "{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},"
+          "\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}",
+          &r);
+  assert_int_equal(r.status, 200);
+  free(r.body);
+  /* http_server.mjs numbers its sessions */
+  snprintf(sid, cap, "sess-%d", ++n);
+}
+
+/* How many log lines of `method` (and session, when not NULL) the server
+ * wrote, waiting up to 5 s for at least `want` of them. */
+static size_t wait_logged(const struct server *s, const char *method,
+                          const char *sid, size_t want) {
+  size_t n = 0;
+  for (int i = 0; i < 100; i++) {
+    json_t *reqs = server_requests(s);
+    n = 0;
+    for (size_t k = 0; k < json_array_size(reqs); k++)
+      n += strcmp(req_str(reqs, k, "method"), method) == 0 &&
+           (sid == NULL || (req_str(reqs, k, "session") != NULL &&
+                            strcmp(req_str(reqs, k, "session"), sid) == 0));
+    json_decref(reqs);
+    if (n >= want)
+      break;
+    sleep_ms(50);
+  }
+  return n;
+}
+
+static const char k_ask_sampling[] =
+    "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\",\"params\":"
+    "{\"name\":\"ask-client\",\"arguments\":{}}}";
+static const char k_ask_ping[] =
+    "{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"tools/call\",\"params\":"
+    "{\"name\":\"ask-client\",\"arguments\":{\"method\":\"ping\"}}}";
+
+/* A tool that asks the client something on the session's stream: the
+ * tunnel answers at once, so the call ends with the server's own text
+ * long before its deadline instead of timing out. */
+static void test_server_requests_answered(void **state) {
+  (void)state;
+  struct server s;
+  const char *log_streams[] = {"--log-streams", "1", NULL};
+  server_start(&s, "streams", 0, log_streams);
+  char url[640], sid[32];
+  snprintf(url, sizeof(url), "%s/mcp", s.url);
+  struct tc_binding b;
+  binding_init(&b, url);
+  void *inst = new_inst(&b);
+  new_session(inst, sid, sizeof(sid));
+  struct rec r;
+  uint64_t took = session_call(inst, sid, k_ask_sampling, 8000, &r);
+  printf("sampling request on the server stream: call answered in %llu ms "
+         "(deadline 8000 ms)\n",
+         (unsigned long long)took);
+  assert_int_equal(r.completes, 1);
+  if (r.source[0] != '\0')
+    fail_msg("the call failed (%s/%s) after %llu ms", r.source, r.kind,
+             (unsigned long long)took);
+  assert_int_equal(r.status, 200);
+  assert_contains(r.body, "client error: sampling/createMessage is not "
+                          "available: tunnel-client cannot pass requests");
+  assert_contains(r.body, "\"isError\":true");
+  assert_true(took < 4000);
+  free(r.body);
+  /* ping gets an empty result; the stream stays one per session. */
+  took = session_call(inst, sid, k_ask_ping, 8000, &r);
+  assert_string_equal(r.source, "");
+  assert_contains(r.body, "client result: {}");
+  assert_true(took < 4000);
+  free(r.body);
+  assert_int_equal(wait_logged(&s, "GET", sid, 1), 1);
+  /* The stream carries the session's own headers. */
+  json_t *reqs = server_requests(&s);
+  for (size_t k = 0; k < json_array_size(reqs); k++)
+    if (strcmp(req_str(reqs, k, "method"), "GET") == 0) {
+      assert_string_equal(req_str(reqs, k, "accept"), "text/event-stream");
+      assert_string_equal(req_str(reqs, k, "protocol"), "2025-06-18");
+    }
+  json_decref(reqs);
+
+  /* session_termination closes the session's stream. */
+  struct tc_headers h = TC_HEADERS_INIT;
+  tc_headers_add(&h, "Mcp-Session-Id", sid);
+  struct tc_request req;
+  memset(&req, 0, sizeof(req));
+  req.struct_size = sizeof(req);
+  req.type = "session_termination";
+  req.headers = &h;
+  req.is_canceled = never;
+  int status = 0;
+  assert_int_equal(g_vt->terminate_session(inst, &req, &status), TC_OK);
+  assert_int_equal(status, 204);
+  tc_headers_clear(&h);
+  assert_int_equal(wait_logged(&s, "STREAM-CLOSED", sid, 1), 1);
+  end_inst(inst);
+  server_stop(&s);
+}
+
+/* A server that offers no stream (405) is asked once per session; calls
+ * are not held up. Sessions are bounded (max 2 here): a third evicts the
+ * least recently used stream, and an idle one (1 s here) is closed. */
+static void test_streams_refused_bounded_idle(void **state) {
+  (void)state;
+  struct server s;
+  const char *no_get[] = {"--no-get", "1", NULL};
+  const char *log_streams[] = {"--log-streams", "1", NULL};
+  server_start(&s, "noget", 0, no_get);
+  char url[640], sid[32];
+  snprintf(url, sizeof(url), "%s/mcp", s.url);
+  struct tc_binding b;
+  binding_init(&b, url);
+  void *inst = new_inst(&b);
+  new_session(inst, sid, sizeof(sid));
+  for (int i = 0; i < 3; i++) {
+    struct rec r;
+    session_call(inst, sid, k_ping, 8000, &r);
+    assert_int_equal(r.status, 200);
+    free(r.body);
+  }
+  assert_int_equal(wait_logged(&s, "GET", sid, 1), 1);
+  end_inst(inst);
+  server_stop(&s);
+
+  server_start(&s, "bounded", 0, log_streams);
+  snprintf(url, sizeof(url), "%s/mcp", s.url);
+  binding_init(&b, url);
+  inst = new_inst(&b);
+  char sids[3][32];
+  for (int i = 0; i < 3; i++) {
+    new_session(inst, sids[i], sizeof(sids[i]));
+    struct rec r;
+    session_call(inst, sids[i], k_ask_ping, 8000, &r); /* the stream works */
+    assert_string_equal(r.source, "");
+    assert_contains(r.body, "client result: {}");
+    free(r.body);
+    assert_int_equal(wait_logged(&s, "GET", sids[i], 1), 1);
+    if (i < 2)
+      assert_int_equal(wait_logged(&s, "STREAM-CLOSED", sids[0], 0), 0);
+  }
+  /* The third session evicted the first one's stream. */
+  assert_int_equal(wait_logged(&s, "STREAM-CLOSED", sids[0], 1), 1);
+  /* No command for 1 s: the other two close as idle. */
+  assert_int_equal(wait_logged(&s, "STREAM-CLOSED", sids[1], 1), 1);
+  assert_int_equal(wait_logged(&s, "STREAM-CLOSED", sids[2], 1), 1);
+  end_inst(inst);
+  server_stop(&s);
+}
+
 static int setup_all(void **state) {
   (void)state;
   signal(SIGPIPE, SIG_IGN);
+  if (getenv("TC_TEST_DEBUG_LOG") != NULL)
+    tc_log_set_level(TC_LOG_DEBUG);
   snprintf(g_dir, sizeof(g_dir), "/tmp/tc-mcp-http-XXXXXX");
   if (mkdtemp(g_dir) == NULL)
     return -1;
@@ -602,8 +793,15 @@ static int setup_all(void **state) {
   char *err = NULL;
   struct tc_config cfg;
   memset(&cfg, 0, sizeof(cfg));
-  if (tc_loader_load_one(&g_reg, &cfg, TC_BUILD_MODULE_DIR "/mcp-http.so", NULL,
-                         "test", &err) != 0) {
+  char k_max[] = "server_streams_max", v_max[] = "2";
+  char k_idle[] = "server_stream_idle_timeout", v_idle[] = "1s";
+  char k_origin[] = "test";
+  struct tc_kv stream_kv[2] = {{k_max, v_max, k_origin},
+                               {k_idle, v_idle, k_origin}};
+  struct tc_kvlist stream_settings = {2, stream_kv};
+  if (tc_loader_load_one(&g_reg, &cfg, TC_BUILD_MODULE_DIR "/mcp-http.so",
+                         g_streams_group ? &stream_settings : NULL, "test",
+                         &err) != 0) {
     fprintf(stderr, "load mcp-http: %s\n", err);
     return -1;
   }
@@ -636,8 +834,9 @@ static int teardown_all(void **state) {
   return 0;
 }
 
-/* Two groups, so each ctest entry stays short: no argument = probe and
- * unix-socket cases; "mtls" = the client-certificate cases. */
+/* Three groups, so each ctest entry stays short: no argument = probe and
+ * unix-socket cases; "mtls" = the client-certificate cases; "streams" =
+ * the server's standalone streams. */
 int main(int argc, char **argv) {
   const struct CMUnitTest probe_tests[] = {
       cmocka_unit_test(test_probe_ready_handshake),
@@ -648,6 +847,14 @@ int main(int argc, char **argv) {
   const struct CMUnitTest mtls_tests[] = {
       cmocka_unit_test(test_mtls),
   };
+  const struct CMUnitTest stream_tests[] = {
+      cmocka_unit_test(test_server_requests_answered),
+      cmocka_unit_test(test_streams_refused_bounded_idle),
+  };
+  if (argc > 1 && strcmp(argv[1], "streams") == 0) {
+    g_streams_group = 1;
+    return cmocka_run_group_tests(stream_tests, setup_all, teardown_all);
+  }
   if (argc > 1 && strcmp(argv[1], "mtls") == 0) {
     g_with_pki = 1;
     return cmocka_run_group_tests(mtls_tests, setup_all, teardown_all);
