@@ -15,6 +15,12 @@
 #                     progress events counted on the wire (sse_progress.mjs)
 #   peers_stdio       same with the server as a stdio child (--mcp-command);
 #                     the direct SDK session spawns its own stdio child
+#   peers_server_requests  an SDK-built server (sdk_server.mjs) whose tools
+#                     ask the client something on the session's standalone
+#                     stream, behind an HTTP binding: the calls end at once
+#                     with the server's error text, not at the deadline;
+#                     and 100 SSE answers reuse connections
+#                     (server_requests.mjs)
 #   conformance       conformance server suite (active scenarios) against
 #                     the HTTP server directly, through a tunnel with an
 #                     HTTP binding and through one with a stdio binding (the
@@ -115,6 +121,17 @@ peers_stdio)
     fail "SDK session through the tunnel differs from the direct one"
   phase "progress notifications on the wire"
   in_e2e sse_progress.mjs --tunnel "$tunnel" || fail "progress notifications through the tunnel"
+  stop_pid "$proxy_pid" "dev proxy"
+  ;;
+
+peers_server_requests)
+  spawn sdkserver "SDK server" "${clean_env[@]}" "$node_path" "$e2e_dir/sdk_server.mjs" \
+    "$work/sdkserver.url"
+  start_proxy proxy --mcp-server-url "$spawned_url" --response-timeout 10s
+  phase "server->client requests on the standalone stream; SSE connection reuse"
+  in_e2e server_requests.mjs --tunnel "$tunnel" --deadline-ms 10000 \
+    --conns "$work/sdkserver.url.conns" ||
+    fail "server requests or connection reuse through the tunnel"
   stop_pid "$proxy_pid" "dev proxy"
   ;;
 
