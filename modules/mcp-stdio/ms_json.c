@@ -22,7 +22,8 @@ int ms_view(const struct tc_host *host, const char *msg, size_t len,
   static const char *const keys[K_COUNT] = {"id", "method", "result", "error",
                                             "params"};
   size_t off[K_COUNT], n[K_COUNT];
-  if (host->json_members(msg, len, keys, K_COUNT, off, n) != TC_OK)
+  if (!TC_HOST_HAS(host, json_members) || host->json_members == NULL ||
+      host->json_members(msg, len, keys, K_COUNT, off, n) != TC_OK)
     return -1;
   v->id = at(msg, off[K_ID], n[K_ID]);
   v->method = at(msg, off[K_METHOD], n[K_METHOD]);

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +215,36 @@ static int reg_sink(struct tc_registrar *r,
 /* ---- public API ------------------------------------------------------------
  */
 
+static int fh_reply_reserve(const struct tc_host *h, size_t bytes) {
+  struct tc_fakehost *fh = owner(h);
+  pthread_mutex_lock(&fh->mu);
+  int ok = bytes <= fh->reply_limit - fh->reply_used;
+  if (ok)
+    fh->reply_used += bytes;
+  pthread_mutex_unlock(&fh->mu);
+  return ok ? TC_OK : TC_ENOMEM;
+}
+
+static void fh_reply_release(const struct tc_host *h, size_t bytes) {
+  struct tc_fakehost *fh = owner(h);
+  pthread_mutex_lock(&fh->mu);
+  fh->reply_used = bytes <= fh->reply_used ? fh->reply_used - bytes : 0;
+  pthread_mutex_unlock(&fh->mu);
+}
+
+void tc_fakehost_set_reply_budget(struct tc_fakehost *fh, size_t bytes) {
+  pthread_mutex_lock(&fh->mu);
+  fh->reply_limit = bytes;
+  pthread_mutex_unlock(&fh->mu);
+}
+
+size_t tc_fakehost_reply_bytes(struct tc_fakehost *fh) {
+  pthread_mutex_lock(&fh->mu);
+  size_t n = fh->reply_used;
+  pthread_mutex_unlock(&fh->mu);
+  return n;
+}
+
 struct tc_fakehost *tc_fakehost_new(const char *module_name) {
   struct tc_fakehost *fh = calloc(1, sizeof(*fh));
   if (fh == NULL)
@@ -241,6 +272,10 @@ struct tc_fakehost *tc_fakehost_new(const char *module_name) {
   h->free = fh_free;
   h->format = fh_format;
   h->net_prepare = fh_net_prepare;
+  h->reply_reserve = fh_reply_reserve;
+  h->reply_release = fh_reply_release;
+  h->json_members = NULL; /* not offered by the fake host */
+  fh->reply_limit = SIZE_MAX;
   tc_fakehost_metrics_bind(h);
   return fh;
 }

@@ -27,8 +27,9 @@ struct tc_fakehost {
     const void *vt;
   } vts[32];
   size_t vt_count;
-  pthread_mutex_t metrics_mu; /* guards families and their series */
-  struct tc_metric *families; /* registration order, linked (metrics.c) */
+  pthread_mutex_t metrics_mu;     /* guards families and their series */
+  struct tc_metric *families;     /* registration order, linked (metrics.c) */
+  size_t reply_limit, reply_used; /* the reply budget (guarded by mu) */
 };
 
 /* Fill the metric_* and metrics_visit members of the host table. */

@@ -1,8 +1,8 @@
 /* fuzz_sse.c — libFuzzer target: the mcp-http module's SSE parser
  * (mh_sse.c, compiled in). The first byte picks a chunk size so that lines
  * and CR/LF pairs are split across feeds; the parser is bounded at 4 KiB per
- * line/event. Invariants: no crash, no leak, every event's length within
- * the bound, an over-long line stops the stream with -1. */
+ * event's data. Invariants: no crash, no leak, every event's length within
+ * the bound, over-long data stops the stream with -1. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   data++;
   size--;
   struct mh_sse p;
-  mh_sse_init(&p, SSE_FUZZ_MAX, on_event, &events);
+  mh_sse_init(&p, NULL, SSE_FUZZ_MAX, on_event, &events);
   for (size_t off = 0; off < size; off += chunk) {
     size_t n = size - off < chunk ? size - off : chunk;
     if (mh_sse_feed(&p, (const char *)data + off, n) != 0)

@@ -22,6 +22,7 @@
 
 #include "config/config.h"
 #include "config_fixture.h"
+#include "dispatch/reply_budget.h"
 #include "loader/loader.h"
 #include "loader/loader_internal.h"
 #include "ops/metrics_registry.h"
@@ -162,8 +163,47 @@ static void test_older_minor_module_works(void **state) {
   assert_string_equal(cap.body,
                       "{\"channel\":\"main\",\"url\":\"http://127.0.0.1:9/"
                       "mcp\",\"ttl\":600000,\"max\":10,"
-                      "\"host_struct_larger\":true}");
+                      "\"host_struct_larger\":true,\"host_table_larger\":"
+                      "true}");
   t->vt->destroy(inst);
+  tc_registry_free(&reg);
+}
+
+/* ABI 1.3 host members: json_members looks into JSON without decoding
+ * (any number size, last duplicate wins, more than 8 keys), and the reply
+ * budget is shared by every module's table. */
+static void test_host_13_members(void **state) {
+  struct tc_registry reg = {0};
+  struct tc_config cfg;
+  cfg_with_dirs(&cfg, NULL, 0);
+  char *err = NULL;
+  if (tc_loader_load_one(&reg, &cfg, fixture("good"), NULL, "test", &err) != 0)
+    fail_msg("good fixture refused: %s", err);
+  const struct tc_host *h = &reg.modules[0]->host;
+  assert_true(TC_HOST_HAS(h, json_members));
+  static const char msg[] =
+      "{\"id\": 18446744073709551617 ,\"m\":\"x\",\"m\":[1,{\"id\":2}],"
+      "\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":6,\"g\":7}";
+  const char *keys[10] = {"id", "m", "a", "b", "c", "d", "e", "f", "g", "zz"};
+  size_t off[10], len[10];
+  assert_int_equal(h->json_members(msg, strlen(msg), keys, 10, off, len),
+                   TC_OK);
+  assert_int_equal(len[0], 20);
+  assert_memory_equal(msg + off[0], "18446744073709551617", 20);
+  assert_memory_equal(msg + off[1], "[1,{\"id\":2}]", len[1]);
+  assert_memory_equal(msg + off[8], "7", len[8]);
+  assert_int_equal(len[9], 0);
+  assert_int_equal(h->json_members("{\"a\":", 5, keys, 1, off, len), TC_EINVAL);
+  assert_int_equal(h->json_members("[1]", 3, keys, 1, off, len), TC_EINVAL);
+  assert_int_equal(len[0], 0);
+
+  tc_reply_budget_configure(1u << 20);
+  assert_int_equal(h->reply_reserve(h, 600u << 10), TC_OK);
+  assert_int_equal(h->reply_reserve(h, 600u << 10), TC_ENOMEM);
+  assert_int_equal(tc_reply_budget_used(), 600u << 10);
+  h->reply_release(h, 600u << 10);
+  assert_int_equal(tc_reply_budget_used(), 0);
+  tc_reply_budget_configure(0);
   tc_registry_free(&reg);
 }
 
@@ -1064,6 +1104,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_major_mismatch),
       cmocka_unit_test(test_minor_newer),
       cmocka_unit_test(test_older_minor_module_works),
+      cmocka_unit_test(test_host_13_members),
       cmocka_unit_test(test_short_struct_size),
       cmocka_unit_test(test_missing_init),
       cmocka_unit_test(test_missing_name),

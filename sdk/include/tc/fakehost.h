@@ -44,6 +44,13 @@ const struct tc_host *tc_fakehost_host(struct tc_fakehost *fh);
 int tc_fakehost_set_config(struct tc_fakehost *fh, const char *key,
                            const char *value);
 
+/* The in-flight reply budget behind host->reply_reserve (default: no
+ * limit), and the bytes reserved now — 0 after every call of a module that
+ * gives back what it reserved. host->json_members is NULL in the fake
+ * host. */
+void tc_fakehost_set_reply_budget(struct tc_fakehost *fh, size_t bytes);
+size_t tc_fakehost_reply_bytes(struct tc_fakehost *fh);
+
 /* Lowest level host->log_enabled() accepts (default TC_LOG_DEBUG). */
 void tc_fakehost_set_log_level(struct tc_fakehost *fh, int level);
 
