@@ -305,9 +305,11 @@ static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut,
   struct mh_xfer *x = ud;
   if (x->mode == MH_MODE_DRAIN) {
     /* The call is answered; a stream the server keeps open after the
-     * answer is cut after MH_DRAIN_MAX_MS (that connection is closed). */
-    return x->mi->host->monotonic_ns() - x->drain_from_ns >
-                   (uint64_t)MH_DRAIN_MAX_MS * 1000000u
+     * answer is cut after MH_DRAIN_MAX_MS, or at once when stopping (that
+     * connection is then closed). */
+    return atomic_load(&x->mi->stopping) ||
+                   x->mi->host->monotonic_ns() - x->drain_from_ns >
+                       (uint64_t)MH_DRAIN_MAX_MS * 1000000u
                ? 1
                : 0;
   }

@@ -403,16 +403,19 @@ static void test_reply_budget_and_limit(void **state) {
       json_integer_value(json_object_get(get_state(inst, &root), "pid")), pid);
   json_decref(root);
 
-  /* A message too large to hold whose id cannot be told from its ends:
-   * the child is restarted, so the call fails now instead of waiting. */
+  /* A message that cannot be held and whose id cannot be told from its
+   * ends: the child is restarted, so the call fails now instead of
+   * waiting. */
+  tc_reply_budget_configure(1u << 20);
   snprintf(body, sizeof(body),
            "{\"jsonrpc\":\"2.0\",\"id\":44,\"method\":\"tools/call\","
            "\"params\":{\"name\":\"echo\",\"arguments\":{\"bytes\":%u,"
            "\"layout\":\"middle\"}}}",
-           65u << 20);
+           3u << 20);
   do_call(inst, body, 60000, &r);
   assert_string_equal(r.source, "transport_closed");
   free(r.body);
+  tc_reply_budget_configure(0);
   assert_int_equal(tc_reply_budget_used(), 0);
   end_inst(inst);
 }
