@@ -16,6 +16,7 @@
  * tunnel-client: ..." or "start tunnel-client: ...") and exit 1, with every
  * file written so far removed. */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -153,6 +154,14 @@ int tc_run_agent(int argc, char **argv, const struct tc_run_hooks *hooks) {
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
   signal(SIGPIPE, SIG_IGN);
+#ifdef M_MMAP_THRESHOLD
+  /* Reply buffers of 256 KiB and more come from mmap: they grow without
+   * copying and go back to the system when freed, so the in-flight reply
+   * budget bounds what the process holds. (A fixed threshold turns off
+   * glibc's dynamic one, which after the first large free serves up to
+   * 32 MiB from the heap, where growth copies and freed memory lingers.) */
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+#endif
 
   struct tc_config cfg;
   memset(&cfg, 0, sizeof(cfg));

@@ -5,15 +5,22 @@
  * Content-Type added when absent, no redirects. An application/json reply
  * is the terminal response; a text/event-stream reply is parsed as it
  * arrives: notifications go to sink->notify, the message answering the
- * request id completes the call and ends the transfer. Failures carry
+ * request id completes the call at once, and the rest of the stream is
+ * read to its end (bounded) so that the connection is reused. Ids are
+ * matched by their exact JSON text (mh_classify.c). Failures carry
  * provenance (protocol.md §1.8); a non-2xx body crosses only when it is a
  * valid JSON-RPC error for this request.
+ *
+ * A reply is held once, in an mh_buf charged to the host's in-flight reply
+ * budget; the sink posts it from that buffer. A reply over MH_REPLY_MAX or
+ * over the budget fails that call only.
  *
  * Keep-alive: each instance keeps a mutex-guarded pool of idle easy
  * handles (at most one per concurrent worker), so connections survive
  * between commands; a CURLSH shares DNS and TLS sessions among them.
  * probe() (mh_probe.c) runs the startup initialize handshake once and
- * caches its outcome.
+ * caches its outcome. mh_streams.c holds the server's stream of each MCP
+ * session and answers the requests sent on it.
  *
  * Threads: call(), terminate_session() and probe() run concurrently on
  * worker threads; each transfer uses its own easy handle throughout. */

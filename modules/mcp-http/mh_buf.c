@@ -32,9 +32,11 @@ enum mh_buf_rc mh_buf_reserve(struct mh_buf *b, size_t len) {
   size_t need = len + 1; /* room for a terminating NUL */
   if (need <= b->cap)
     return MH_BUF_OK;
-  size_t cap = b->cap ? b->cap : 4096;
-  while (cap < need)
-    cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+  /* Doubling as a body streams in; a known length (one large request on
+   * an empty buffer) gets exactly what it needs. */
+  size_t cap = b->cap == 0 ? 4096 : b->cap > SIZE_MAX / 2 ? need : b->cap * 2;
+  if (cap < need)
+    cap = need;
   if (cap > b->limit + 1)
     cap = b->limit + 1;
   if (budget_reserve(b, cap - b->cap) != TC_OK)
