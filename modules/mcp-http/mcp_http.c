@@ -596,6 +596,7 @@ static int mh_call(void *inst, const struct tc_request *req,
   struct call_sink cs = {
       {sizeof(cs.sink), &cs, cs_notify, cs_complete}, sink, 0};
   int rc = mh_post(mi, req, &cs.sink, NULL);
+  mh_streams_done(mi->streams, req);
   if (cs.status == 404)
     mh_streams_forget(mi->streams, req);
   return rc;

@@ -222,6 +222,9 @@ struct mh_streams *mh_streams_new(struct mh_inst *mi, size_t max,
  * first time, wait up to 1 s — half the time left at most — for the
  * server's answer). No-op without a session id or with ss NULL. */
 void mh_streams_use(struct mh_streams *ss, const struct tc_request *req);
+/* The command mh_streams_use() was called for has finished: the session's
+ * idle time counts from now (never while one of its commands runs). */
+void mh_streams_done(struct mh_streams *ss, const struct tc_request *req);
 /* The request's session ended (DELETE, or a 404): close its stream. */
 void mh_streams_forget(struct mh_streams *ss, const struct tc_request *req);
 /* Streams open now (tests, diagnostics). */

@@ -16,8 +16,9 @@
  * a 2xx event stream) is not asked again for that session; a stream the
  * server ends is reopened by the next command of the session, with a
  * backoff (1 s doubling to 60 s) when it keeps ending early. Streams are
- * bounded: a session idle for `idle_ms` is closed and forgotten, and at
- * `max` sessions the least recently used one is closed to make room. A
+ * bounded: a session with no command running for `idle_ms` is closed and
+ * forgotten, and at `max` sessions the least recently used one is closed
+ * to make room (one with no command running, when there is one). A
  * session_termination, or a 404 to one of its requests, closes its stream.
  *
  * Threads: one thread per instance (started on the first session) drives
@@ -55,7 +56,8 @@ struct mh_stream {
   struct tc_headers headers; /* the session's last command headers */
   enum mh_stream_state state;
   int forget;       /* close and free (termination, eviction, idle) */
-  uint64_t used_ns; /* the last command of the session */
+  int inflight;     /* commands of the session running now */
+  uint64_t used_ns; /* the last command of the session began or ended */
   uint64_t opened_ns;
   uint64_t retry_ns; /* ENDED: not reopened before this */
   int64_t backoff_ms;
@@ -450,7 +452,8 @@ static long housekeeping(struct mh_streams *ss) {
   long wait_ms = 1000;
   for (struct mh_stream **pe = &ss->list; *pe != NULL;) {
     struct mh_stream *e = *pe;
-    if (e->forget || ss->stopping || now - e->used_ns >= idle_ns) {
+    if (e->forget || ss->stopping ||
+        (e->inflight == 0 && now - e->used_ns >= idle_ns)) {
       *pe = e->next;
       ss->count--;
       stream_free(ss, e);
@@ -576,18 +579,24 @@ static struct mh_stream *find(struct mh_streams *ss, const char *sid) {
   return NULL;
 }
 
-/* Make room for one more session: the least recently used one goes. */
+/* Make room for one more session: the least recently used one with no
+ * command running goes (or, when every one is busy, the least recently
+ * used one). */
 static void evict_lru(struct mh_streams *ss) {
-  struct mh_stream *lru = NULL;
+  struct mh_stream *lru = NULL, *lru_idle = NULL;
   size_t live = 0;
-  for (struct mh_stream *e = ss->list; e != NULL; e = e->next)
-    if (!e->forget) {
-      live++;
-      if (lru == NULL || e->used_ns <= lru->used_ns)
-        lru = e;
-    }
+  for (struct mh_stream *e = ss->list; e != NULL; e = e->next) {
+    if (e->forget)
+      continue;
+    live++;
+    if (lru == NULL || e->used_ns <= lru->used_ns)
+      lru = e;
+    if (e->inflight == 0 &&
+        (lru_idle == NULL || e->used_ns <= lru_idle->used_ns))
+      lru_idle = e;
+  }
   if (live >= ss->max && lru != NULL)
-    lru->forget = 1;
+    (lru_idle != NULL ? lru_idle : lru)->forget = 1;
 }
 
 void mh_streams_use(struct mh_streams *ss, const struct tc_request *req) {
@@ -614,6 +623,7 @@ void mh_streams_use(struct mh_streams *ss, const struct tc_request *req) {
     fresh = 1;
   }
   e->used_ns = now;
+  e->inflight++;
   keep_headers(&e->headers, req->headers);
   if (e->state == MH_STREAM_ENDED && now >= e->retry_ns) {
     e->state = MH_STREAM_WANTED;
@@ -639,6 +649,19 @@ void mh_streams_use(struct mh_streams *ss, const struct tc_request *req) {
     pthread_cond_timedwait(&ss->cond, &ss->lock, &ts);
     if (req->is_canceled != NULL && req->is_canceled(req))
       break;
+  }
+  pthread_mutex_unlock(&ss->lock);
+}
+
+void mh_streams_done(struct mh_streams *ss, const struct tc_request *req) {
+  const char *sid = ss != NULL ? session_of(req) : NULL;
+  if (sid == NULL)
+    return;
+  pthread_mutex_lock(&ss->lock);
+  struct mh_stream *e = find(ss, sid);
+  if (e != NULL && e->inflight > 0) {
+    e->inflight--;
+    e->used_ns = now_ns(ss);
   }
   pthread_mutex_unlock(&ss->lock);
 }
