@@ -875,64 +875,120 @@ done:
   free(url);
   if (!out->interrupted)
     tc_cp_status_record(TC_CP_STATUS_POLL, out->status, ret == 0, out->error,
-                        out->commands.count);
+                        out->api_error.code, out->commands.count);
   return ret;
 }
 
 /* ---- metadata ------------------------------------------------------------ */
 
-int tc_cp_fetch_metadata(struct tc_cp_client *c, char **json, char **err) {
-  *json = NULL;
-  if (err != NULL)
-    *err = NULL;
+void tc_cp_probe_result_clear(struct tc_cp_probe_result *r) {
+  if (r == NULL)
+    return;
+  free(r->body);
+  tc_cp_api_error_clear(&r->api_error);
+  memset(r, 0, sizeof(*r));
+}
+
+/* GET /v1/tunnels/{id} once within timeout_ms (<= 0: the client's request
+ * bound). Returns 0 when the transfer completed (any HTTP status), -1 when
+ * it did not (out->curl_code, out->curl_error) or was interrupted
+ * (out->interrupted). */
+static int metadata_get(struct tc_cp_client *c, long timeout_ms,
+                        struct tc_cp_probe_result *out) {
+  memset(out, 0, sizeof(*out));
   uint_fast64_t epoch = atomic_load(&c->epoch);
   struct cp_conn *k = conn_acquire(c);
   if (k == NULL) {
-    set_err(err, cp_strdup("out of memory fetching tunnel metadata"));
+    out->curl_code = CURLE_OUT_OF_MEMORY;
+    snprintf(out->curl_error, sizeof(out->curl_error), "out of memory");
     return -1;
   }
   struct cp_xfer x = {TC_SBUF_INIT, CP_ERROR_BODY_MAX * 16, false, 0, NULL,
                       NULL};
+  char errbuf[CURL_ERROR_SIZE] = "";
+  char *perr = NULL;
   int ret = -1;
-  if (prepare(c, k, c->tunnel_url, c->common, &x, c->timeout_ms, err) != 0)
+  if (prepare(c, k, c->tunnel_url, c->common, &x,
+              timeout_ms > 0 ? timeout_ms : c->timeout_ms, &perr) != 0) {
+    out->prepare_failed = true;
+    out->curl_code = CURLE_FAILED_INIT;
+    snprintf(out->curl_error, sizeof(out->curl_error), "%s",
+             perr != NULL ? perr : "cannot prepare the request");
+    free(perr);
     goto done;
+  }
+  curl_easy_setopt(k->easy, CURLOPT_ERRORBUFFER, errbuf);
   bool was_aborted = false;
   CURLcode rc = perform(c, k, epoch, NULL, &was_aborted);
+  curl_easy_setopt(k->easy, CURLOPT_ERRORBUFFER, NULL);
   if (was_aborted) {
-    set_err(err, cp_strdup("tunnel metadata fetch interrupted"));
+    out->interrupted = true;
     goto done;
   }
   if (rc != CURLE_OK) {
-    char *why = cp_fmt("tunnel metadata fetch from %s failed: %s", c->origin,
-                       curl_easy_strerror(rc));
-    tc_cp_status_record(TC_CP_STATUS_METADATA, 0, false, why, 0);
-    set_err(err, why);
+    out->curl_code = (int)rc;
+    snprintf(out->curl_error, sizeof(out->curl_error), "%s",
+             errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
     goto done;
   }
   long status = 0;
   curl_easy_getinfo(k->easy, CURLINFO_RESPONSE_CODE, &status);
-  /* Any HTTP answer shows the control plane is reachable (ops state). */
-  tc_cp_status_record(TC_CP_STATUS_METADATA, (int)status, status == 200,
-                      status == 200 ? NULL : "tunnel metadata fetch failed", 0);
-  if (status == 200 && !x.too_large && !x.body.failed) {
-    *json = tc_sbuf_finish(&x.body);
-    ret = *json != NULL ? 0 : -1;
-    if (ret != 0)
-      set_err(err, cp_strdup("out of memory reading tunnel metadata"));
-    goto done;
-  }
-  struct tc_cp_api_error ae = {0};
-  if (x.body.data != NULL)
-    tc_cp_decode_api_error(x.body.data, x.body.len, &ae);
-  char *detail = api_error_text(&ae);
-  set_err(err, cp_fmt("tunnel metadata fetch from %s failed: HTTP %ld%s%s%s",
-                      c->origin, status, detail != NULL ? " (" : "",
-                      detail != NULL ? detail : "", detail != NULL ? ")" : ""));
-  free(detail);
-  tc_cp_api_error_clear(&ae);
+  out->status = (int)status;
+  if (status != 200 && x.body.data != NULL)
+    tc_cp_decode_api_error(x.body.data, x.body.len, &out->api_error);
+  if (!x.too_large && !x.body.failed)
+    out->body = tc_sbuf_finish(&x.body);
+  ret = 0;
 done:
   xfer_clear(&x);
   conn_release(c, k);
+  return ret;
+}
+
+int tc_cp_probe_metadata(struct tc_cp_client *c, long timeout_ms,
+                         struct tc_cp_probe_result *out) {
+  return metadata_get(c, timeout_ms, out);
+}
+
+int tc_cp_fetch_metadata(struct tc_cp_client *c, char **json, char **err) {
+  *json = NULL;
+  if (err != NULL)
+    *err = NULL;
+  struct tc_cp_probe_result r;
+  int ret = -1;
+  if (metadata_get(c, 0, &r) != 0) {
+    if (r.interrupted) {
+      set_err(err, cp_strdup("tunnel metadata fetch interrupted"));
+    } else {
+      char *why = cp_fmt("tunnel metadata fetch from %s failed: %s", c->origin,
+                         curl_easy_strerror((CURLcode)r.curl_code));
+      if (!r.prepare_failed)
+        tc_cp_status_record(TC_CP_STATUS_METADATA, 0, false, why, NULL, 0);
+      set_err(err, why);
+    }
+    goto done;
+  }
+  /* Any HTTP answer shows the control plane is reachable (ops state). */
+  tc_cp_status_record(TC_CP_STATUS_METADATA, r.status, r.status == 200,
+                      r.status == 200 ? NULL : "tunnel metadata fetch failed",
+                      r.api_error.code, 0);
+  if (r.status == 200 && r.body != NULL) {
+    *json = r.body;
+    r.body = NULL;
+    ret = 0;
+    goto done;
+  }
+  if (r.status == 200) {
+    set_err(err, cp_strdup("tunnel metadata too large or out of memory"));
+    goto done;
+  }
+  char *detail = api_error_text(&r.api_error);
+  set_err(err, cp_fmt("tunnel metadata fetch from %s failed: HTTP %d%s%s%s",
+                      c->origin, r.status, detail != NULL ? " (" : "",
+                      detail != NULL ? detail : "", detail != NULL ? ")" : ""));
+  free(detail);
+done:
+  tc_cp_probe_result_clear(&r);
   return ret;
 }
 

@@ -88,8 +88,28 @@ void tc_cp_poll_result_clear(struct tc_cp_poll_result *r);
 void tc_cp_client_wake_poll(struct tc_cp_client *c);
 
 /* GET /v1/tunnels/{id} once. Returns 0 with *json (malloc()ed body), or -1
- * with *err (malloc()ed one line). */
+ * with *err (malloc()ed one line). Feeds the ops state (cp_status.h). */
 int tc_cp_fetch_metadata(struct tc_cp_client *c, char **json, char **err);
+
+/* What one GET /v1/tunnels/{id} showed, for preflight checks (`doctor`):
+ * the same request, headers and network stack as the agent's own fetch,
+ * without touching the ops state. */
+struct tc_cp_probe_result {
+  int status;           /* HTTP status; 0 when none was received */
+  int curl_code;        /* CURLcode of a transfer that did not complete */
+  char curl_error[256]; /* libcurl's detail for curl_code ("" when none) */
+  bool prepare_failed;  /* the request could not be set up (a net hook
+                           refused it): curl_error holds the reason */
+  bool interrupted;     /* aborted by tc_cp_client_interrupt() */
+  char *body;           /* the reply body (capped at 1 MiB), or NULL */
+  struct tc_cp_api_error api_error; /* non-200: the error envelope */
+};
+/* Returns 0 when an HTTP answer came (any status), else -1; the result
+ * says which. timeout_ms <= 0 uses the client's request bound. Clear the
+ * result with tc_cp_probe_result_clear() in every case. */
+int tc_cp_probe_metadata(struct tc_cp_client *c, long timeout_ms,
+                         struct tc_cp_probe_result *out);
+void tc_cp_probe_result_clear(struct tc_cp_probe_result *r);
 
 /* The prefix every route hangs off ("https://host[:port][/url-path]"),
  * borrowed from the client (tests, diagnostics). */

@@ -69,12 +69,21 @@ static json_t *control_plane_json(const struct tc_config *cfg) {
   char origin[256] = "";
   if (cfg != NULL && cfg->cp_base_url != NULL)
     tc_url_origin(cfg->cp_base_url, origin, sizeof(origin));
-  return json_pack("{s:o,s:b,s:o,s:o,s:I,s:I}", "base_url",
-                   string_or_null(origin), "reachable", st.reached,
-                   "last_poll_at", rfc3339_or_null(st.last_poll_unix_ms),
-                   "last_error", string_or_null(st.last_error), "polls_total",
-                   (json_int_t)st.polls_total, "poll_errors_total",
-                   (json_int_t)st.poll_errors_total);
+  bool oom = false;
+  char *refusal = tc_cp_status_refusal(&st, &oom);
+  json_t *j = json_pack(
+      "{s:o,s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:I}", "base_url",
+      string_or_null(origin), "reachable", st.reached, "last_http_status",
+      st.last_http_status > 0 ? json_integer(st.last_http_status) : json_null(),
+      "refusal", string_or_null(refusal), "refused_status",
+      st.refused_status > 0 ? json_integer(st.refused_status) : json_null(),
+      "last_poll_at", rfc3339_or_null(st.last_poll_unix_ms),
+      "last_successful_poll_at", rfc3339_or_null(st.last_poll_ok_unix_ms),
+      "last_error", string_or_null(st.last_error), "polls_total",
+      (json_int_t)st.polls_total, "poll_errors_total",
+      (json_int_t)st.poll_errors_total);
+  free(refusal);
+  return j;
 }
 
 /* The proxy module's health checks, read back from its metric family

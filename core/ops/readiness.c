@@ -201,14 +201,11 @@ static int check_control_plane(struct tc_readiness_verdict *v) {
     return add_reason(v,
                       fmt("control plane not reached: %s",
                           st.last_error[0] ? st.last_error : "no answer yet"));
-  if (st.rejected) {
-    char *s = NULL;
-    if (asprintf(&s, "control plane rejected the API key (HTTP %d)",
-                 st.last_http_status) < 0)
-      s = NULL;
-    return add_reason(v, s);
-  }
-  return 0;
+  bool oom = false;
+  char *refusal = tc_cp_status_refusal(&st, &oom);
+  if (oom)
+    return -1;
+  return refusal != NULL ? add_reason(v, refusal) : 0;
 }
 
 int tc_readiness_check(struct tc_readiness *r, struct tc_readiness_verdict *v) {

@@ -6,8 +6,11 @@
  *   2. the startup probe runner has not finished: "mcp startup probe pending";
  *   3. each channel's probe() (TC_AGAIN or < 0; a TC_OK detail is a note);
  *   4. the control plane: "control plane not reached: <last error>" until
- *      its first HTTP answer, "control plane rejected the API key (HTTP
- *      401)" while it answers 401/403;
+ *      its first HTTP answer, then, while its latest definitive answer
+ *      refuses this agent (cp_status.h), what the refusal means and what
+ *      to check: "control plane rejected the API key (HTTP 401): ...",
+ *      "... refuses this tunnel to the API key (HTTP 403): ...", "...
+ *      does not know this tunnel id (HTTP 404): ...";
  * then 200 "ready" or "ready (<note>; <note>)".
  *
  * The runner is one background thread that calls every channel's probe()

@@ -6,7 +6,8 @@
 # usage: ops.sh CASE TUNNEL_CLIENT_BINARY PROBE_FIXTURE_SO
 #
 # Cases: listener_files, unix_socket, guards, remote_peer, bad_requests,
-# readyz_cp_down_then_up, readyz_cp_rejected, readyz_startup_wait,
+# readyz_cp_down_then_up, readyz_cp_rejected, readyz_cp_unknown_tunnel,
+# readyz_cp_forbidden, readyz_startup_wait,
 # readyz_probe_failed, readyz_probe_note, metrics_flow, admin_api.
 # Every process runs under `env -i` with HOME in a private temp dir and is
 # killed by the EXIT trap if still alive; ports are ephemeral (a port picked
@@ -320,13 +321,68 @@ readyz_cp_rejected)
   start_stub
   start_cp
   agent_key=some-other-key start_agent --health.listen-addr 127.0.0.1:0
-  wait_readyz 503 "control plane rejected the API key (HTTP 401)"
+  wait_readyz 503 "control plane rejected the API key (HTTP 401): set control_plane.api_key (CONTROL_PLANE_API_KEY) to a runtime API key of the organization that owns the tunnel"
   [[ $(metric 'tunnel_client_ready') == 0 ]] || fail "readiness gauge is not 0"
   for ((i = 0; i < 200; i++)); do # the metadata fetch may be refused first
     [[ $(metric 'tunnel_client_polls_total{result="http_error"}') -ge 1 ]] && break
     sleep 0.05
   done
   [[ $(metric 'tunnel_client_polls_total{result="http_error"}') -ge 1 ]] || fail "no http_error poll counted"
+  stop_agent
+  ;;
+
+readyz_cp_unknown_tunnel)
+  # A well-formed tunnel id the control plane does not know: every poll is
+  # answered 404. Never ready; /api/status and the metrics agree; once the
+  # service knows the id (restarted with it on the same port), ready.
+  start_stub
+  start_cp
+  cp_pid=$spawned_pid
+  cport=$(port_of "$cp")
+  tid=tunnel_33333333333333333333333333333333
+  start_agent --health.listen-addr 127.0.0.1:0
+  why="control plane does not know this tunnel id (HTTP 404): check control_plane.tunnel_id against https://platform.openai.com/settings/organization/tunnels, and that control_plane.base_url and url_path name the service that hosts it"
+  for ((i = 0; i < 200; i++)); do # the 404 of a poll, not only of the metadata fetch
+    [[ $(metric 'tunnel_client_polls_total{result="http_error"}') -ge 2 ]] && break
+    sleep 0.05
+  done
+  [[ $(metric 'tunnel_client_polls_total{result="http_error"}') -ge 2 ]] || fail "fewer than 2 polls answered 404"
+  get /readyz
+  expect 503 "$why" "/readyz for an unknown tunnel id"
+  [[ $(metric 'tunnel_client_ready') == 0 ]] || fail "readiness gauge is not 0"
+  [[ $(metric 'tunnel_client_last_successful_poll_timestamp_seconds') == 0 ]] ||
+    fail "last successful poll gauge moved without a successful poll"
+  get /api/status
+  export WHY=$why
+  jq_check '.ready == false and .readiness == env.WHY and .control_plane.reachable == true and .control_plane.refusal == env.WHY and .control_plane.refused_status == 404 and .control_plane.last_http_status == 404 and .control_plane.last_successful_poll_at == null and (.control_plane.last_poll_at | type == "string")' "status for an unknown tunnel id"
+  get /healthz
+  expect 200 live "/healthz stays live"
+  # The service learns the id: the next poll succeeds and the agent is ready.
+  stop_pid "$cp_pid" "dev control-plane"
+  spawn cp2 "dev control-plane" env -i PATH="$PATH" HOME="$work" "$bin" dev control-plane \
+    --listen "127.0.0.1:$cport" --url-file "$work/cp2.url" --tunnel-id "$tid"
+  wait_readyz 200 ready
+  get /api/status
+  jq_check '.control_plane.refusal == null and .control_plane.refused_status == null and (.control_plane.last_successful_poll_at | type == "string")' "status once the tunnel is known"
+  awk -v v="$(metric 'tunnel_client_last_successful_poll_timestamp_seconds')" 'BEGIN {exit !(v > 0)}' ||
+    fail "last successful poll gauge still 0 after a successful poll"
+  stop_agent
+  ;;
+
+readyz_cp_forbidden)
+  # Polls answered 403 (the key may not use this tunnel): 503 with what it
+  # means, as long as the refusals last; ready once they stop.
+  start_stub
+  start_cp
+  auth="Authorization: Bearer $key"
+  faults=$("$jq_bin" -cn '{poll: [range(64) | {status: 403}]}')
+  set_faults "$faults" >/dev/null
+  start_agent --health.listen-addr 127.0.0.1:0
+  wait_readyz 503 "control plane refuses this tunnel to the API key (HTTP 403): use a runtime API key of the organization or project that owns the tunnel, and set control_plane.organization_id when the tunnel belongs to an organization"
+  get /api/status
+  jq_check '.ready == false and .control_plane.last_http_status == 403 and (.control_plane.refusal | startswith("control plane refuses this tunnel"))' "status while refused"
+  "$curl_bin" -sS --max-time 5 -X DELETE -H "$auth" "$cp/_dev/faults" >/dev/null || fail "clear faults"
+  wait_readyz 200 ready
   stop_agent
   ;;
 
@@ -445,7 +501,7 @@ admin_api)
   get /api/status
   expect 200 "" "/api/status"
   jq_check '(.version | type == "string") and (.client_instance_id | test("^[0-9a-f]{32}$")) and .tunnel_id == "'"$tid"'" and (.started_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$")) and (.uptime_seconds | type == "number") and .health_url == "'"$h"'" and .ready == true and .readiness == "ready" and .readiness_reasons == [] and .log_level == "info"' "status fields"
-  jq_check '.control_plane.base_url == "'"$cp"'" and .control_plane.reachable == true and (.control_plane.last_poll_at | type == "string") and .control_plane.last_error == null and .control_plane.polls_total >= 1 and .control_plane.poll_errors_total == 0' "status control_plane"
+  jq_check '.control_plane.base_url == "'"$cp"'" and .control_plane.reachable == true and (.control_plane.last_poll_at | type == "string") and (.control_plane.last_successful_poll_at | type == "string") and .control_plane.last_http_status == 204 and .control_plane.refusal == null and .control_plane.last_error == null and .control_plane.polls_total >= 1 and .control_plane.poll_errors_total == 0' "status control_plane"
   jq_check '[.modules[] | select(.name == "metrics-prometheus" and .kinds == ["metrics-sink"] and (.version | type == "string"))] | length == 1' "status modules"
   grep -q "$key" <<<"$body" && fail "/api/status shows the API key"
   get /api/channels

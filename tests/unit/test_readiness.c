@@ -1,8 +1,9 @@
 /* Unit tests for ops/readiness.c: the /readyz order (hooks first, then the
  * startup probe runner, then the control plane), the reasons list, the
- * ready gauge, and the control-plane transitions (not reached -> rejected
- * on 401/403 -> ready on the next answer). Channels and probes are covered
- * end to end by tests/integration/ops.sh. */
+ * ready gauge, and the control-plane transitions (not reached -> refused
+ * on 401/403/404 -> ready on the next success; transient errors change
+ * nothing; the poll outranks the metadata fetch). Channels and probes are
+ * covered end to end by tests/integration/ops.sh. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -105,22 +106,31 @@ static void test_order_and_transitions(void **state) {
   expect(r, 0, cp_only[0], cp_only, 1);
 
   tc_cp_status_record(TC_CP_STATUS_POLL, 0, false,
-                      "poll to http://127.0.0.1:9 failed: Couldn't connect", 0);
+                      "poll to http://127.0.0.1:9 failed: Couldn't connect",
+                      NULL, 0);
   const char *down[] = {"control plane not reached: poll to "
                         "http://127.0.0.1:9 failed: Couldn't connect"};
   expect(r, 0, down[0], down, 1);
 
-  tc_cp_status_record(TC_CP_STATUS_METADATA, 401, false, "HTTP 401", 0);
-  const char *rejected[] = {"control plane rejected the API key (HTTP 401)"};
+  tc_cp_status_record(TC_CP_STATUS_METADATA, 401, false, "HTTP 401", NULL, 0);
+  const char *rejected[] = {
+      "control plane rejected the API key (HTTP 401): set "
+      "control_plane.api_key (CONTROL_PLANE_API_KEY) to a runtime API key of "
+      "the organization that owns the tunnel"};
   expect(r, 0, rejected[0], rejected, 1);
-  tc_cp_status_record(TC_CP_STATUS_POLL, 403, false, "HTTP 403", 0);
-  const char *rejected403[] = {"control plane rejected the API key (HTTP 403)"};
+  tc_cp_status_record(TC_CP_STATUS_POLL, 403, false, "HTTP 403",
+                      "tunnel_use_forbidden", 0);
+  const char *rejected403[] = {
+      "control plane refuses this tunnel to the API key (HTTP 403 "
+      "tunnel_use_forbidden): use a runtime API key of the organization or "
+      "project that owns the tunnel, and set control_plane.organization_id "
+      "when the tunnel belongs to an organization"};
   expect(r, 0, rejected403[0], rejected403, 1);
 
-  tc_cp_status_record(TC_CP_STATUS_POLL, 204, true, NULL, 0);
+  tc_cp_status_record(TC_CP_STATUS_POLL, 204, true, NULL, NULL, 0);
   expect(r, 1, "ready", NULL, 0);
   /* Once reached, a later network error does not unready. */
-  tc_cp_status_record(TC_CP_STATUS_POLL, 0, false, "reset", 0);
+  tc_cp_status_record(TC_CP_STATUS_POLL, 0, false, "reset", NULL, 0);
   expect(r, 1, "ready", NULL, 0);
 
   struct tc_cp_status st;
@@ -131,12 +141,90 @@ static void test_order_and_transitions(void **state) {
   assert_int_equal(st.poll_errors_total, 3);
   assert_string_equal(st.last_error, "reset");
   assert_true(st.last_poll_unix_ms > 0);
+  assert_true(st.last_poll_ok_unix_ms > 0);
+  tc_readiness_free(r);
+}
+
+static const char unknown_tunnel[] =
+    "control plane does not know this tunnel id (HTTP 404): check "
+    "control_plane.tunnel_id against "
+    "https://platform.openai.com/settings/organization/tunnels, and that "
+    "control_plane.base_url and url_path name the service that hosts it";
+
+/* A well-formed tunnel id the service does not know: every answer is 404.
+ * Never ready, and nothing but a success clears it. */
+static void test_unknown_tunnel(void **state) {
+  (void)state;
+  tc_cp_status_reset();
+  struct tc_readiness *r = NULL;
+  assert_int_equal(tc_readiness_new(&r, NULL, NULL), 0);
+  char *err = NULL;
+  assert_int_equal(tc_readiness_start_probes(r, &err), 0);
+  assert_true(tc_readiness_wait_probes(r, 5000));
+
+  /* The metadata fetch answers first; it decides until a poll does. */
+  tc_cp_status_record(TC_CP_STATUS_METADATA, 404, false,
+                      "tunnel metadata fetch failed", NULL, 0);
+  const char *refused[] = {unknown_tunnel};
+  expect(r, 0, unknown_tunnel, refused, 1);
+  for (int i = 0; i < 3; i++)
+    tc_cp_status_record(TC_CP_STATUS_POLL, 404, false,
+                        "poll to http://127.0.0.1:9 failed: HTTP 404", NULL, 0);
+  expect(r, 0, unknown_tunnel, refused, 1);
+  /* Transient answers say nothing about the tunnel. */
+  tc_cp_status_record(TC_CP_STATUS_POLL, 503, false, "HTTP 503", NULL, 0);
+  tc_cp_status_record(TC_CP_STATUS_POLL, 429, false, "HTTP 429", NULL, 0);
+  tc_cp_status_record(TC_CP_STATUS_POLL, 0, false, "reset", NULL, 0);
+  expect(r, 0, unknown_tunnel, refused, 1);
+  /* Once a poll decided, a late metadata success does not override it. */
+  tc_cp_status_record(TC_CP_STATUS_METADATA, 200, true, NULL, NULL, 0);
+  expect(r, 0, unknown_tunnel, refused, 1);
+
+  struct tc_cp_status st;
+  tc_cp_status_get(&st);
+  assert_true(st.reached && st.rejected);
+  assert_int_equal(st.refused_status, 404);
+  assert_int_equal(st.last_poll_ok_unix_ms, 0); /* no poll succeeded */
+  assert_true(st.last_poll_unix_ms > 0);
+  bool oom = true;
+  char *why = tc_cp_status_refusal(&st, &oom);
+  assert_false(oom);
+  assert_string_equal(why, unknown_tunnel);
+  free(why);
+
+  /* The tunnel appears (created): the next successful poll clears it. */
+  tc_cp_status_record(TC_CP_STATUS_POLL, 200, true, NULL, NULL, 1);
+  expect(r, 1, "ready", NULL, 0);
+  tc_cp_status_get(&st);
+  assert_true(st.last_poll_ok_unix_ms > 0);
+  assert_null(tc_cp_status_refusal(&st, &oom));
+  tc_readiness_free(r);
+}
+
+/* A metadata refusal before any poll answered, then a poll success: the
+ * poll decides. An envelope code that is not a plain token is dropped. */
+static void test_metadata_then_poll(void **state) {
+  (void)state;
+  tc_cp_status_reset();
+  struct tc_readiness *r = NULL;
+  assert_int_equal(tc_readiness_new(&r, NULL, NULL), 0);
+  char *err = NULL;
+  assert_int_equal(tc_readiness_start_probes(r, &err), 0);
+  assert_true(tc_readiness_wait_probes(r, 5000));
+  tc_cp_status_record(TC_CP_STATUS_METADATA, 404, false, "HTTP 404", "<script>",
+                      0);
+  const char *refused[] = {unknown_tunnel};
+  expect(r, 0, unknown_tunnel, refused, 1);
+  tc_cp_status_record(TC_CP_STATUS_POLL, 204, true, NULL, NULL, 0);
+  expect(r, 1, "ready", NULL, 0);
   tc_readiness_free(r);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_order_and_transitions),
+      cmocka_unit_test(test_unknown_tunnel),
+      cmocka_unit_test(test_metadata_then_poll),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
