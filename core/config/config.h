@@ -100,6 +100,10 @@ struct tc_config {
   char *health_listen_addr; /* default 127.0.0.1:8080; port 0 = ephemeral */
   char *health_unix_socket; /* replaces TCP when set */
   char *health_url_file;
+  /* --health.allowed-hosts: validated entries (util/host_pattern.h), in
+   * order; Host names the admin routes answer besides the listener's own */
+  char **health_allowed_hosts;
+  size_t health_allowed_host_count;
   char *pid_file;
   int64_t shutdown_grace_ms; /* drain time at SIGTERM, 0..10m, default 15s */
 

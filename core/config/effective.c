@@ -105,6 +105,7 @@ void tc_config_free(struct tc_config *cfg) {
   free(cfg->health_listen_addr);
   free(cfg->health_unix_socket);
   free(cfg->health_url_file);
+  free_strv(cfg->health_allowed_hosts, cfg->health_allowed_host_count);
   free(cfg->pid_file);
   free_strv(cfg->module_dirs, cfg->module_dir_count);
   for (size_t i = 0; i < cfg->module_count; i++) {

@@ -203,6 +203,14 @@ static const struct tc_cfg_key keys[TC_K_COUNT] = {
                               "HEALTH_URL_FILE", NULL, NULL, TC_T_STR, 0, NULL,
                               OFF(health_url_file), 0, 0, NULL,
                               "health URL file"},
+    /* Not in the official client (it checks no Host header): extra names
+     * the ops listener answers on its admin routes (util/host_pattern.h). */
+    [TC_K_HEALTH_ALLOWED_HOSTS] = {TC_K_HEALTH_ALLOWED_HOSTS,
+                                   "health.allowed_hosts",
+                                   "health.allowed-hosts", NULL,
+                                   "HEALTH_ALLOWED_HOSTS", NULL, ",", TC_T_LIST,
+                                   TC_F_REPEAT | TC_F_KEEP_BLANKS, NULL, NOOFF,
+                                   0, 0, NULL, "health allowed host"},
     [TC_K_PID_FILE] = {TC_K_PID_FILE, "process.pid_file", "pid.file",
                        "pid-file", "PID_FILE", NULL, NULL, TC_T_STR, 0, NULL,
                        OFF(pid_file), 0, 0, NULL, "PID file"},

@@ -10,6 +10,7 @@
 #include "config/config_internal.h"
 #include "config/profiles.h"
 #include "tc/host.h"
+#include "util/host_pattern.h"
 #include "util/redact.h"
 
 /* A printable form of a value for errors; NULL for secrets. */
@@ -258,6 +259,42 @@ static int check_poll_channel(struct tc_config *cfg,
   return push_channel(cfg, canon, err);
 }
 
+/* One --health.allowed-hosts item: a flag value or an env entry may hold
+ * several hosts separated by commas (the env var is split already); a YAML
+ * list item holds one. Each is checked against util/host_pattern.h. */
+static int check_allowed_hosts(struct tc_config *cfg,
+                               const struct tc_cfg_item *it, char **err) {
+  const char *text = it->text != NULL ? it->text : "";
+  const char *p = text;
+  for (;;) {
+    size_t n = it->node == NULL ? strcspn(p, ",") : strlen(p);
+    char *piece = tc_cfg_strndup(p, n);
+    char *entry = piece != NULL ? tc_cfg_trimdup(piece) : NULL;
+    free(piece);
+    if (entry == NULL)
+      return tc_cfg_fail(err, "out of memory");
+    struct tc_host_pattern hp;
+    const char *why = NULL;
+    if (tc_host_pattern_parse(entry, &hp, &why) != 0) {
+      tc_cfg_bad(err, "invalid health allowed host", it->where, entry, why);
+      free(entry);
+      return -1;
+    }
+    char **grown =
+        realloc(cfg->health_allowed_hosts,
+                (cfg->health_allowed_host_count + 1) * sizeof(*grown));
+    if (grown == NULL) {
+      free(entry);
+      return tc_cfg_fail(err, "out of memory");
+    }
+    cfg->health_allowed_hosts = grown;
+    grown[cfg->health_allowed_host_count++] = entry;
+    if (p[n] == '\0')
+      return 0;
+    p += n + 1;
+  }
+}
+
 /* Join item texts (and, for YAML mapping items, key=value pairs). */
 static char *join_items(const struct tc_cfg_profile *prof,
                         const struct tc_cfg_pick *pick, const char *sep) {
@@ -301,6 +338,9 @@ static int load_list(struct tc_config *cfg, const struct tc_cfg_key *k,
   if (rc == 0 && k->id == TC_K_CP_POLL_CHANNELS)
     for (size_t i = 0; rc == 0 && i < pick.count; i++)
       rc = check_poll_channel(cfg, &pick.items[i], err);
+  if (rc == 0 && k->id == TC_K_HEALTH_ALLOWED_HOSTS)
+    for (size_t i = 0; rc == 0 && i < pick.count; i++)
+      rc = check_allowed_hosts(cfg, &pick.items[i], err);
   if (rc == 0 && pick.layer != TC_L_NONE) {
     char *joined = join_items(prof, &pick, k->type == TC_T_TARGETS ? ";" : ",");
     if (joined == NULL)

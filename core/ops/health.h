@@ -1,14 +1,18 @@
 /* ops/health.h — the ops listener (libmicrohttpd): /healthz, /readyz,
  * /metrics, the admin API (/api/...) and the UI (/, /ui, /assets/...).
  *
- * Guards, before any route: the Host header must name this listener (its
- * own host:port, the connection's local address, or localhost / 127.0.0.1
- * / [::1] with the port; any loopback name on a unix socket) else 403 —
- * DNS-rebinding protection; every route but /healthz, /readyz and /metrics
- * answers 403 to a non-loopback peer unless --allow-remote-ui; methods
- * other than GET/HEAD/OPTIONS need Origin absent or equal to
- * "http://<Host>" (and no Sec-Fetch-Site: cross-site) else 403. Bodies are
- * kept up to 64 KiB (413 beyond).
+ * Guards, before any route: GET/HEAD/OPTIONS of /healthz, /readyz and
+ * /metrics answer whatever the Host and whoever the peer (probes and
+ * scrapes come by pod IP, Service name or a mapped port; these routes are
+ * read-only and hold no secret). Everything else — the admin routes, and
+ * any other method on any route — needs a Host that names this listener
+ * (its own host:port, the connection's local address, or localhost /
+ * 127.0.0.1 / [::1] with the port; any loopback name on a unix socket) or
+ * matches --health.allowed-hosts, else 403 (DNS-rebinding protection);
+ * admin routes answer 403 to a non-loopback peer unless --allow-remote-ui;
+ * methods other than GET/HEAD/OPTIONS need Origin absent or equal to
+ * "http://<Host>" or "https://<Host>" (and no Sec-Fetch-Site: cross-site)
+ * else 403. Bodies are kept up to 64 KiB (413 beyond).
  *
  * Binds TCP (--health.listen-addr, port 0 = ephemeral) or a unix socket
  * (--health.unix-socket: a stale socket file is removed, a live one is an
@@ -39,8 +43,9 @@ int tc_health_start_ops(struct tc_health_server **out,
  * guards and routes without a socket or threads of its own. It answers for
  * `base_url` ("http://host:port": the Host guard, /api/status) and serves
  * only connections handed in with tc_health_serve_fd(), on the thread that
- * calls tc_health_run(). Of cfg only allow_remote_ui is read (no bind, no
- * URL file). 0, or -1 with *err. */
+ * calls tc_health_run(). Of cfg only allow_remote_ui and
+ * health_allowed_hosts are read (no bind, no URL file). 0, or -1 with
+ * *err. */
 int tc_health_start_unbound(struct tc_health_server **out,
                             const struct tc_config *cfg,
                             const struct tc_ops_context *ctx,
