@@ -921,6 +921,17 @@ static int metadata_get(struct tc_cp_client *c, long timeout_ms,
   bool was_aborted = false;
   CURLcode rc = perform(c, k, epoch, NULL, &was_aborted);
   curl_easy_setopt(k->easy, CURLOPT_ERRORBUFFER, NULL);
+  char *ip = NULL;
+  long port = 0;
+  if (curl_easy_getinfo(k->easy, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK &&
+      ip != NULL && ip[0] != '\0' &&
+      curl_easy_getinfo(k->easy, CURLINFO_PRIMARY_PORT, &port) == CURLE_OK)
+    snprintf(out->peer, sizeof(out->peer), "%s%s%s:%ld",
+             strchr(ip, ':') ? "[" : "", ip, strchr(ip, ':') ? "]" : "", port);
+  curl_off_t tls_us = 0;
+  out->tls_done = curl_easy_getinfo(k->easy, CURLINFO_APPCONNECT_TIME_T,
+                                    &tls_us) == CURLE_OK &&
+                  tls_us > 0;
   if (was_aborted) {
     out->interrupted = true;
     goto done;

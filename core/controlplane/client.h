@@ -101,6 +101,9 @@ struct tc_cp_probe_result {
   bool prepare_failed;  /* the request could not be set up (a net hook
                            refused it): curl_error holds the reason */
   bool interrupted;     /* aborted by tc_cp_client_interrupt() */
+  char peer[64];        /* "ip:port" connected to ("" when unknown): the
+                           proxy's when one is used */
+  bool tls_done;        /* an https handshake with the origin completed */
   char *body;           /* the reply body (capped at 1 MiB), or NULL */
   struct tc_cp_api_error api_error; /* non-200: the error envelope */
 };

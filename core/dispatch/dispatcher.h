@@ -36,6 +36,14 @@ struct tc_dispatch_poster {
 
 struct tc_dispatcher;
 
+/* The binding a transport (and the net hooks) see for a configured one:
+ * strings borrowed from cfg and bc, `channel` from the caller. Proxy and
+ * mTLS defaults (mcp.http_proxy, mcp.client_cert) are not folded in: net
+ * hooks resolve them. Also used by `doctor` to prepare its probes exactly
+ * as the transport would. */
+void tc_binding_from_cfg(struct tc_binding *b, const struct tc_config *cfg,
+                         const struct tc_binding_cfg *bc, const char *channel);
+
 /* Create and start one transport instance per cfg binding (registry lookup
  * by binding->transport), a queue of cfg->cp_max_inflight slots and
  * cfg->mcp_max_concurrent workers. cfg, reg and the poster's ud are

@@ -33,7 +33,7 @@ static char *route_fmt(const char *fmt, ...) {
   return s;
 }
 
-static void fill_binding(struct tc_binding *b, const struct tc_config *cfg,
+void tc_binding_from_cfg(struct tc_binding *b, const struct tc_config *cfg,
                          const struct tc_binding_cfg *bc, const char *channel) {
   memset(b, 0, sizeof(*b));
   b->struct_size = sizeof(*b);
@@ -69,7 +69,7 @@ static int open_one(struct tc_dispatch_route *r, const struct tc_config *cfg,
   }
   r->vt = rt->vt;
   r->serial = (r->vt->flags & TC_TRANSPORT_SERIAL) != 0;
-  fill_binding(&r->binding, cfg, bc, r->channel);
+  tc_binding_from_cfg(&r->binding, cfg, bc, r->channel);
   const struct tc_host *host = rt->owner != NULL ? &rt->owner->host : NULL;
   char *msg = NULL;
   int rc = r->vt->create(host, &r->binding, &r->inst, &msg);

@@ -99,6 +99,30 @@ int tc_registry_start(struct tc_registry *reg, char **err) {
   return 0;
 }
 
+int tc_registry_create_nets(struct tc_registry *reg, char **err) {
+  *err = NULL;
+  if (reg->started)
+    return 0;
+  reg->started = 1;
+  for (size_t i = 0; i < reg->net_count; i++) {
+    struct lc_slot s = lc_slot(reg, LC_NET, i);
+    char *msg = NULL;
+    int rc = TC_OK;
+    if (s.create != NULL)
+      rc = s.create(&s.owner->host, s.inst, &msg);
+    if (rc != TC_OK) {
+      *err = tc_loader_fmt("%s \"%s\" (module %s): create failed: %s (%s)",
+                           s.kind, s.name, s.owner->desc->name,
+                           msg ? msg : tc_strerror(rc), tc_errname(rc));
+      free(msg);
+      tc_registry_stop(reg);
+      return -1;
+    }
+    *s.created = 1;
+  }
+  return 0;
+}
+
 void tc_registry_stop(struct tc_registry *reg) {
   if (reg == NULL || !reg->started)
     return;

@@ -113,8 +113,15 @@ int tc_loader_load_one(struct tc_registry *reg, const struct tc_config *cfg,
  * destroyed, and -1 is returned with *err naming the module and vtable.
  * Transports are not touched: the core creates one instance per binding. */
 int tc_registry_start(struct tc_registry *reg, char **err);
-/* Stop, then destroy, every instance tc_registry_start() made, in exactly
- * the reverse order. Idempotent. */
+/* For preflight checks (`doctor`): create the net-hook instances only, in
+ * load order, without starting anything (no threads, no I/O), so that
+ * tc_registry_net_prepare() prepares handles exactly as the agent would.
+ * Same errors as tc_registry_start(); tc_registry_stop() destroys them.
+ * Instead of tc_registry_start(), never after it. */
+int tc_registry_create_nets(struct tc_registry *reg, char **err);
+/* Stop, then destroy, every instance tc_registry_start() (or
+ * tc_registry_create_nets()) made, in exactly the reverse order.
+ * Idempotent. */
 void tc_registry_stop(struct tc_registry *reg);
 
 /* Run the net-hook chain on a libcurl easy handle (see host->net_prepare):

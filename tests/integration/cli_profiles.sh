@@ -168,8 +168,10 @@ init_cases)
   grep -q 'Canonical setup URLs:' "$work/c.out" || fail "no setup URLs"
   grep -q 'command: "sh -c '"'"'cat'"'"'"' "$pd/local.yaml" || fail "command not written"
   [[ $(mode_of "$pd") == 700 && $(mode_of "$pd/local.yaml") == 600 ]] || fail "modes"
-  # The written profile passes doctor and is what run loads.
-  tc_env=(CONTROL_PLANE_API_KEY=k)
+  # The written profile passes doctor (against a control plane that knows
+  # the tunnel) and is what run loads.
+  start_cp --tunnel-id "$tid" --api-key k
+  tc_env=(CONTROL_PLANE_API_KEY=k CONTROL_PLANE_BASE_URL="$cp")
   run_tc doctor --profile-dir "$pd" --profile local
   [[ $rc == 0 ]] || fail "doctor on the init profile: exit $rc: $(cat "$work/c.out")"
   tc_env=()
