@@ -532,7 +532,7 @@ readyz_cp_forbidden)
   start_agent --health.listen-addr 127.0.0.1:0
   wait_readyz 503 "control plane refuses this tunnel to the API key (HTTP 403): use a runtime API key of the organization or project that owns the tunnel, and set control_plane.organization_id when the tunnel belongs to an organization"
   get /api/status
-  jq_check '.ready == false and .control_plane.last_http_status == 403 and (.control_plane.refusal | startswith("control plane refuses this tunnel"))' "status while refused"
+  jq_check '.ready == false and .control_plane.refused_status == 403 and (.control_plane.refusal | startswith("control plane refuses this tunnel"))' "status while refused"
   "$curl_bin" -sS --max-time 5 -X DELETE -H "$auth" "$cp/_dev/faults" >/dev/null || fail "clear faults"
   wait_readyz 200 ready
   stop_agent
