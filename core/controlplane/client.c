@@ -970,11 +970,13 @@ int tc_cp_fetch_metadata(struct tc_cp_client *c, char **json, char **err) {
   if (metadata_get(c, 0, &r) != 0) {
     if (r.interrupted) {
       set_err(err, cp_strdup("tunnel metadata fetch interrupted"));
+    } else if (r.prepare_failed) {
+      set_err(err, cp_strdup(r.curl_error));
     } else {
+      /* libcurl's generic text: the ops state is shown on /readyz */
       char *why = cp_fmt("tunnel metadata fetch from %s failed: %s", c->origin,
                          curl_easy_strerror((CURLcode)r.curl_code));
-      if (!r.prepare_failed)
-        tc_cp_status_record(TC_CP_STATUS_METADATA, 0, false, why, NULL, 0);
+      tc_cp_status_record(TC_CP_STATUS_METADATA, 0, false, why, NULL, 0);
       set_err(err, why);
     }
     goto done;
