@@ -162,6 +162,13 @@ struct tc_dispatch_route *tc_dispatch_route_find(struct tc_dispatch_routes *rs,
   return NULL;
 }
 
+const char *tc_dispatch_channel_label(struct tc_dispatch_routes *rs,
+                                      const char *channel) {
+  struct tc_dispatch_route *r =
+      tc_dispatch_route_find(rs, channel[0] != '\0' ? channel : "main");
+  return r != NULL ? r->channel : TC_DISPATCH_UNKNOWN_CHANNEL;
+}
+
 int tc_dispatch_route_call(struct tc_dispatch_route *r,
                            const struct tc_request *req,
                            const struct tc_sink *sink) {
