@@ -225,6 +225,97 @@ run_start_error)
   [[ $rc -eq 0 ]] || fail "first daemon exit status $rc"
   ;;
 
+run_shared_pid_file)
+  # Two agents given the same --pid.file and --health.url-file: the second
+  # must refuse (naming the first one's pid) and touch neither file.
+  write_profile
+  run_tc first --health.listen-addr 127.0.0.1:0 \
+    --health.url-file "$work/health.url" --pid.file "$work/tc.pid"
+  first=$last_pid
+  wait_for_file "$work/health.url" "$first"
+  wait_for_file "$work/tc.pid" "$first"
+  first_url=$(cat "$work/health.url")
+  run_fg second run --profile-file "$work/profile.yaml" \
+    --mcp.server-url "$MCP_URL" --health.listen-addr 127.0.0.1:0 \
+    --health.url-file "$work/health.url" --pid.file "$work/tc.pid"
+  [[ $rc -eq 1 ]] || fail "second agent exit status $rc, want 1"
+  [[ $(wc -l <"$work/second.stderr") -eq 1 ]] ||
+    fail "second agent stderr is not one line"
+  grep -q "^start tunnel-client: pid file .*tc.pid is held by another tunnel-client (pid $first)" \
+    "$work/second.stderr" || fail "stderr does not name the holder's pid $first"
+  [[ $(cat "$work/tc.pid") == "$first" ]] ||
+    fail "pid file now holds '$(cat "$work/tc.pid")', want $first"
+  [[ $(cat "$work/health.url") == "$first_url" ]] ||
+    fail "url file now holds '$(cat "$work/health.url")', want $first_url"
+  code=$("$curl_bin" -sS --max-time 5 -o /dev/null -w '%{http_code}' \
+    "$first_url/healthz") || fail "first agent's /healthz failed"
+  [[ $code == 200 ]] || fail "first agent's /healthz status $code"
+  assert_no_canary "$work/second.stderr" "$work/second.stdout"
+  kill -TERM "$first"
+  wait_exit "$first" 5
+  [[ $rc -eq 0 ]] || fail "first agent exit status $rc"
+  [[ ! -e $work/tc.pid ]] || fail "pid file left behind"
+  [[ ! -e $work/health.url ]] || fail "url file left behind"
+  # A stale pid file (no agent holds it) is taken over.
+  echo 999999 >"$work/tc.pid"
+  run_tc third --health.listen-addr 127.0.0.1:0 --pid.file "$work/tc.pid"
+  third=$last_pid
+  for ((i = 0; i < 200; i++)); do
+    [[ $(cat "$work/tc.pid" 2>/dev/null) == "$third" ]] && break
+    kill -0 "$third" 2>/dev/null || fail "agent refused a stale pid file"
+    sleep 0.05
+  done
+  [[ $(cat "$work/tc.pid") == "$third" ]] || fail "stale pid file not taken over"
+  kill -TERM "$third"
+  wait_exit "$third" 5
+  [[ ! -e $work/tc.pid ]] || fail "pid file left behind by the third agent"
+  ;;
+
+run_files_replaced)
+  # An agent removes its pid file and URL file on stop only while they are
+  # still its own. Another agent that shares the URL file (with its own pid
+  # file) takes the URL file over; the first must leave it in place.
+  write_profile
+  run_tc first --health.listen-addr 127.0.0.1:0 \
+    --health.url-file "$work/health.url" --pid.file "$work/first.pid"
+  first=$last_pid
+  wait_for_file "$work/health.url" "$first"
+  wait_for_file "$work/first.pid" "$first"
+  first_url=$(cat "$work/health.url")
+  run_tc second --health.listen-addr 127.0.0.1:0 \
+    --health.url-file "$work/health.url" --pid.file "$work/second.pid"
+  second=$last_pid
+  wait_for_file "$work/second.pid" "$second"
+  for ((i = 0; i < 200; i++)); do
+    [[ $(cat "$work/health.url") != "$first_url" ]] && break
+    sleep 0.05
+  done
+  second_url=$(cat "$work/health.url")
+  [[ $second_url != "$first_url" ]] || fail "second agent did not write the url file"
+  # Someone replaces the first agent's pid file too.
+  echo 424242 >"$work/first.pid.new"
+  mv "$work/first.pid.new" "$work/first.pid"
+  kill -TERM "$first"
+  wait_exit "$first" 5
+  [[ $rc -eq 0 ]] || fail "first agent exit status $rc"
+  [[ $(cat "$work/health.url" 2>/dev/null) == "$second_url" ]] ||
+    fail "first agent removed or changed the second agent's url file"
+  [[ $(cat "$work/first.pid" 2>/dev/null) == 424242 ]] ||
+    fail "first agent removed a pid file that was no longer its own"
+  # The second signal's fast exit follows the same rule.
+  echo 434343 >"$work/second.pid.new"
+  mv "$work/second.pid.new" "$work/second.pid"
+  echo "http://127.0.0.1:1" >"$work/health.url.new"
+  mv "$work/health.url.new" "$work/health.url"
+  kill -TERM "$second"
+  kill -TERM "$second" 2>/dev/null
+  wait_exit "$second" 5
+  [[ $(cat "$work/second.pid" 2>/dev/null) == 434343 ]] ||
+    fail "second signal removed a pid file that was no longer the agent's"
+  [[ $(cat "$work/health.url" 2>/dev/null) == "http://127.0.0.1:1" ]] ||
+    fail "second signal removed a url file that was no longer the agent's"
+  ;;
+
 run_bad_pid_file)
   write_profile
   run_fg c run --profile-file "$work/profile.yaml" --mcp.server-url "$MCP_URL" \
