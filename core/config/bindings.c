@@ -183,6 +183,8 @@ static int finish_http(struct spec *s, const char *where, char **err) {
                        "missing url in %s (write url=https://host/mcp or a "
                        "bare URL)",
                        where);
+  tc_cfg_ref_withhold(s->v[SF_URL]);   /* may carry credentials */
+  tc_cfg_ref_withhold(s->v[SF_PROXY]); /* likewise */
   if (resolve(&s->v[SF_URL], TC_CFG_REF_VALUE, where, err) != 0 ||
       resolve(&s->v[SF_SOCKET], TC_CFG_REF_VALUE, where, err) != 0 ||
       resolve(&s->v[SF_PROXY], TC_CFG_REF_VALUE, where, err) != 0 ||

@@ -85,6 +85,10 @@ struct tc_config {
   int64_t mcp_startup_wait_timeout_ms; /* >= 0, default 0 */
   int64_t mcp_connection_max_ttl_ms;   /* > 0, default 600000 */
   int mcp_max_concurrent;              /* > 0, default 10 */
+  /* Variables passed to stdio children although the agent withholds them
+   * (util/child_env.h): --mcp.command-pass-env, unique names. */
+  char **mcp_command_pass_env;
+  size_t mcp_command_pass_env_count;
 
   /* network */
   char *http_proxy; /* --http-proxy / TUNNEL_CLIENT_HTTP_PROXY / http_proxy */

@@ -163,6 +163,13 @@ static const struct tc_cfg_key keys[TC_K_COUNT] = {
                                  10000, NULL, "MCP max concurrent requests"},
 
     /* network */
+    /* Not in the official client: stdio children do not inherit the
+     * agent's secrets (util/child_env.h) unless listed here. */
+    [TC_K_MCP_COMMAND_PASS_ENV] =
+        {TC_K_MCP_COMMAND_PASS_ENV, "mcp.command_pass_env",
+         "mcp.command-pass-env", NULL, "MCP_COMMAND_PASS_ENV", NULL, ",",
+         TC_T_LIST, TC_F_REPEAT | TC_F_EMPTY_ERR | TC_F_KEEP_BLANKS, NULL,
+         NOOFF, 0, 0, NULL, "stdio pass-through variable"},
     [TC_K_HTTP_PROXY] = {TC_K_HTTP_PROXY, "http_proxy", "http-proxy", NULL,
                          "TUNNEL_CLIENT_HTTP_PROXY", NULL, NULL, TC_T_STR,
                          TC_F_REF, NULL, OFF(http_proxy), 0, 0,

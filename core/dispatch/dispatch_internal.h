@@ -94,6 +94,7 @@ void tc_dispatch_route_count(struct tc_dispatch_route *r, int ok,
 struct tc_dispatch_routes {
   struct tc_dispatch_route *items;
   size_t count;
+  char **child_env; /* tc_child_env_build(); bindings borrow it */
 };
 
 /* Create and start one instance per cfg binding, in config order. Returns

@@ -2,7 +2,12 @@
  * speaking newline-delimited JSON-RPC over stdin/stdout.
  *
  * The command is split shell-style (ms_argv.c) and spawned without a shell
- * (PATH lookup, env and cwd inherited). stderr lines go to the log with
+ * (PATH lookup, cwd inherited). The child gets the binding's child_env (ABI
+ * 1.3: the agent's environment without its secrets; `environ` from an
+ * older core) and no descriptor but its three pipes: every other one is
+ * closed in the child before exec (glibc's closefrom action: close_range,
+ * or a walk of /proc/self/fd on older kernels), including descriptors that
+ * libraries create without close-on-exec. stderr lines go to the log with
  * the channel as instance. Concurrent calls are multiplexed: each request's
  * id is replaced by a unique internal integer before it is written, and the
  * reply carrying that integer gets the original id text back. Notifications
@@ -55,6 +60,11 @@
 
 extern char **environ;
 
+#if !defined(__GLIBC__) ||                                                     \
+    (__GLIBC__ < 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ < 34))
+#error "mcp-stdio needs posix_spawn_file_actions_addclosefrom_np (glibc 2.34+)"
+#endif
+
 #define MS_LINE_MAX (64u * 1024u * 1024u) /* one JSON-RPC message */
 #define MS_POLL_NS 50000000ull            /* cancel polling period */
 #define MS_BACKOFF_MIN_MS 200
@@ -94,6 +104,7 @@ struct ms_inst {
   const struct tc_host *host;
   char *channel;
   char **argv;
+  char *const *envp;    /* the binding's child_env (borrowed) or environ */
   pthread_mutex_t lock; /* guards everything below but in_fd */
   pthread_cond_t cond;  /* CLOCK_MONOTONIC; state/pending/pid changes */
   enum ms_state state;
@@ -226,6 +237,15 @@ static int spawn_child(struct ms_inst *mi) {
   posix_spawn_file_actions_adddup2(&fa, in[0], 0);
   posix_spawn_file_actions_adddup2(&fa, out[1], 1);
   posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  /* Nothing else crosses exec: not our pipes' other ends, not sockets
+   * that libraries opened without close-on-exec. */
+  int cfrc = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+  if (cfrc != 0) {
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    rc = cfrc;
+    goto done;
+  }
   sigset_t none, defs;
   sigemptyset(&none);
   sigemptyset(&defs);
@@ -237,7 +257,7 @@ static int spawn_child(struct ms_inst *mi) {
   posix_spawnattr_setflags(&attr,
                            POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid = 0;
-  rc = posix_spawnp(&pid, mi->argv[0], &fa, &attr, mi->argv, environ);
+  rc = posix_spawnp(&pid, mi->argv[0], &fa, &attr, mi->argv, mi->envp);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   if (rc != 0)
@@ -630,6 +650,10 @@ static int ms_create(const struct tc_host *host,
   mi->host = host;
   mi->argv = argv;
   mi->in_fd = mi->out_fd = mi->err_fd = -1;
+  mi->envp = environ;
+  if (TC_HAS_FIELD(binding, struct tc_binding, child_env) &&
+      binding->child_env != NULL)
+    mi->envp = (char *const *)(uintptr_t)binding->child_env; /* exec API */
   mi->channel = host->format("%s", channel);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);

@@ -316,6 +316,61 @@ run_files_replaced)
     fail "second signal removed a url file that was no longer the agent's"
   ;;
 
+run_stdio_child_isolation)
+  # A stdio MCP server gets only descriptors 0, 1 and 2 and none of the
+  # agent's secrets: the API key, OPENAI_ADMIN_KEY and a variable behind an
+  # env: reference of a secret setting (a header value). A variable listed
+  # in --mcp.command-pass-env is passed all the same. The child exits once
+  # and is checked when restarted, by which time the agent's listener and
+  # control-plane client hold descriptors of their own.
+  write_profile
+  mkdir "$work/child"
+  child="sh -c 'd=\$TC_TEST_DIR; n=\$(ls \$d | grep -c ^fds); ls /proc/self/fd >\$d/fds.\$n; env >\$d/env.\$n; [ \$n -ge 1 ] || exit 3; exec sleep 600'"
+  env -i PATH="$PATH" HOME="$work" CONTROL_PLANE_API_KEY="$CANARY" \
+    OPENAI_ADMIN_KEY=admin-canary-ADMIN HDR_SECRET=hdr-canary-HDR \
+    OPENAI_API_KEY=passed-openai-key KEEP_ME=kept TC_TEST_DIR="$work/child" \
+    "$bin" run --profile-file "$work/profile.yaml" \
+    --health.listen-addr 127.0.0.1:0 --health.url-file "$work/health.url" \
+    --control-plane.extra-headers "X-Custom: env:HDR_SECRET" \
+    --mcp.command-pass-env OPENAI_API_KEY --mcp.command "$child" \
+    --log.file "$work/tc.log" >"$work/d.stdout" 2>"$work/d.stderr" &
+  pid=$!
+  pids+=("$pid")
+  wait_for_file "$work/health.url" "$pid"
+  wait_for_file "$work/child/env.1" "$pid"
+  for ((i = 0; i < 100; i++)); do
+    grep -q '^KEEP_ME=' "$work/child/env.1" && break
+    sleep 0.05
+  done
+  fds=$(tr '\n' ' ' <"$work/child/fds.1")
+  # ls lists its own descriptors: stdio plus 3, the directory it reads.
+  # Anything inherited from the agent would take 3 and push that to 4+.
+  [[ $fds == "0 1 2 3 " ]] ||
+    fail "the restarted child holds descriptors '$fds', want only 0 1 2 (and ls's own 3)"
+  grep -q '^KEEP_ME=kept$' "$work/child/env.1" || fail "an ordinary variable was not passed"
+  grep -q '^OPENAI_API_KEY=passed-openai-key$' "$work/child/env.1" ||
+    fail "OPENAI_API_KEY listed in --mcp.command-pass-env was not passed"
+  for v in CONTROL_PLANE_API_KEY OPENAI_ADMIN_KEY HDR_SECRET; do
+    grep -q "^$v=" "$work/child/env.0" "$work/child/env.1" &&
+      fail "the child inherited $v"
+  done
+  grep -qF -- "${CANARY#sk-canary-}" "$work/child/env.0" "$work/child/env.1" &&
+    fail "the API key value reached the child"
+  grep -q 'withheld=.*CONTROL_PLANE_API_KEY' "$work/tc.log" ||
+    fail "the log does not name the withheld variables"
+  kill -TERM "$pid"
+  wait_exit "$pid" 10
+  [[ $rc -eq 0 ]] || fail "exit status $rc"
+  assert_no_canary "$work/tc.log" "$work/d.stderr"
+  ;;
+
+config_bad_pass_env)
+  write_profile
+  run_fg c run --profile-file "$work/profile.yaml" --mcp.server-url "$MCP_URL" \
+    --mcp.command-pass-env "1BAD"
+  assert_config_error c "invalid variable name in --mcp.command-pass-env"
+  ;;
+
 run_bad_pid_file)
   write_profile
   run_fg c run --profile-file "$work/profile.yaml" --mcp.server-url "$MCP_URL" \
