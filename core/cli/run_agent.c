@@ -94,8 +94,8 @@ static void register_secrets(const struct tc_config *cfg) {
 
 static int run_post(void *ud, const struct tc_cp_command *cmd,
                     const struct tc_cp_response *r, uint64_t deadline_ns,
-                    char **err) {
-  return tc_cp_post(ud, cmd, r, deadline_ns, err);
+                    const atomic_int *stop_retries, char **err) {
+  return tc_cp_post(ud, cmd, r, deadline_ns, stop_retries, err);
 }
 
 /* Startup metadata fetch (GET /v1/tunnels/{id}): informative only, so it

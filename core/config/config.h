@@ -74,6 +74,9 @@ struct tc_config {
   char **cp_poll_channels; /* canonical, unique; NULL = unscoped */
   size_t cp_poll_channel_count;
   struct tc_headers cp_extra_headers; /* values resolved (may be secret) */
+  /* How long a terminal response POST is retried when its command has no
+   * deadline: 1s..1h, default 60s. */
+  int64_t cp_response_retry_budget_ms;
 
   /* MCP */
   struct tc_binding_cfg *bindings; /* config order */

@@ -107,6 +107,16 @@ static const struct tc_cfg_key keys[TC_K_COUNT] = {
                                OFF(cp_extra_headers), 0, 0, NULL,
                                "control plane extra header"},
 
+    /* Not in the official client (it gives a response POST 3 attempts): a
+     * terminal response is retried until its command's deadline, or for
+     * this long when the command has none. */
+    [TC_K_CP_RESPONSE_RETRY_BUDGET] =
+        {TC_K_CP_RESPONSE_RETRY_BUDGET, "control_plane.response_retry_budget",
+         "control-plane.response-retry-budget", NULL,
+         "CONTROL_PLANE_RESPONSE_RETRY_BUDGET", NULL, NULL, TC_T_DUR, 0, "60s",
+         OFF(cp_response_retry_budget_ms), MS_S, 60 * MS_M, NULL,
+         "response retry budget"},
+
     /* MCP */
     [TC_K_MCP_SERVER_URLS] = {TC_K_MCP_SERVER_URLS, "mcp.server_urls",
                               "mcp.server-url", "mcp-server-url",

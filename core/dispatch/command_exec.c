@@ -81,8 +81,8 @@ static int post(struct exec *x, const struct tc_cp_response *r) {
     return -1;
   }
   char *err = NULL;
-  int rc =
-      x->env->poster.post(x->env->poster.ud, x->cmd, r, x->deadline_ns, &err);
+  int rc = x->env->poster.post(x->env->poster.ud, x->cmd, r, x->deadline_ns,
+                               &x->env->cancel_all, &err);
   int terminal = tc_cp_resp_type_is_terminal(r->type);
   if (terminal) {
     x->terminal_code = r->resp_code;

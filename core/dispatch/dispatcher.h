@@ -15,6 +15,7 @@
 #ifndef TC_DISPATCH_DISPATCHER_H
 #define TC_DISPATCH_DISPATCHER_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,9 +30,11 @@
  * dispatcher logs and frees it). `deadline_ns` is monotonic, 0 = none. */
 struct tc_dispatch_poster {
   void *ud;
+  /* e.g. tc_cp_post. `stop_retries` turns non-zero when the shutdown
+   * grace ran out: finish the attempt under way, start no other. */
   int (*post)(void *ud, const struct tc_cp_command *cmd,
               const struct tc_cp_response *r, uint64_t deadline_ns,
-              char **err); /* e.g. tc_cp_post */
+              const atomic_int *stop_retries, char **err);
 };
 
 struct tc_dispatcher;

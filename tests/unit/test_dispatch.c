@@ -57,8 +57,9 @@ static char *dupn(const char *p, size_t n) {
 
 static int fake_post(void *ud, const struct tc_cp_command *cmd,
                      const struct tc_cp_response *r, uint64_t deadline_ns,
-                     char **err) {
+                     const atomic_int *stop_retries, char **err) {
   (void)ud;
+  (void)stop_retries;
   (void)err;
   pthread_mutex_lock(&g_mu);
   assert_true(g_nrec < sizeof(g_recs) / sizeof(g_recs[0]));
