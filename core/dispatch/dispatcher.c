@@ -276,6 +276,19 @@ int tc_dispatcher_channel_probe(struct tc_dispatcher *d, size_t i,
   return r->vt->probe(r->inst, detail);
 }
 
+int tc_dispatcher_channel_admin_state(struct tc_dispatcher *d, size_t i,
+                                      char **json) {
+  *json = NULL;
+  if (d == NULL || i >= d->routes.count)
+    return TC_EINVAL;
+  struct tc_dispatch_route *r = &d->routes.items[i];
+  if (r->vt == NULL || !r->started ||
+      !TC_HAS_FIELD(r->vt, struct tc_transport_vtable, admin_state) ||
+      r->vt->admin_state == NULL)
+    return TC_ENOTSUP;
+  return r->vt->admin_state(r->inst, json);
+}
+
 void tc_dispatcher_drain(struct tc_dispatcher *d, int64_t grace_ms) {
   if (d == NULL || d->drained)
     return;

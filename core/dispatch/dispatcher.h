@@ -85,6 +85,12 @@ int tc_dispatcher_channel_info(struct tc_dispatcher *d, size_t i,
 int tc_dispatcher_channel_probe(struct tc_dispatcher *d, size_t i,
                                 char **detail);
 
+/* The channel's transport admin_state() (ABI 1.3): TC_OK with *json
+ * (malloc()ed JSON object text), TC_ENOTSUP when the transport has none.
+ * Any thread. */
+int tc_dispatcher_channel_admin_state(struct tc_dispatcher *d, size_t i,
+                                      char **json);
+
 /* Stop accepting; let the workers finish queued and in-flight commands
  * within grace_ms; then cancel in-flight calls (the transports see
  * is_canceled() turn true), answer still-queued commands whose deadline has

@@ -183,6 +183,21 @@ static json_t *channel_json(const struct tc_ops_context *ctx, size_t i) {
         detail = strdup(tc_strerror(rc));
     }
   }
+  /* The transport's own state (e.g. a stdio child's last stderr lines),
+   * with every secret the agent knows redacted. */
+  json_t *state = NULL;
+  char *text = NULL;
+  if (tc_dispatcher_channel_admin_state(ctx->disp, i, &text) == TC_OK &&
+      text != NULL) {
+    char *clean = tc_redact(text);
+    state = clean != NULL ? json_loads(clean, 0, NULL) : NULL;
+    free(clean);
+    if (!json_is_object(state)) {
+      json_decref(state);
+      state = NULL;
+    }
+  }
+  free(text);
   json_t *j = json_pack("{s:s,s:s,s:o,s:I,s:I,s:I,s:o,s:s,s:o}", "name",
                         info.name, "transport", info.transport, "target",
                         target_json(info.binding), "in_flight",
@@ -192,6 +207,10 @@ static json_t *channel_json(const struct tc_ops_context *ctx, size_t i) {
                         string_or_null(info.last_error), "probe", probe,
                         "probe_detail", string_or_null(detail));
   free(detail);
+  if (j != NULL && state != NULL)
+    json_object_set_new(j, "state", state);
+  else
+    json_decref(state);
   return j;
 }
 

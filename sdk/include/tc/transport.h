@@ -135,6 +135,12 @@ struct tc_transport_vtable {
   void (*stop)(void *inst);
   /* Mandatory. Free the instance. */
   void (*destroy)(void *inst);
+  /* ABI 1.3, optional. The instance's state for the admin API as a JSON
+   * object (malloc()ed text in *json), shown under the channel's "state" in
+   * GET /api/channels, e.g. a child process's pid and its last stderr
+   * lines. Any thread, concurrently with call(); must answer at once and
+   * never wait on what a call holds. The core redacts known secrets. */
+  int (*admin_state)(void *inst, char **json);
 };
 
 #ifdef __cplusplus

@@ -9,7 +9,9 @@
  *
  * ABI changelog (newest first; every entry dated):
  *   2026-12-07  1.3  tc_binding.child_env appended (the environment for a
- *                    child process, without the agent's secrets).
+ *                    child process, without the agent's secrets);
+ *                    tc_transport_vtable.admin_state appended (optional JSON
+ *                    state for GET /api/channels).
  *   2026-11-27  1.2  tc_hook_vtable.admin_state appended (optional JSON state
  *                    for the admin API, e.g. /api/oauth).
  *   2026-11-27  1.1  tc_binding.startup_wait_timeout_ms appended; the probe()
