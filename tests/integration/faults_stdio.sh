@@ -65,9 +65,14 @@ faults_stdio_stderr_chatty) # 100,000 short stderr lines: rate-limited log
   base=$(cat "$work/health.url")
   "$curl_bin" -sS --max-time 5 "$base/api/channels" >"$work/channels.json" ||
     fail "GET /api/channels failed"
-  jq_check "$work/channels.json" '.channels[0].state.stderr.tail[-1].text == "chatty-last-line"'     "the last stderr line in /api/channels"
-  jq_check "$work/channels.json" '.channels[0].state.stderr.dropped_lines > 90000'     "dropped stderr lines counted"
-  jq_check "$work/channels.json" '.channels[0].state.pid > 0 and .channels[0].state.state == "running"'     "the child's pid and state"
+  jq_check "$work/channels.json" '.channels[0].state.stderr.tail[-1].text == "chatty-last-line"' \
+    "the last stderr line in /api/channels"
+  jq_check "$work/channels.json" '.channels[0].state.stderr.dropped_lines > 90000' \
+    "dropped stderr lines counted"
+  grep -q 'chatty-cookie-SECRET' "$work/channels.json" &&
+    fail "a Cookie value from the child's stderr is shown unredacted in /api/channels"
+  jq_check "$work/channels.json" '.channels[0].state.pid > 0 and .channels[0].state.state == "running"' \
+    "the child's pid and state"
   finish
   ;;
 
