@@ -2,24 +2,26 @@
  * speaking newline-delimited JSON-RPC over stdin/stdout.
  *
  * The command is split shell-style (ms_argv.c) and spawned without a shell
- * (PATH lookup, cwd inherited). The child gets the binding's child_env (ABI
+ * (PATH lookup, cwd inherited). stderr lines go to the log with
+ * the channel as instance. Concurrent calls are multiplexed: each request's
+ * id is replaced by a unique internal integer before it is written, and the
+ * reply carrying that integer gets the original id text back. Notifications
+ * from the server go to the in-flight call whose request named the same
+ * progressToken (params._meta.progressToken or params.progressToken); a
+ * notification without a token goes to the oldest in-flight call; the rest
+ * (a token nobody in flight named, e.g. that of a timed-out call, or no
+ * call in flight) are dropped (debug log). Server->client requests are
+ * answered with -32601. A call that times out or is canceled retires its
+ * internal id (ids are never reused); a late reply is dropped.
+ *
+ * The child's environment and descriptors: the binding's child_env (ABI
  * 1.3: the agent's environment without its secrets; `environ` from an
- * older core) and no descriptor but its three pipes: every other one is
+ * older core), and no descriptor but its three pipes: every other one is
  * closed in the child before exec (glibc's closefrom action: close_range,
- * or a walk of /proc/self/fd on older kernels), including descriptors that
- * libraries create without close-on-exec. stderr lines go to the log with
- * the channel as instance, within limits (ms_stderr.c: per-line cut, a
- * token bucket, a summary of what was dropped); the last lines are kept for
- * the admin API (admin_state, ABI 1.3). Concurrent calls are multiplexed: each
- * request's id is replaced by a unique internal integer before it is written,
- * and the reply carrying that integer gets the original id text back.
- * Notifications from the server go to the in-flight call whose request named
- * the same progressToken (params._meta.progressToken or params.progressToken);
- * a notification without a token goes to the oldest in-flight call; the rest (a
- * token nobody in flight named, e.g. that of a timed-out call, or no call in
- * flight) are dropped (debug log). Server->client requests are answered with
- * -32601. A call that times out or is canceled retires its internal id (ids are
- * never reused); a late reply is dropped.
+ * or a walk of /proc/self/fd), also those libraries open without
+ * close-on-exec. stderr is logged within limits (ms_stderr.c: per-line
+ * cut, a token bucket, a summary of what was dropped); its last lines are
+ * kept for the admin API (admin_state, ABI 1.3).
  *
  * When the child exits, in-flight calls fail with transport_closed/eof and
  * the child is restarted with backoff (200 ms doubling up to
