@@ -53,6 +53,8 @@ enum { PASS = 0, FAIL = 1, SKIP = 2 };
 static const char *const status_name[] = {"PASS", "FAIL", "SKIP"};
 
 #define MAX_CHECKS 20
+/* How long a stdio MCP server gets to answer doctor's initialize. */
+#define DOCTOR_STDIO_TIMEOUT_MS 10000
 #define MAX_LINES 8
 
 struct check {
@@ -107,7 +109,8 @@ static const struct {
      "a local command."},
     {"mcp_server_reachable",
      "Each MCP request is forwarded to this server; when this machine cannot "
-     "reach it, every tool call fails."},
+     "reach it (HTTP), or the server process does not start and answer "
+     "initialize (stdio), every tool call fails."},
     {"mcp_command_executable",
      "The agent starts this program and speaks MCP over its stdin and "
      "stdout; when it cannot be executed the channel never becomes ready."},
@@ -509,10 +512,12 @@ static const struct tc_registry *check_network(struct report *r,
   return reg;
 }
 
-static void check_stdio_target(struct report *r,
+static void check_stdio_target(struct report *r, const struct doctor_args *a,
+                               const struct tc_config *cfg,
                                const struct tc_binding_cfg *b) {
   char *resolved = NULL, *err = NULL;
-  if (tc_exec_preflight(b->command, &resolved, &err) == 0) {
+  bool runnable = tc_exec_preflight(b->command, &resolved, &err) == 0;
+  if (runnable) {
     struct check *c =
         add(r, "mcp_command_executable", PASS, "will start %s", resolved);
     (void)c;
@@ -526,7 +531,29 @@ static void check_stdio_target(struct report *r,
   }
   free(resolved);
   free(err);
-  add(r, "mcp_server_reachable", SKIP, "stdio server: nothing to reach");
+  if (!runnable) {
+    add(r, "mcp_server_reachable", SKIP, "the command cannot start");
+  } else {
+    struct tc_probe_result pr;
+    struct tc_progress *p =
+        tc_progress_start("mcp_server_reachable", progress_enabled(a));
+    tc_probe_stdio_start(cfg, b, DOCTOR_STDIO_TIMEOUT_MS, &pr);
+    tc_progress_stop(p);
+    struct check *c = add(r, "mcp_server_reachable", pr.ok ? PASS : FAIL, "%s",
+                          pr.summary ? pr.summary : "");
+    for (size_t i = 0; i < pr.n_evidence; i++)
+      ev(c, "%s", pr.evidence[i]);
+    if (!pr.ok) {
+      nx(c, "Run the command by hand: it should wait for JSON-RPC on stdin "
+            "and answer {\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
+            "\"initialize\",...} on stdout");
+      nx(c, "The stderr lines above are the server's own; a server fetched "
+            "by npx or uvx may need one run by hand to install");
+      nx(c, "A server that needs a variable the agent withholds (e.g. "
+            "OPENAI_API_KEY) gets it with --mcp.command-pass-env NAME");
+    }
+    tc_probe_result_free(&pr);
+  }
   add(r, "oauth_metadata", SKIP, "stdio server: no OAuth discovery");
 }
 
@@ -596,7 +623,7 @@ static void check_loaded(struct report *r, const struct doctor_args *a,
                           b->channel, ok ? argv[0] : "(command)");
     ev(c, "transport stdio");
     tc_exec_argv_free(argv);
-    check_stdio_target(r, b);
+    check_stdio_target(r, a, cfg, b);
   }
 
   char *ui_url = NULL;

@@ -107,6 +107,16 @@ void tc_probe_oauth_metadata(const struct tc_config *cfg,
                              const struct tc_binding_cfg *b,
                              const struct tc_registry *reg,
                              struct tc_probe_result *out);
+/* Start a stdio MCP command as the agent would (same split, descriptors
+ * 0-2 only, the environment without the agent's secrets), send one
+ * initialize request and wait up to timeout_ms for its reply. Passes on a
+ * reply with a result; fails when the process cannot start, exits or
+ * closes stdout first, answers with an error, or stays silent. The
+ * evidence names the pid and, on failure, its last stderr lines (redacted).
+ * The process is then stopped (stdin closed, SIGTERM, SIGKILL after 1 s). */
+void tc_probe_stdio_start(const struct tc_config *cfg,
+                          const struct tc_binding_cfg *b, int timeout_ms,
+                          struct tc_probe_result *out);
 /* Bind the health listener for real and close it again. */
 void tc_probe_health_bind(const struct tc_config *cfg,
                           struct tc_probe_result *out, char **ui_url);

@@ -135,7 +135,7 @@ static void side_init(struct mcp_side *s, const struct tc_config *cfg,
   s->cfg = cfg;
   s->bc = bc;
   s->reg = reg;
-  tc_binding_from_cfg(&s->binding, cfg, bc, bc->channel);
+  tc_binding_from_cfg(&s->binding, cfg, bc, bc->channel, NULL);
 }
 
 /* Where the client certificate for the MCP origin comes from. */

@@ -5,13 +5,15 @@
  * inherits the mask and only sigwait() sees them; an inherited "ignore" is
  * reset like Go's signal.Notify does) -> start the embedded MCP stub when
  * asked (run_embedded.h) -> load config -> register
- * secrets with the redactor -> open the log -> load and start modules ->
- * write the pid file -> the startup probe runner and the ops listener ->
+ * secrets with the redactor -> open the log -> lock and write the pid file
+ * (a second agent with the same file stops here; util/pidfile.h) -> load
+ * and start modules -> the startup probe runner and the ops listener ->
  * (with --mcp.startup-wait-timeout, wait for the probe) -> the poller ->
  * the caller's on_ready hook -> wait for a signal.
  * Shutdown runs in reverse; a small watcher thread turns a second signal
  * into an immediate exit (status 1) after removing the pid file, the URL
- * file and the unix socket.
+ * file and the unix socket, each only while it is still the one this agent
+ * made.
  * Errors before the wait print one line on stderr ("configure
  * tunnel-client: ..." or "start tunnel-client: ...") and exit 1, with every
  * file written so far removed. */
@@ -41,15 +43,18 @@
 #include "ops/readiness.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/pidfile.h"
 #include "util/redact.h"
 
 /* Read by the watcher thread; set before it starts. */
 struct run_watch {
   sigset_t signals;
-  const char *pid_file;
-  const char *url_file;
-  const char *socket_file; /* ours: bound during start */
-  const char *extra_file;  /* the caller's (hooks), may be NULL */
+  struct tc_pidfile pidfile; /* a copy: the main thread releases its own */
+  const char *url_file;      /* with its identity, when health_files has it */
+  const char *socket_file;   /* ours: bound during start */
+  struct tc_file_id url_id, socket_id;
+  int health_files;       /* TC_HEALTH_HAS_* */
+  const char *extra_file; /* the caller's (hooks), may be NULL */
   atomic_int done;
 };
 
@@ -64,9 +69,11 @@ static void *second_signal_watch(void *arg) {
            "second signal during shutdown: exiting now without cleanup of "
            "modules",
            "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
-    tc_fs_remove_if_exists(w->pid_file);
-    tc_fs_remove_if_exists(w->url_file);
-    tc_fs_remove_if_exists(w->socket_file);
+    tc_pidfile_remove_if_ours(&w->pidfile);
+    if (w->health_files & TC_HEALTH_HAS_URL_FILE)
+      tc_fs_remove_if_same(w->url_file, w->url_id.dev, w->url_id.ino);
+    if (w->health_files & TC_HEALTH_HAS_SOCKET)
+      tc_fs_remove_if_same(w->socket_file, w->socket_id.dev, w->socket_id.ino);
     tc_fs_remove_if_exists(w->extra_file);
     _exit(1);
   }
@@ -87,8 +94,8 @@ static void register_secrets(const struct tc_config *cfg) {
 
 static int run_post(void *ud, const struct tc_cp_command *cmd,
                     const struct tc_cp_response *r, uint64_t deadline_ns,
-                    char **err) {
-  return tc_cp_post(ud, cmd, r, deadline_ns, err);
+                    const atomic_int *stop_retries, char **err) {
+  return tc_cp_post(ud, cmd, r, deadline_ns, stop_retries, err);
 }
 
 /* Startup metadata fetch (GET /v1/tunnels/{id}): informative only, so it
@@ -211,30 +218,20 @@ int tc_run_agent(int argc, char **argv, const struct tc_run_hooks *hooks) {
   struct tc_poller *poller = NULL;
   struct tc_readiness *readiness = NULL;
   pthread_t meta_thread;
-  int meta_started = 0, pid_written = 0, rc = 1;
+  int meta_started = 0, rc = 1;
   char pidbuf[32];
   snprintf(pidbuf, sizeof(pidbuf), "%ld", (long)getpid());
+  struct tc_pidfile pidfile = {.fd = -1};
 
-  if (tc_loader_load_all(&reg, &cfg, &err) != 0 ||
+  if ((cfg.pid_file != NULL && cfg.pid_file[0] != '\0' &&
+       tc_pidfile_acquire(&pidfile, cfg.pid_file, &err) != 0) ||
+      tc_loader_load_all(&reg, &cfg, &err) != 0 ||
       tc_registry_start(&reg, &err) != 0 ||
       tc_cp_client_new(&cp, &cfg, &reg, &err) != 0)
     goto start_error;
   struct tc_dispatch_poster poster = {.ud = cp, .post = run_post};
   if (tc_dispatcher_new(&disp, &cfg, &reg, &poster, &err) != 0)
     goto start_error;
-  if (cfg.pid_file != NULL && cfg.pid_file[0] != '\0') {
-    char line[40];
-    int n = snprintf(line, sizeof(line), "%s\n", pidbuf);
-    char *why = NULL;
-    if (tc_fs_write_atomic(cfg.pid_file, line, (size_t)n, 0644, &why) != 0) {
-      if (asprintf(&err, "pid file (--pid.file): %s",
-                   why ? why : "out of memory") < 0)
-        err = NULL;
-      free(why);
-      goto start_error;
-    }
-    pid_written = 1;
-  }
   if (tc_readiness_new(&readiness, &reg, disp) != 0) {
     err = strdup("out of memory");
     goto start_error;
@@ -282,11 +279,13 @@ int tc_run_agent(int argc, char **argv, const struct tc_run_hooks *hooks) {
          sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
 
   struct run_watch watch = {.signals = signals,
-                            .pid_file = cfg.pid_file,
+                            .pidfile = pidfile,
                             .url_file = cfg.health_url_file,
                             .socket_file = cfg.health_unix_socket,
                             .extra_file =
                                 hooks ? hooks->extra_cleanup_file : NULL};
+  watch.health_files =
+      tc_health_file_ids(health, &watch.url_id, &watch.socket_id);
   atomic_init(&watch.done, 0);
   pthread_t watcher;
   int watching =
@@ -315,9 +314,14 @@ shutdown:
   tc_cp_client_free(cp);
   tc_registry_stop(&reg);
   tc_run_embedded_release(&emb); /* after the transports that used it */
-  if (pid_written && tc_fs_remove_if_exists(cfg.pid_file) != 0)
+  int pid_gone = tc_pidfile_release(&pidfile);
+  if (pid_gone < 0)
     tc_log(TC_LOG_WARN, NULL, "could not remove the pid file", "path",
            cfg.pid_file, "error", strerror(errno), NULL);
+  else if (pid_gone > 0)
+    tc_log(TC_LOG_WARN, NULL,
+           "pid file was replaced by another process; left in place", "path",
+           cfg.pid_file, NULL);
   tc_registry_free(&reg);
   if (watching) {
     atomic_store(&watch.done, 1);

@@ -74,6 +74,9 @@ struct tc_config {
   char **cp_poll_channels; /* canonical, unique; NULL = unscoped */
   size_t cp_poll_channel_count;
   struct tc_headers cp_extra_headers; /* values resolved (may be secret) */
+  /* How long a terminal response POST is retried when its command has no
+   * deadline: 1s..1h, default 60s. */
+  int64_t cp_response_retry_budget_ms;
 
   /* MCP */
   struct tc_binding_cfg *bindings; /* config order */
@@ -85,6 +88,10 @@ struct tc_config {
   int64_t mcp_startup_wait_timeout_ms; /* >= 0, default 0 */
   int64_t mcp_connection_max_ttl_ms;   /* > 0, default 600000 */
   int mcp_max_concurrent;              /* > 0, default 10 */
+  /* Variables passed to stdio children although the agent withholds them
+   * (util/child_env.h): --mcp.command-pass-env, unique names. */
+  char **mcp_command_pass_env;
+  size_t mcp_command_pass_env_count;
 
   /* network */
   char *http_proxy; /* --http-proxy / TUNNEL_CLIENT_HTTP_PROXY / http_proxy */

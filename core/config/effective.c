@@ -90,6 +90,7 @@ void tc_config_free(struct tc_config *cfg) {
   free(cfg->cp_client_key);
   free(cfg->cp_http_proxy);
   free_strv(cfg->cp_poll_channels, cfg->cp_poll_channel_count);
+  free_strv(cfg->mcp_command_pass_env, cfg->mcp_command_pass_env_count);
   tc_headers_clear(&cfg->cp_extra_headers);
   for (size_t i = 0; i < cfg->binding_count; i++)
     tc_cfg_binding_free(&cfg->bindings[i]);

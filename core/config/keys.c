@@ -107,6 +107,16 @@ static const struct tc_cfg_key keys[TC_K_COUNT] = {
                                OFF(cp_extra_headers), 0, 0, NULL,
                                "control plane extra header"},
 
+    /* Not in the official client (it gives a response POST 3 attempts): a
+     * terminal response is retried until its command's deadline, or for
+     * this long when the command has none. */
+    [TC_K_CP_RESPONSE_RETRY_BUDGET] =
+        {TC_K_CP_RESPONSE_RETRY_BUDGET, "control_plane.response_retry_budget",
+         "control-plane.response-retry-budget", NULL,
+         "CONTROL_PLANE_RESPONSE_RETRY_BUDGET", NULL, NULL, TC_T_DUR, 0, "60s",
+         OFF(cp_response_retry_budget_ms), MS_S, 60 * MS_M, NULL,
+         "response retry budget"},
+
     /* MCP */
     [TC_K_MCP_SERVER_URLS] = {TC_K_MCP_SERVER_URLS, "mcp.server_urls",
                               "mcp.server-url", "mcp-server-url",
@@ -163,6 +173,13 @@ static const struct tc_cfg_key keys[TC_K_COUNT] = {
                                  10000, NULL, "MCP max concurrent requests"},
 
     /* network */
+    /* Not in the official client: stdio children do not inherit the
+     * agent's secrets (util/child_env.h) unless listed here. */
+    [TC_K_MCP_COMMAND_PASS_ENV] =
+        {TC_K_MCP_COMMAND_PASS_ENV, "mcp.command_pass_env",
+         "mcp.command-pass-env", NULL, "MCP_COMMAND_PASS_ENV", NULL, ",",
+         TC_T_LIST, TC_F_REPEAT | TC_F_EMPTY_ERR | TC_F_KEEP_BLANKS, NULL,
+         NOOFF, 0, 0, NULL, "stdio pass-through variable"},
     [TC_K_HTTP_PROXY] = {TC_K_HTTP_PROXY, "http_proxy", "http-proxy", NULL,
                          "TUNNEL_CLIENT_HTTP_PROXY", NULL, NULL, TC_T_STR,
                          TC_F_REF, NULL, OFF(http_proxy), 0, 0,

@@ -10,6 +10,7 @@
 #include "config/config_internal.h"
 #include "config/profiles.h"
 #include "tc/host.h"
+#include "util/child_env.h"
 #include "util/host_pattern.h"
 #include "util/redact.h"
 
@@ -174,6 +175,8 @@ static int load_scalar(struct tc_config *cfg, const struct tc_cfg_key *k,
   const struct tc_cfg_item *it = &pick.items[pick.count - 1];
   const char *text = it->text != NULL ? it->text : "";
   bool is_ref = tc_cfg_ref_is_ref(text);
+  if ((k->flags & TC_F_SECRET) || k->check == tc_cfg_check_proxy_url)
+    tc_cfg_ref_withhold(text);
   char *value = NULL, *eff = NULL;
   int rc = -1;
   if ((k->flags & TC_F_FLAG_REF_ONLY) && pick.layer == TC_L_FLAG && !is_ref) {
@@ -330,6 +333,33 @@ static char *join_items(const struct tc_cfg_profile *prof,
   return out;
 }
 
+/* One --mcp.command-pass-env entry: a variable name, listed once. */
+static int check_pass_env(struct tc_config *cfg, const struct tc_cfg_item *it,
+                          char **err) {
+  const char *name = it->text != NULL ? it->text : "";
+  if (*name == '\0')
+    return tc_cfg_fail(
+        err, "blank variable name in %s (remove the empty entry)", it->where);
+  if (!tc_cfg_env_name_ok(name))
+    return tc_cfg_bad(err, "invalid variable name", it->where, name,
+                      "a name is letters, digits and '_', not starting "
+                      "with a digit");
+  for (size_t i = 0; i < cfg->mcp_command_pass_env_count; i++)
+    if (strcmp(cfg->mcp_command_pass_env[i], name) == 0)
+      return tc_cfg_bad(err, "duplicate variable", it->where, name,
+                        "list each variable once");
+  char **n = realloc(cfg->mcp_command_pass_env,
+                     (cfg->mcp_command_pass_env_count + 1) * sizeof(*n));
+  if (n == NULL)
+    return tc_cfg_fail(err, "out of memory");
+  cfg->mcp_command_pass_env = n;
+  n[cfg->mcp_command_pass_env_count] = tc_cfg_strdup(name);
+  if (n[cfg->mcp_command_pass_env_count] == NULL)
+    return tc_cfg_fail(err, "out of memory");
+  cfg->mcp_command_pass_env_count++;
+  return 0;
+}
+
 static int load_list(struct tc_config *cfg, const struct tc_cfg_key *k,
                      const struct tc_cfg_flagset *fs,
                      const struct tc_cfg_profile *prof, char **err) {
@@ -341,6 +371,9 @@ static int load_list(struct tc_config *cfg, const struct tc_cfg_key *k,
   if (rc == 0 && k->id == TC_K_HEALTH_ALLOWED_HOSTS)
     for (size_t i = 0; rc == 0 && i < pick.count; i++)
       rc = check_allowed_hosts(cfg, &pick.items[i], err);
+  if (rc == 0 && k->id == TC_K_MCP_COMMAND_PASS_ENV)
+    for (size_t i = 0; rc == 0 && i < pick.count; i++)
+      rc = check_pass_env(cfg, &pick.items[i], err);
   if (rc == 0 && pick.layer != TC_L_NONE) {
     char *joined = join_items(prof, &pick, k->type == TC_T_TARGETS ? ";" : ",");
     if (joined == NULL)
@@ -392,6 +425,12 @@ static int load_keys(struct tc_config *cfg, const struct tc_cfg_flagset *fs,
   for (int id = 0; id < TC_K_COUNT; id++) {
     const struct tc_cfg_key *k = tc_cfg_key_by_id(id);
     int rc = 0;
+    /* The variables behind secret settings (API key, header values,
+     * tokens, proxy URLs with credentials) stay out of stdio children. */
+    if ((k->flags & TC_F_SECRET) || k->check == tc_cfg_check_proxy_url) {
+      (void)tc_child_env_withhold(k->env);
+      (void)tc_child_env_withhold(k->env_late);
+    }
     switch (k->type) {
     case TC_T_STR:
     case TC_T_PATH:

@@ -38,6 +38,11 @@
 #define CP_ERROR_BODY_MAX (64u * 1024u)
 #define CP_POLL_BODY_MAX (64u * 1024u * 1024u)
 #define CP_WAKE_SLICE_MS 1000
+/* Terminal response POSTs: the retry budget when neither the command nor
+ * the config gives one, and the longest wait between two attempts (short,
+ * since a caller is waiting for the result). */
+#define CP_RESPONSE_RETRY_BUDGET_MS 60000
+#define CP_RESPONSE_BACKOFF_MAX_MS 2000
 
 /* One easy handle on its own multi handle. */
 struct cp_conn {
@@ -1030,17 +1035,27 @@ fail:
   return NULL;
 }
 
+/* Count a terminal response given up on. */
+static void count_abandoned(enum tc_cp_request_kind kind, const char *reason) {
+  if (kind == TC_CP_REQ_RESPONSE)
+    tc_metric_add(tc_core_metrics()->posts_abandoned, &reason, 1);
+}
+
 int tc_cp_post(struct tc_cp_client *c, const struct tc_cp_command *cmd,
                const struct tc_cp_response *r, uint64_t deadline_ns,
-               char **err) {
+               const atomic_int *stop_retries, char **err) {
   if (err != NULL)
     *err = NULL;
   const char *rid = r != NULL && r->request_id != NULL ? r->request_id : "";
+  enum tc_cp_request_kind kind =
+      r != NULL && r->type == TC_CP_RESP_JSONRPC_NOTIFY ? TC_CP_REQ_NOTIFY
+                                                        : TC_CP_REQ_RESPONSE;
   if (cmd == NULL || r == NULL || cmd->shard_token == NULL ||
       cmd->shard_token[0] == '\0' || has_ctl(cmd->shard_token)) {
     set_err(err, cp_fmt("response POST for request_id %s refused: the "
                         "command has no usable shard token",
                         rid));
+    count_abandoned(kind, "error");
     return -1;
   }
   char *eerr = NULL;
@@ -1049,11 +1064,9 @@ int tc_cp_post(struct tc_cp_client *c, const struct tc_cp_command *cmd,
     set_err(err, cp_fmt("response POST for request_id %s refused: %s", rid,
                         eerr != NULL ? eerr : "cannot encode the body"));
     free(eerr);
+    count_abandoned(kind, "error");
     return -1;
   }
-  enum tc_cp_request_kind kind = r->type == TC_CP_RESP_JSONRPC_NOTIFY
-                                     ? TC_CP_REQ_NOTIFY
-                                     : TC_CP_REQ_RESPONSE;
   const char *type_name = tc_cp_resp_type_name(r->type);
   uint_fast64_t epoch = atomic_load(&c->epoch);
   struct curl_slist *headers = post_headers(c, cmd);
@@ -1066,26 +1079,51 @@ int tc_cp_post(struct tc_cp_client *c, const struct tc_cp_command *cmd,
       conn_release(c, k);
     free(url);
     free(body);
+    count_abandoned(kind, "error");
     return -1;
   }
+  /* When to stop retrying: the command's deadline; without one, a
+   * terminal response gets the retry budget (notifications keep their
+   * attempt limit). */
+  uint64_t give_up_ns = deadline_ns;
+  const char *give_up_reason = "deadline";
+  if (give_up_ns == 0 && kind == TC_CP_REQ_RESPONSE) {
+    int64_t budget = c->cfg->cp_response_retry_budget_ms > 0
+                         ? c->cfg->cp_response_retry_budget_ms
+                         : CP_RESPONSE_RETRY_BUDGET_MS;
+    give_up_ns = tc_cp_now_ns() + (uint64_t)budget * 1000000ull;
+    give_up_reason = "budget";
+  }
   struct tc_backoff bo;
-  tc_backoff_init(&bo, 0, 0);
+  tc_backoff_init(&bo, 0, CP_RESPONSE_BACKOFF_MAX_MS);
   int ret = -1;
   char *last = NULL; /* what the last attempt saw */
   for (int attempt = 1;; attempt++) {
-    if (attempt > 1)
+    if (attempt > 1) {
       tc_metric_add(tc_core_metrics()->post_retries, NULL, 1);
-    long timeout = c->timeout_ms;
-    if (deadline_ns != 0) {
-      uint64_t now = tc_cp_now_ns();
-      if (now >= deadline_ns) {
+      /* The shutdown grace ran out: no more retries. */
+      if (stop_retries != NULL && atomic_load(stop_retries) != 0) {
         set_err(err, cp_fmt("response POST for request_id %s (%s) abandoned: "
-                            "response deadline reached%s%s",
-                            rid, type_name, last ? " after " : "",
-                            last ? last : ""));
+                            "the shutdown grace period ran out (last: %s)",
+                            rid, type_name, last ? last : "error"));
+        count_abandoned(kind, "shutdown");
         break;
       }
-      uint64_t left_ms = (deadline_ns - now + 999999ull) / 1000000ull;
+    }
+    long timeout = c->timeout_ms;
+    if (give_up_ns != 0) {
+      uint64_t now = tc_cp_now_ns();
+      if (now >= give_up_ns) {
+        set_err(err, cp_fmt("response POST for request_id %s (%s) abandoned: "
+                            "%s reached%s%s",
+                            rid, type_name,
+                            deadline_ns != 0 ? "response deadline"
+                                             : "response retry budget",
+                            last ? " after " : "", last ? last : ""));
+        count_abandoned(kind, give_up_reason);
+        break;
+      }
+      uint64_t left_ms = (give_up_ns - now + 999999ull) / 1000000ull;
       if (left_ms < (uint64_t)timeout)
         timeout = (long)left_ms;
     }
@@ -1100,6 +1138,7 @@ int tc_cp_post(struct tc_cp_client *c, const struct tc_cp_command *cmd,
                                          "cannot configure the request",
                                          rid));
       xfer_clear(&x);
+      count_abandoned(kind, "error");
       break;
     }
     bool was_aborted = false;
@@ -1108,6 +1147,7 @@ int tc_cp_post(struct tc_cp_client *c, const struct tc_cp_command *cmd,
       set_err(err, cp_fmt("response POST for request_id %s (%s) interrupted",
                           rid, type_name));
       xfer_clear(&x);
+      count_abandoned(kind, "shutdown");
       break;
     }
     int status = 0;
@@ -1134,6 +1174,13 @@ int tc_cp_post(struct tc_cp_client *c, const struct tc_cp_command *cmd,
     if (d.action == TC_CP_DONE) {
       ret = 0;
       xfer_clear(&x);
+      if (attempt > 1) {
+        char nbuf[16];
+        snprintf(nbuf, sizeof(nbuf), "%d", attempt);
+        tc_log(TC_LOG_INFO, CP_LOG, "response POST delivered after retries",
+               "request_id", rid, "resp_type", type_name, "attempts", nbuf,
+               NULL);
+      }
       break;
     }
     if (d.action == TC_CP_DONE_GONE) {
@@ -1155,6 +1202,8 @@ int tc_cp_post(struct tc_cp_client *c, const struct tc_cp_command *cmd,
                                         "access: needs operator action)"
                                       : ""));
       xfer_clear(&x);
+      count_abandoned(kind,
+                      tclass == TC_CP_TRANSPORT_OK ? "rejected" : "error");
       break;
     }
     int64_t ra_ms = 0;
@@ -1171,20 +1220,33 @@ int tc_cp_post(struct tc_cp_client *c, const struct tc_cp_command *cmd,
     snprintf(wbuf, sizeof(wbuf), "%" PRId64, wait);
     snprintf(abuf, sizeof(abuf), "%d", attempt);
     xfer_clear(&x);
-    if (deadline_ns != 0 &&
-        tc_cp_now_ns() + (uint64_t)wait * 1000000ull >= deadline_ns) {
+    if (give_up_ns != 0 &&
+        tc_cp_now_ns() + (uint64_t)wait * 1000000ull >= give_up_ns) {
       set_err(err, cp_fmt("response POST for request_id %s (%s) abandoned: "
-                          "the next attempt would start after the response "
-                          "deadline (last: %s)",
-                          rid, type_name, last ? last : "error"));
+                          "the next attempt would start after the %s "
+                          "(last: %s)",
+                          rid, type_name,
+                          deadline_ns != 0 ? "response deadline"
+                                           : "response retry budget",
+                          last ? last : "error"));
+      count_abandoned(kind, give_up_reason);
       break;
     }
-    tc_log(TC_LOG_WARN, CP_LOG, "response POST failed; retrying", "request_id",
-           rid, "resp_type", type_name, "origin", c->origin, "error", last,
+    /* A long outage would log every attempt: the first three, then every
+     * tenth, at WARN; the rest at DEBUG. */
+    tc_log(attempt <= 3 || attempt % 10 == 0 ? TC_LOG_WARN : TC_LOG_DEBUG,
+           CP_LOG, "response POST failed; retrying", "request_id", rid,
+           "resp_type", type_name, "origin", c->origin, "error", last,
            "attempt", abuf, "retry_in_ms", wbuf, NULL);
-    if (!nap(c, k, epoch, NULL, wait)) {
-      set_err(err, cp_fmt("response POST for request_id %s (%s) interrupted",
-                          rid, type_name));
+    if (!nap(c, k, epoch, stop_retries, wait)) {
+      bool shutdown = stop_retries != NULL && atomic_load(stop_retries) != 0;
+      set_err(err, cp_fmt("response POST for request_id %s (%s) %s (last: %s)",
+                          rid, type_name,
+                          shutdown ? "abandoned: the shutdown grace period "
+                                     "ran out"
+                                   : "interrupted",
+                          last ? last : "error"));
+      count_abandoned(kind, "shutdown");
       break;
     }
   }

@@ -49,13 +49,20 @@ void tc_cp_client_interrupt(struct tc_cp_client *c);
 
 /* POST one response for `cmd` (request_id/channel come from `r`; the shard
  * token and X-Request-Id from `cmd`). Retries per protocol.md §2.3 with a
- * fresh backoff and Retry-After, never sleeping past `deadline_ns`
- * (CLOCK_MONOTONIC ns; 0 = none). Returns 0 when delivered (200, or 404
- * which means the service no longer waits for it), else -1 with *err
- * (malloc()ed, one line naming the request_id; err may be NULL). */
+ * fresh backoff (200 ms doubling, jittered, at most 2 s) and Retry-After,
+ * never sleeping past `deadline_ns` (CLOCK_MONOTONIC ns; 0 = none).
+ * Notifications get 3 attempts. A terminal response has no attempt limit:
+ * it is retried until `deadline_ns`, or for cp_response_retry_budget_ms
+ * when the command has no deadline, and never again once a 200 arrived.
+ * Once *stop_retries is non-zero (the shutdown grace ran out; NULL =
+ * never) the attempt under way finishes but no further one starts.
+ * Returns 0 when delivered (200, or 404 which means the service no longer
+ * waits for it), else -1 with *err (malloc()ed, one line naming the
+ * request_id; err may be NULL); a terminal response given up on is
+ * counted in tunnel_client_response_posts_abandoned_total{reason}. */
 int tc_cp_post(struct tc_cp_client *c, const struct tc_cp_command *cmd,
                const struct tc_cp_response *r, uint64_t deadline_ns,
-               char **err);
+               const atomic_int *stop_retries, char **err);
 
 /* The outcome of one poll. */
 struct tc_cp_poll_result {

@@ -81,8 +81,8 @@ static int post(struct exec *x, const struct tc_cp_response *r) {
     return -1;
   }
   char *err = NULL;
-  int rc =
-      x->env->poster.post(x->env->poster.ud, x->cmd, r, x->deadline_ns, &err);
+  int rc = x->env->poster.post(x->env->poster.ud, x->cmd, r, x->deadline_ns,
+                               &x->env->cancel_all, &err);
   int terminal = tc_cp_resp_type_is_terminal(r->type);
   if (terminal) {
     x->terminal_code = r->resp_code;
@@ -642,8 +642,9 @@ static void run(struct exec *x, int aborting) {
 /* Metrics and the channel's admin counters for one finished command. */
 static void count_outcome(const struct exec *x) {
   const char *outcome = x->outcome != NULL ? x->outcome : "no_response";
-  const char *labels[] = {x->cmd->channel[0] != '\0' ? x->cmd->channel : "main",
-                          x->req.type, outcome};
+  const char *labels[] = {
+      tc_dispatch_channel_label(x->env->routes, x->cmd->channel), x->req.type,
+      outcome};
   tc_metric_add(tc_core_metrics()->commands_completed, labels, 1);
   if (x->route == NULL)
     return;

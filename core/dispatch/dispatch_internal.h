@@ -94,6 +94,7 @@ void tc_dispatch_route_count(struct tc_dispatch_route *r, int ok,
 struct tc_dispatch_routes {
   struct tc_dispatch_route *items;
   size_t count;
+  char **child_env; /* tc_child_env_build(); bindings borrow it */
 };
 
 /* Create and start one instance per cfg binding, in config order. Returns
@@ -108,6 +109,13 @@ void tc_dispatch_routes_close(struct tc_dispatch_routes *rs);
 /* The route serving `channel`, or NULL. */
 struct tc_dispatch_route *tc_dispatch_route_find(struct tc_dispatch_routes *rs,
                                                  const char *channel);
+/* The metrics label for a command's channel: the route's own name when a
+ * binding serves it ("" reads as main), else TC_DISPATCH_UNKNOWN_CHANNEL,
+ * so channel names taken from the wire never create series without bound.
+ * The result is borrowed from the routes or static. */
+#define TC_DISPATCH_UNKNOWN_CHANNEL "__unknown__"
+const char *tc_dispatch_channel_label(struct tc_dispatch_routes *rs,
+                                      const char *channel);
 /* call() / terminate_session() honouring TC_TRANSPORT_SERIAL. */
 int tc_dispatch_route_call(struct tc_dispatch_route *r,
                            const struct tc_request *req,

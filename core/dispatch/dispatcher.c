@@ -213,9 +213,7 @@ int tc_dispatcher_submit(struct tc_dispatcher *d, struct tc_cp_command *cmd,
   if (cmd == NULL)
     return -1;
   /* The labels are copied first: once queued, a worker owns the command. */
-  char channel[72];
-  snprintf(channel, sizeof(channel), "%s",
-           cmd->channel[0] != '\0' ? cmd->channel : "main");
+  const char *channel = tc_dispatch_channel_label(&d->routes, cmd->channel);
   const char *type = cmd_type_name(cmd->type);
   /* A request id submitted recently is a duplicate delivery: drop it, so
    * it runs and is answered once. Recorded only once actually queued. */
@@ -276,6 +274,19 @@ int tc_dispatcher_channel_probe(struct tc_dispatcher *d, size_t i,
   if (r->vt == NULL || r->vt->probe == NULL || !r->started)
     return TC_ENOTSUP;
   return r->vt->probe(r->inst, detail);
+}
+
+int tc_dispatcher_channel_admin_state(struct tc_dispatcher *d, size_t i,
+                                      char **json) {
+  *json = NULL;
+  if (d == NULL || i >= d->routes.count)
+    return TC_EINVAL;
+  struct tc_dispatch_route *r = &d->routes.items[i];
+  if (r->vt == NULL || !r->started ||
+      !TC_HAS_FIELD(r->vt, struct tc_transport_vtable, admin_state) ||
+      r->vt->admin_state == NULL)
+    return TC_ENOTSUP;
+  return r->vt->admin_state(r->inst, json);
 }
 
 void tc_dispatcher_drain(struct tc_dispatcher *d, int64_t grace_ms) {

@@ -15,6 +15,7 @@
 #ifndef TC_DISPATCH_DISPATCHER_H
 #define TC_DISPATCH_DISPATCHER_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,9 +30,11 @@
  * dispatcher logs and frees it). `deadline_ns` is monotonic, 0 = none. */
 struct tc_dispatch_poster {
   void *ud;
+  /* e.g. tc_cp_post. `stop_retries` turns non-zero when the shutdown
+   * grace ran out: finish the attempt under way, start no other. */
   int (*post)(void *ud, const struct tc_cp_command *cmd,
               const struct tc_cp_response *r, uint64_t deadline_ns,
-              char **err); /* e.g. tc_cp_post */
+              const atomic_int *stop_retries, char **err);
 };
 
 struct tc_dispatcher;
@@ -40,9 +43,11 @@ struct tc_dispatcher;
  * strings borrowed from cfg and bc, `channel` from the caller. Proxy and
  * mTLS defaults (mcp.http_proxy, mcp.client_cert) are not folded in: net
  * hooks resolve them. Also used by `doctor` to prepare its probes exactly
- * as the transport would. */
+ * as the transport would. `child_env` (borrowed, may be NULL: inherit) is
+ * the environment a stdio child gets. */
 void tc_binding_from_cfg(struct tc_binding *b, const struct tc_config *cfg,
-                         const struct tc_binding_cfg *bc, const char *channel);
+                         const struct tc_binding_cfg *bc, const char *channel,
+                         char **child_env);
 
 /* Create and start one transport instance per cfg binding (registry lookup
  * by binding->transport), a queue of cfg->cp_max_inflight slots and
@@ -89,6 +94,12 @@ int tc_dispatcher_channel_info(struct tc_dispatcher *d, size_t i,
  * or NULL. Any thread. */
 int tc_dispatcher_channel_probe(struct tc_dispatcher *d, size_t i,
                                 char **detail);
+
+/* The channel's transport admin_state() (ABI 1.3): TC_OK with *json
+ * (malloc()ed JSON object text), TC_ENOTSUP when the transport has none.
+ * Any thread. */
+int tc_dispatcher_channel_admin_state(struct tc_dispatcher *d, size_t i,
+                                      char **json);
 
 /* Stop accepting; let the workers finish queued and in-flight commands
  * within grace_ms; then cancel in-flight calls (the transports see

@@ -14,7 +14,10 @@
 #include "dispatch/dispatch_internal.h"
 #include "ops/core_metrics.h"
 #include "tc/errors.h"
+#include "util/child_env.h"
 #include "util/log.h"
+
+extern char **environ;
 
 static char *route_fmt(const char *fmt, ...) TC_PRINTF(1, 2);
 static char *route_fmt(const char *fmt, ...) {
@@ -34,7 +37,8 @@ static char *route_fmt(const char *fmt, ...) {
 }
 
 void tc_binding_from_cfg(struct tc_binding *b, const struct tc_config *cfg,
-                         const struct tc_binding_cfg *bc, const char *channel) {
+                         const struct tc_binding_cfg *bc, const char *channel,
+                         char **child_env) {
   memset(b, 0, sizeof(*b));
   b->struct_size = sizeof(*b);
   b->channel = channel;
@@ -50,13 +54,15 @@ void tc_binding_from_cfg(struct tc_binding *b, const struct tc_config *cfg,
   b->connection_max_ttl_ms = cfg->mcp_connection_max_ttl_ms;
   b->startup_wait_timeout_ms = cfg->mcp_startup_wait_timeout_ms;
   b->max_concurrent_requests = cfg->mcp_max_concurrent;
+  b->child_env = (const char *const *)child_env;
 }
 
 /* Create + start the instance for one binding; on failure *err is set and
  * nothing of the route stays alive but its channel copy. */
 static int open_one(struct tc_dispatch_route *r, const struct tc_config *cfg,
                     const struct tc_binding_cfg *bc,
-                    const struct tc_registry *reg, char **err) {
+                    const struct tc_registry *reg, char **child_env,
+                    char **err) {
   const char *tname = bc->transport != NULL ? bc->transport : "";
   const struct tc_registered_transport *rt = tc_registry_transport(reg, tname);
   if (rt == NULL || rt->vt == NULL) {
@@ -69,7 +75,7 @@ static int open_one(struct tc_dispatch_route *r, const struct tc_config *cfg,
   }
   r->vt = rt->vt;
   r->serial = (r->vt->flags & TC_TRANSPORT_SERIAL) != 0;
-  tc_binding_from_cfg(&r->binding, cfg, bc, r->channel);
+  tc_binding_from_cfg(&r->binding, cfg, bc, r->channel, child_env);
   const struct tc_host *host = rt->owner != NULL ? &rt->owner->host : NULL;
   char *msg = NULL;
   int rc = r->vt->create(host, &r->binding, &r->inst, &msg);
@@ -107,10 +113,28 @@ int tc_dispatch_routes_open(struct tc_dispatch_routes *rs,
   if (cfg->binding_count == 0)
     return 0;
   rs->items = calloc(cfg->binding_count, sizeof(*rs->items));
-  if (rs->items == NULL) {
+  /* One environment for every child the transports start: the agent's own
+   * minus its secrets (util/child_env.h), taken once, here. */
+  rs->child_env = tc_child_env_build(environ, cfg->mcp_command_pass_env,
+                                     cfg->mcp_command_pass_env_count);
+  if (rs->items == NULL || rs->child_env == NULL) {
+    free(rs->items);
+    free(rs->child_env);
+    memset(rs, 0, sizeof(*rs));
     *err = route_fmt("dispatcher: out of memory creating transports");
     return -1;
   }
+  char *dropped = tc_child_env_dropped(environ, cfg->mcp_command_pass_env,
+                                       cfg->mcp_command_pass_env_count);
+  int spawns = 0;
+  for (size_t i = 0; i < cfg->binding_count; i++)
+    spawns |= cfg->bindings[i].command != NULL;
+  if (spawns && dropped != NULL && dropped[0] != '\0')
+    tc_log(TC_LOG_INFO, "dispatcher",
+           "MCP server processes start without the agent's secret variables "
+           "(pass one with --mcp.command-pass-env NAME)",
+           "withheld", dropped, NULL);
+  free(dropped);
   for (size_t i = 0; i < cfg->binding_count; i++) {
     const struct tc_binding_cfg *bc = &cfg->bindings[i];
     struct tc_dispatch_route *r = &rs->items[i];
@@ -124,7 +148,7 @@ int tc_dispatch_routes_open(struct tc_dispatch_routes *rs,
       return -1;
     }
     rs->count = i + 1;
-    if (open_one(r, cfg, bc, reg, err) != 0) {
+    if (open_one(r, cfg, bc, reg, rs->child_env, err) != 0) {
       tc_dispatch_routes_close(rs);
       return -1;
     }
@@ -151,6 +175,7 @@ void tc_dispatch_routes_close(struct tc_dispatch_routes *rs) {
     free(r->channel);
   }
   free(rs->items);
+  free(rs->child_env);
   memset(rs, 0, sizeof(*rs));
 }
 
@@ -160,6 +185,13 @@ struct tc_dispatch_route *tc_dispatch_route_find(struct tc_dispatch_routes *rs,
     if (strcmp(rs->items[i].channel, channel) == 0)
       return &rs->items[i];
   return NULL;
+}
+
+const char *tc_dispatch_channel_label(struct tc_dispatch_routes *rs,
+                                      const char *channel) {
+  struct tc_dispatch_route *r =
+      tc_dispatch_route_find(rs, channel[0] != '\0' ? channel : "main");
+  return r != NULL ? r->channel : TC_DISPATCH_UNKNOWN_CHANNEL;
 }
 
 int tc_dispatch_route_call(struct tc_dispatch_route *r,

@@ -94,7 +94,8 @@ static int rg_add_transport(struct tc_registrar *r,
   const char *name = RG_NAME(vt, struct tc_transport_vtable);
   struct tc_module_entry *e;
   int rc = rg_precheck(r, kind, vt, RG_SIZE(vt),
-                       sizeof(struct tc_transport_vtable), name, errmsg, &e);
+                       offsetof(struct tc_transport_vtable, admin_state), name,
+                       errmsg, &e);
   if (rc != TC_OK)
     return rc;
   if (vt->create == NULL)

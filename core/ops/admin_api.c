@@ -176,6 +176,32 @@ static json_t *target_json(const struct tc_binding *b) {
   return json_string("");
 }
 
+/* Redact every string value in `v`, in place. 0, or -1 on ENOMEM. */
+static int redact_strings(json_t *v) {
+  if (json_is_string(v)) {
+    char *clean = tc_redact(json_string_value(v));
+    int rc = clean != NULL ? json_string_set(v, clean) : -1;
+    free(clean);
+    return rc;
+  }
+  if (json_is_array(v)) {
+    size_t i;
+    json_t *x;
+    json_array_foreach(v, i, x) {
+      if (redact_strings(x) != 0)
+        return -1;
+    }
+  } else if (json_is_object(v)) {
+    const char *k;
+    json_t *x;
+    json_object_foreach(v, k, x) {
+      if (redact_strings(x) != 0)
+        return -1;
+    }
+  }
+  return 0;
+}
+
 static json_t *channel_json(const struct tc_ops_context *ctx, size_t i) {
   struct tc_dispatch_channel_info info;
   if (tc_dispatcher_channel_info(ctx->disp, i, &info) != 0)
@@ -192,6 +218,19 @@ static json_t *channel_json(const struct tc_ops_context *ctx, size_t i) {
         detail = strdup(tc_strerror(rc));
     }
   }
+  /* The transport's own state (e.g. a stdio child's last stderr lines),
+   * every string redacted like a log line. */
+  json_t *state = NULL;
+  char *text = NULL;
+  if (tc_dispatcher_channel_admin_state(ctx->disp, i, &text) == TC_OK &&
+      text != NULL) {
+    state = json_loads(text, 0, NULL);
+    if (!json_is_object(state) || redact_strings(state) != 0) {
+      json_decref(state);
+      state = NULL;
+    }
+  }
+  free(text);
   json_t *j = json_pack("{s:s,s:s,s:o,s:I,s:I,s:I,s:o,s:s,s:o}", "name",
                         info.name, "transport", info.transport, "target",
                         target_json(info.binding), "in_flight",
@@ -201,6 +240,10 @@ static json_t *channel_json(const struct tc_ops_context *ctx, size_t i) {
                         string_or_null(info.last_error), "probe", probe,
                         "probe_detail", string_or_null(detail));
   free(detail);
+  if (j != NULL && state != NULL)
+    json_object_set_new(j, "state", state);
+  else
+    json_decref(state);
   return j;
 }
 

@@ -84,6 +84,15 @@ static void register_all(void) {
   m->post_retries = reg("tunnel_client_response_post_retries_total",
                         "Response POSTs retried after a retryable failure.",
                         TC_METRIC_COUNTER, NULL);
+  static const char *const reason[] = {"reason", NULL};
+  m->posts_abandoned =
+      reg("tunnel_client_response_posts_abandoned_total",
+          "Terminal responses the agent gave up posting, by reason: "
+          "deadline (the command's deadline passed), budget (no deadline "
+          "and the retry budget ran out), shutdown (the shutdown grace ran "
+          "out), rejected (the control plane refused it: 400, 401, 403, "
+          "413, 500...), error (it could not be sent at all).",
+          TC_METRIC_COUNTER, reason);
   const char *v[] = {TC_VERSION};
   tc_metric_set(m->build_info, v, 1);
   /* Every poll result shows as 0 from the first scrape on. */
@@ -91,6 +100,10 @@ static void register_all(void) {
                                         "network_error"};
   for (size_t i = 0; i < sizeof(results) / sizeof(results[0]); i++)
     tc_metric_add(m->polls, &results[i], 0);
+  static const char *const reasons[] = {"deadline", "budget", "shutdown",
+                                        "rejected", "error"};
+  for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+    tc_metric_add(m->posts_abandoned, &reasons[i], 0);
 }
 
 const struct tc_core_metrics *tc_core_metrics(void) {

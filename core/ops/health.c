@@ -56,8 +56,9 @@ struct tc_health_server {
   char own_host[256]; /* from the base URL, brackets stripped */
   char own_port[8];
   char *base_url;
-  char *url_file;  /* NULL when not configured */
-  char *unix_path; /* NULL for TCP */
+  char *url_file;           /* NULL when not configured */
+  struct tc_file_id url_id; /* the URL file as we wrote it */
+  char *unix_path;          /* NULL for TCP */
   dev_t sock_dev;
   ino_t sock_ino;
 };
@@ -563,8 +564,9 @@ int tc_health_start_ops(struct tc_health_server **out,
     srv->url_file = strdup(cfg->health_url_file);
     char *why = NULL;
     if (srv->url_file == NULL ||
-        tc_fs_write_atomic(srv->url_file, srv->base_url, strlen(srv->base_url),
-                           0600, &why) != 0) {
+        tc_fs_write_atomic_id(srv->url_file, srv->base_url,
+                              strlen(srv->base_url), 0600, &srv->url_id,
+                              &why) != 0) {
       tc_set_error(err, "health URL file (--health.url-file): %s",
                    why ? why : "out of memory");
       free(why);
@@ -631,6 +633,21 @@ int tc_health_run(struct tc_health_server *srv, int timeout_ms) {
   return MHD_run_wait(srv->mhd, timeout_ms) == MHD_YES ? 0 : -1;
 }
 
+int tc_health_file_ids(const struct tc_health_server *srv,
+                       struct tc_file_id *url_file, struct tc_file_id *socket) {
+  int have = 0;
+  if (srv != NULL && srv->url_file != NULL) {
+    *url_file = srv->url_id;
+    have |= TC_HEALTH_HAS_URL_FILE;
+  }
+  if (srv != NULL && srv->unix_path != NULL) {
+    socket->dev = srv->sock_dev;
+    socket->ino = srv->sock_ino;
+    have |= TC_HEALTH_HAS_SOCKET;
+  }
+  return have;
+}
+
 const char *tc_health_base_url(const struct tc_health_server *srv) {
   return srv ? srv->base_url : NULL;
 }
@@ -640,8 +657,18 @@ void tc_health_stop(struct tc_health_server *srv) {
     return;
   if (srv->mhd != NULL)
     MHD_stop_daemon(srv->mhd); /* also closes the listening socket */
-  if (srv->url_file != NULL && tc_fs_remove_if_exists(srv->url_file) != 0)
+  /* Only while it is still the file we wrote: another agent given the
+   * same --health.url-file may have replaced it with its own. */
+  int gone = srv->url_file != NULL
+                 ? tc_fs_remove_if_same(srv->url_file, srv->url_id.dev,
+                                        srv->url_id.ino)
+                 : 0;
+  if (gone < 0)
     tc_log(TC_LOG_WARN, "health", "could not remove the health URL file",
+           "path", srv->url_file, "error", strerror(errno), NULL);
+  else if (gone > 0)
+    tc_log(TC_LOG_WARN, "health",
+           "health URL file was replaced by another process; left in place",
            "path", srv->url_file, NULL);
   remove_socket_file(srv);
   free(srv->url_file);

@@ -28,6 +28,7 @@
 
 #include "config/config.h"
 #include "ops/ops_context.h"
+#include "util/fs.h"
 
 struct tc_health_server;
 
@@ -64,7 +65,15 @@ int tc_health_serve_fd(struct tc_health_server *srv, int fd,
 int tc_health_run(struct tc_health_server *srv, int timeout_ms);
 /* Base URL, e.g. "http://127.0.0.1:41234". Borrowed until stop. */
 const char *tc_health_base_url(const struct tc_health_server *srv);
-/* Stop serving, remove URL file and socket, free. NULL is a no-op. */
+/* Identities of the URL file and unix socket this listener made (see
+ * tc_fs_remove_if_same), for a cleanup that cannot call tc_health_stop():
+ * the second-signal exit. Returns TC_HEALTH_HAS_* bits for what it set. */
+#define TC_HEALTH_HAS_URL_FILE 1
+#define TC_HEALTH_HAS_SOCKET 2
+int tc_health_file_ids(const struct tc_health_server *srv,
+                       struct tc_file_id *url_file, struct tc_file_id *socket);
+/* Stop serving, remove the URL file and socket while they are still the
+ * ones this listener made, free. NULL is a no-op. */
 void tc_health_stop(struct tc_health_server *srv);
 
 #endif /* TC_OPS_HEALTH_H */

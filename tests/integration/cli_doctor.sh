@@ -187,10 +187,29 @@ doctor_stdio)
   doctor_json --control-plane.tunnel-id "$tid" --mcp.command "$work/server.sh" \
     --health.listen-addr 127.0.0.1:0
   expect_fail mcp_command_executable
-  # sh -c wrapping a real program passes.
+  # sh -c 'exec ...' wrapping a real MCP server passes: it is started and
+  # answers initialize.
+  doctor_json --control-plane.tunnel-id "$tid" \
+    --mcp.command "sh -c 'exec $node_bin $here/faults_stdio_server.mjs'" \
+    --health.listen-addr 127.0.0.1:0
+  [[ $rc == 0 ]] || fail "a real stdio server: exit $rc, want 0 ($(cat "$work/d.json"))"
+  jq_check "$work/d.json" '[.checks[] | select(.id == "mcp_server_reachable")][0] |
+    .status == "PASS" and (.summary | test("answered initialize"))' "the server answered"
+  # A program that exists but is no MCP server fails the start check.
   doctor_json --control-plane.tunnel-id "$tid" --mcp.command "sh -c 'cat'" \
     --health.listen-addr 127.0.0.1:0
-  [[ $rc == 0 ]] || fail "sh -c cat: exit $rc, want 0"
+  expect_fail mcp_server_reachable
+  jq_check "$work/d.json" '[.checks[] | select(.id == "mcp_server_reachable")][0].summary |
+    test("wrote the initialize request back")' "cat is no MCP server"
+  # A server that dies at start: doctor shows its last stderr lines.
+  doctor_json --control-plane.tunnel-id "$tid" \
+    --mcp.command "sh -c 'echo starting up >&2; echo fatal: no config file >&2; exit 4'" \
+    --health.listen-addr 127.0.0.1:0
+  expect_fail mcp_server_reachable
+  jq_check "$work/d.json" '[.checks[] | select(.id == "mcp_server_reachable")][0] |
+    (.summary | test("exited with status 4")) and
+    (.evidence | index("stderr: fatal: no config file")) != null' \
+    "exit status and the last stderr lines"
   ;;
 
 doctor_health_taken)

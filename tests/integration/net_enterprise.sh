@@ -334,7 +334,8 @@ net_doctor_tls)
     "$tls_cp_log" >/dev/null || fail "doctor's request did not carry the client certificate"
   "$jq_bin" -e -s 'all(.path | endswith("/poll") | not)' "$tls_cp_log" >/dev/null ||
     fail "doctor polled (it would take commands meant for an agent)"
-  doctor_json good_stdio --mcp.command "sh -c cat" "${good[@]}"
+  doctor_json good_stdio \
+    --mcp.command "sh -c 'exec $node_bin $(dirname "$0")/faults_stdio_server.mjs'" "${good[@]}"
   [[ $rc == 0 ]] || fail "good settings, stdio: exit $rc, want 0"
   run_agent "${good[@]}"
   h=$(cat "$work/health.url")

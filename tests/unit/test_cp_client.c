@@ -23,6 +23,9 @@
 #include "cli/cli.h"
 #include "config/config.h"
 #include "controlplane/client.h"
+#include "ops/core_metrics.h"
+#include "ops/metrics_registry.h"
+#include "tc/errors.h"
 #include "util/log.h"
 #include "util/net_listen.h"
 #include "util/sbuf.h"
@@ -283,7 +286,7 @@ static void test_post_headers_and_body(void **state) {
   make_cmd(&cmd, "client-rid-7");
   make_resp(&r, TC_CP_RESP_JSONRPC_RESPONSE);
   char *err = NULL;
-  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, &err), 0);
+  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, NULL, &err), 0);
   assert_null(err);
   char *want = tc_cp_response_encode(&r, &err);
   assert_non_null(want);
@@ -303,7 +306,7 @@ static void test_post_headers_and_body(void **state) {
   /* Without X-Request-Id in the command there is no X-Client-Request-Id. */
   make_cmd(&cmd, NULL);
   make_resp(&r, TC_CP_RESP_NOTIFY_ACK);
-  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, &err), 0);
+  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, NULL, &err), 0);
   assert_int_equal(nrecords(), 2);
   assert_null(hdr(1, "X-Client-Request-Id"));
   assert_string_equal(hdr(1, "X-Tunnel-Shard-Token"), SHARD);
@@ -320,7 +323,7 @@ static void test_post_503_then_200(void **state) {
   make_cmd(&cmd, NULL);
   make_resp(&r, TC_CP_RESP_JSONRPC_RESPONSE);
   char *err = NULL;
-  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, &err), 0);
+  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, NULL, &err), 0);
   assert_null(err);
   assert_int_equal(nrecords(), 2);
   /* Identical body and headers; the first backoff is exactly 200 ms. */
@@ -339,7 +342,7 @@ static void test_post_429_retry_after(void **state) {
   make_cmd(&cmd, NULL);
   make_resp(&r, TC_CP_RESP_JSONRPC_RESPONSE);
   uint64_t t0 = tc_cp_now_ns();
-  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, NULL), 0);
+  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, NULL, NULL), 0);
   assert_true(ms_since(t0) >= 900);
   assert_int_equal(nrecords(), 2);
 }
@@ -354,7 +357,7 @@ static void test_post_404_is_terminal(void **state) {
   make_cmd(&cmd, NULL);
   make_resp(&r, TC_CP_RESP_JSONRPC_RESPONSE);
   char *err = NULL;
-  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, &err), 0);
+  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, NULL, &err), 0);
   assert_null(err);
   usleep(300000); /* a retry would have happened by now */
   assert_int_equal(nrecords(), 1);
@@ -371,7 +374,7 @@ static void test_post_400_fails_at_once(void **state) {
   make_cmd(&cmd, NULL);
   make_resp(&r, TC_CP_RESP_JSONRPC_RESPONSE);
   char *err = NULL;
-  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, &err), -1);
+  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, NULL, &err), -1);
   assert_non_null(err);
   assert_non_null(strstr(err, "req-1"));
   assert_non_null(strstr(err, "HTTP 400"));
@@ -382,22 +385,129 @@ static void test_post_400_fails_at_once(void **state) {
   assert_int_equal(nrecords(), 1);
 }
 
-static void test_post_three_attempts_max(void **state) {
+/* tunnel_client_response_posts_abandoned_total{reason} now. */
+struct abandoned_q {
+  const char *reason;
+  double value;
+};
+
+static int abandoned_visit(void *ud, const struct tc_metric_sample *s) {
+  struct abandoned_q *q = ud;
+  if (strcmp(s->desc->name, "tunnel_client_response_posts_abandoned_total") ==
+          0 &&
+      strcmp(s->label_values[0], q->reason) == 0)
+    q->value = s->value;
+  return TC_OK;
+}
+
+static double abandoned(const char *reason) {
+  struct abandoned_q q = {reason, 0};
+  (void)tc_core_metrics();
+  tc_metrics_visit(tc_metrics_registry_global(), abandoned_visit, &q);
+  return q.value;
+}
+
+/* A control plane that is down for a while (five 503s, a few seconds of
+ * backoff) does not lose a terminal response: it is retried until it gets
+ * its 200, and never posted again after that. */
+static void test_terminal_post_outlasts_an_outage(void **state) {
   (void)state;
-  struct step steps[] = {{502, "", NULL, 0},
-                         {502, "", NULL, 0},
-                         {502, "", NULL, 0},
-                         {200, "", NULL, 0}};
-  script(steps, 4);
+  struct step steps[] = {
+      {503, "", NULL, 0}, {503, "", NULL, 0},
+      {503, "", NULL, 0}, {503, "", NULL, 0},
+      {503, "", NULL, 0}, {200, "{\"status\":\"ok\"}", NULL, 0}};
+  script(steps, 6);
   struct tc_cp_command cmd;
   struct tc_cp_response r;
   make_cmd(&cmd, NULL);
   make_resp(&r, TC_CP_RESP_JSONRPC_RESPONSE);
   char *err = NULL;
-  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, &err), -1);
+  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, NULL, &err), 0);
+  assert_null(err);
+  assert_int_equal(nrecords(), 6);
+  for (size_t i = 1; i < 6; i++) {
+    assert_string_equal(g.rec[i].body, g.rec[0].body);
+    /* no wait longer than the 2 s backoff cap */
+    assert_true(g.rec[i].at_ns - g.rec[i - 1].at_ns < 2500000000ull);
+  }
+  usleep(300000); /* a post after the 200 would have happened by now */
+  assert_int_equal(nrecords(), 6);
+}
+
+/* Notifications keep the official limit of 3 attempts. */
+static void test_notify_three_attempts_max(void **state) {
+  (void)state;
+  struct step steps[] = {{429, "", NULL, 0},
+                         {429, "", NULL, 0},
+                         {429, "", NULL, 0},
+                         {200, "", NULL, 0}};
+  script(steps, 4);
+  struct tc_cp_command cmd;
+  struct tc_cp_response r;
+  make_cmd(&cmd, NULL);
+  make_resp(&r, TC_CP_RESP_JSONRPC_NOTIFY);
+  char *err = NULL;
+  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, NULL, &err), -1);
   assert_non_null(strstr(err, "3 attempt"));
   free(err);
   assert_int_equal(nrecords(), 3);
+}
+
+/* Without a deadline the retry budget bounds a terminal response; giving
+ * up is counted. */
+static void test_terminal_post_budget(void **state) {
+  (void)state;
+  struct step steps[16];
+  for (size_t i = 0; i < 16; i++)
+    steps[i] = (struct step){503, "", NULL, 0};
+  script(steps, 16);
+  g_cfg.cp_response_retry_budget_ms = 1000;
+  double before = abandoned("budget");
+  struct tc_cp_command cmd;
+  struct tc_cp_response r;
+  make_cmd(&cmd, NULL);
+  make_resp(&r, TC_CP_RESP_JSONRPC_RESPONSE);
+  char *err = NULL;
+  uint64_t t0 = tc_cp_now_ns();
+  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, NULL, &err), -1);
+  g_cfg.cp_response_retry_budget_ms = 0;
+  assert_true(ms_since(t0) < 1500);
+  assert_true(nrecords() >= 2);
+  assert_non_null(strstr(err, "retry budget"));
+  free(err);
+  assert_true(abandoned("budget") == before + 1);
+}
+
+static void *stop_later(void *arg) {
+  usleep(300000);
+  atomic_store((atomic_int *)arg, 1);
+  return NULL;
+}
+
+/* Once the shutdown grace ran out the retries stop at once. */
+static void test_terminal_post_stops_at_shutdown(void **state) {
+  (void)state;
+  struct step steps[16];
+  for (size_t i = 0; i < 16; i++)
+    steps[i] = (struct step){503, "", "30", 0};
+  script(steps, 16);
+  double before = abandoned("shutdown");
+  atomic_int stop = 0;
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, stop_later, &stop), 0);
+  struct tc_cp_command cmd;
+  struct tc_cp_response r;
+  make_cmd(&cmd, NULL);
+  make_resp(&r, TC_CP_RESP_JSONRPC_RESPONSE);
+  char *err = NULL;
+  uint64_t t0 = tc_cp_now_ns();
+  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, &stop, &err), -1);
+  pthread_join(t, NULL);
+  assert_true(ms_since(t0) < 2000); /* not the 30 s Retry-After */
+  assert_int_equal(nrecords(), 1);
+  assert_non_null(strstr(err, "shutdown grace"));
+  free(err);
+  assert_true(abandoned("shutdown") == before + 1);
 }
 
 static void test_notify_retries_only_429(void **state) {
@@ -409,7 +519,7 @@ static void test_notify_retries_only_429(void **state) {
   make_cmd(&cmd, NULL);
   make_resp(&r, TC_CP_RESP_JSONRPC_NOTIFY);
   char *err = NULL;
-  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, &err), -1);
+  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, NULL, &err), -1);
   free(err);
   assert_int_equal(nrecords(), 1);
 }
@@ -426,7 +536,8 @@ static void test_post_deadline_stops_retries(void **state) {
   char *err = NULL;
   uint64_t t0 = tc_cp_now_ns();
   assert_int_equal(
-      tc_cp_post(g_client, &cmd, &r, t0 + 1000ull * 1000000ull, &err), -1);
+      tc_cp_post(g_client, &cmd, &r, t0 + 1000ull * 1000000ull, NULL, &err),
+      -1);
   /* Retry-After 5 s would pass the 1 s deadline: give up without sleeping. */
   assert_true(ms_since(t0) < 900);
   assert_non_null(strstr(err, "deadline"));
@@ -436,8 +547,8 @@ static void test_post_deadline_stops_retries(void **state) {
   /* An already expired deadline sends nothing. */
   clear_records();
   err = NULL;
-  assert_int_equal(tc_cp_post(g_client, &cmd, &r, tc_cp_now_ns() - 1, &err),
-                   -1);
+  assert_int_equal(
+      tc_cp_post(g_client, &cmd, &r, tc_cp_now_ns() - 1, NULL, &err), -1);
   free(err);
   assert_int_equal(nrecords(), 0);
 }
@@ -514,7 +625,10 @@ int main(void) {
       cmocka_unit_test_setup(test_post_429_retry_after, reset),
       cmocka_unit_test_setup(test_post_404_is_terminal, reset),
       cmocka_unit_test_setup(test_post_400_fails_at_once, reset),
-      cmocka_unit_test_setup(test_post_three_attempts_max, reset),
+      cmocka_unit_test_setup(test_terminal_post_outlasts_an_outage, reset),
+      cmocka_unit_test_setup(test_notify_three_attempts_max, reset),
+      cmocka_unit_test_setup(test_terminal_post_budget, reset),
+      cmocka_unit_test_setup(test_terminal_post_stops_at_shutdown, reset),
       cmocka_unit_test_setup(test_notify_retries_only_429, reset),
       cmocka_unit_test_setup(test_post_deadline_stops_retries, reset),
       cmocka_unit_test_setup(test_interrupt_hanging_poll, reset),

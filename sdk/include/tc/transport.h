@@ -40,6 +40,14 @@ struct tc_binding {
    * probe() retries "connection refused" (and ENOENT on a unix socket) until
    * this much time has passed. Read only if struct_size covers it. */
   int64_t startup_wait_timeout_ms;
+  /* ABI 1.3: the environment ("NAME=value", NULL-terminated) for a child
+   * process this binding starts, e.g. a stdio MCP server: the agent's own
+   * without its secrets (the control-plane API key, OPENAI_API_KEY,
+   * OPENAI_ADMIN_KEY and the variables behind secret settings), except the
+   * names the operator passes with --mcp.command-pass-env. A transport that
+   * spawns a process must use it instead of `environ`. Read only if
+   * struct_size covers it; borrowed like the rest of the binding. */
+  const char *const *child_env;
 };
 
 /* One command handed to a transport. Borrowed for the duration of call(). */
@@ -127,6 +135,12 @@ struct tc_transport_vtable {
   void (*stop)(void *inst);
   /* Mandatory. Free the instance. */
   void (*destroy)(void *inst);
+  /* ABI 1.3, optional. The instance's state for the admin API as a JSON
+   * object (malloc()ed text in *json), shown under the channel's "state" in
+   * GET /api/channels, e.g. a child process's pid and its last stderr
+   * lines. Any thread, concurrently with call(); must answer at once and
+   * never wait on what a call holds. The core redacts known secrets. */
+  int (*admin_state)(void *inst, char **json);
 };
 
 #ifdef __cplusplus
