@@ -4,6 +4,7 @@
 set -euo pipefail
 TC_APT_PACKAGES=(build-essential cmake pkg-config clang curl ca-certificates
   libcurl4-openssl-dev libjansson-dev libyaml-dev libltdl-dev libmicrohttpd-dev libcmocka-dev
+  libsystemd-dev # sd_notify: systemd Type=notify readiness and watchdog
   jq chromium tinyproxy libssl-dev libgnutls28-dev openssl
   prometheus) # promtool: the ops tests parse /metrics with `promtool check metrics`
 # The contract and e2e tests run node (ajv from tests/contract); Debian 12's

@@ -481,6 +481,10 @@ const char *tc_cp_client_base(const struct tc_cp_client *c) {
   return c->base;
 }
 
+long tc_cp_client_timeout_ms(const struct tc_cp_client *c) {
+  return c->timeout_ms;
+}
+
 void tc_cp_client_interrupt(struct tc_cp_client *c) {
   if (c == NULL)
     return;
