@@ -9,7 +9,9 @@
  * (a second agent with the same file stops here; util/pidfile.h) -> load
  * and start modules -> the startup probe runner and the ops listener ->
  * (with --mcp.startup-wait-timeout, wait for the probe) -> the poller ->
- * the caller's on_ready hook -> wait for a signal.
+ * the service-manager notifier (READY=1 once /readyz would answer 200,
+ * watchdog pings while the poll loop is alive; only with $NOTIFY_SOCKET) ->
+ * the caller's on_ready hook -> wait for a signal (then STOPPING=1).
  * Shutdown runs in reverse; a small watcher thread turns a second signal
  * into an immediate exit (status 1) after removing the pid file, the URL
  * file and the unix socket, each only while it is still the one this agent
@@ -41,6 +43,7 @@
 #include "ops/cp_status.h"
 #include "ops/health.h"
 #include "ops/readiness.h"
+#include "ops/service_notify.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/pidfile.h"
@@ -141,6 +144,31 @@ static void wait_startup_probe(struct tc_readiness *r) {
   }
 }
 
+/* The service-manager notifier's view (ops/service_notify.h): the /readyz
+ * verdict, and the poll loop's liveness for the watchdog. Both objects
+ * outlive the notifier (it stops first at shutdown). */
+struct run_notify_view {
+  struct tc_readiness *readiness;
+  struct tc_poller *poller;
+};
+
+static int notify_check(void *ud, bool *ready, char **text) {
+  const struct run_notify_view *view = ud;
+  struct tc_readiness_verdict v;
+  if (tc_readiness_check(view->readiness, &v) != 0)
+    return -1;
+  *ready = v.ready;
+  *text = v.text;
+  v.text = NULL;
+  tc_readiness_verdict_clear(&v);
+  return 0;
+}
+
+static bool notify_alive(void *ud) {
+  const struct run_notify_view *view = ud;
+  return tc_poller_alive(view->poller);
+}
+
 static int64_t wall_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -217,6 +245,8 @@ int tc_run_agent(int argc, char **argv, const struct tc_run_hooks *hooks) {
   struct tc_dispatcher *disp = NULL;
   struct tc_poller *poller = NULL;
   struct tc_readiness *readiness = NULL;
+  struct tc_service_notify *notifier = NULL;
+  struct run_notify_view view = {NULL, NULL};
   pthread_t meta_thread;
   int meta_started = 0, rc = 1;
   char pidbuf[32];
@@ -249,6 +279,12 @@ int tc_run_agent(int argc, char **argv, const struct tc_run_hooks *hooks) {
   if (tc_poller_start(&poller, cp, disp, &err) != 0)
     goto start_error;
   meta_started = pthread_create(&meta_thread, NULL, fetch_metadata, cp) == 0;
+  view.readiness = readiness;
+  view.poller = poller;
+  struct tc_service_notify_ops nops = {
+      .ud = &view, .check = notify_check, .alive = notify_alive};
+  if (tc_service_notify_start(&notifier, &nops, &err) != 0)
+    goto start_error;
 
   char origin[256];
   const char *base = tc_health_base_url(health);
@@ -277,6 +313,12 @@ int tc_run_agent(int argc, char **argv, const struct tc_run_hooks *hooks) {
     ;
   tc_log(TC_LOG_INFO, NULL, "shutting down", "signal",
          sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
+  char drain_status[96];
+  snprintf(drain_status, sizeof(drain_status),
+           "draining: finishing in-flight commands (grace period %lld ms)",
+           (long long)cfg.shutdown_grace_ms);
+  tc_service_notify_stopping(notifier, drain_status);
+  notifier = NULL;
 
   struct run_watch watch = {.signals = signals,
                             .pidfile = pidfile,
@@ -296,6 +338,9 @@ int tc_run_agent(int argc, char **argv, const struct tc_run_hooks *hooks) {
 start_error:
   rc = start_failed(&cfg, "start tunnel-client", err);
   watching = 0;
+  if (notifier != NULL)
+    tc_service_notify_stopping(notifier, "start-up failed; see the log");
+  notifier = NULL;
 
 shutdown:
   /* Stop taking work, let what was taken finish and be posted, then tear

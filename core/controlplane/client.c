@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,11 +44,18 @@
  * since a caller is waiting for the result). */
 #define CP_RESPONSE_RETRY_BUDGET_MS 60000
 #define CP_RESPONSE_BACKOFF_MAX_MS 2000
+/* How long a poll that is being left (stop or interrupt) keeps reading
+ * after it half-closed its connection: what the service already sent is
+ * read and handed over instead of being dropped. */
+#define CP_POLL_LEAVE_MS 500
 
 /* One easy handle on its own multi handle. */
 struct cp_conn {
   CURL *easy;
   CURLM *multi;
+  curl_socket_t fd; /* the socket curl opened last, CURL_SOCKET_BAD once it
+                       closed (sockopt/closesocket callbacks) */
+  bool fresh;       /* the last connection was half-closed: do not reuse */
   struct cp_conn *next_idle;
   struct cp_conn *next_all;
 };
@@ -205,6 +213,7 @@ static struct cp_conn *conn_new(struct tc_cp_client *c) {
   struct cp_conn *k = calloc(1, sizeof(*k));
   if (k == NULL)
     return NULL;
+  k->fd = CURL_SOCKET_BAD;
   k->easy = curl_easy_init();
   k->multi = curl_multi_init();
   if (k->easy == NULL || k->multi == NULL) {
@@ -486,6 +495,10 @@ const char *tc_cp_client_base(const struct tc_cp_client *c) {
   return c->base;
 }
 
+long tc_cp_client_timeout_ms(const struct tc_cp_client *c) {
+  return c->timeout_ms;
+}
+
 void tc_cp_client_interrupt(struct tc_cp_client *c) {
   if (c == NULL)
     return;
@@ -565,6 +578,21 @@ static bool aborted(struct tc_cp_client *c, uint_fast64_t epoch,
          (cancel != NULL && atomic_load(cancel) != 0);
 }
 
+/* Which socket a connection uses (libcurl gives no way to ask during a
+ * transfer): remembered when curl opens it, forgotten when it closes. */
+static int on_sockopt(void *ud, curl_socket_t fd, curlsocktype purpose) {
+  if (purpose == CURLSOCKTYPE_IPCXN)
+    ((struct cp_conn *)ud)->fd = fd;
+  return CURL_SOCKOPT_OK;
+}
+
+static int on_closesocket(void *ud, curl_socket_t fd) {
+  struct cp_conn *k = ud;
+  if (k->fd == fd)
+    k->fd = CURL_SOCKET_BAD;
+  return close(fd);
+}
+
 /* Set the options of one request. Returns 0 or -1 with *err. */
 static int prepare(struct tc_cp_client *c, struct cp_conn *k, const char *url,
                    struct curl_slist *headers, struct cp_xfer *x,
@@ -600,6 +628,18 @@ static int prepare(struct tc_cp_client *c, struct cp_conn *k, const char *url,
     rc = curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
   if (rc == CURLE_OK && c->share != NULL)
     rc = curl_easy_setopt(e, CURLOPT_SHARE, c->share);
+  if (rc == CURLE_OK)
+    rc = curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
+  if (rc == CURLE_OK)
+    rc = curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, k);
+  if (rc == CURLE_OK)
+    rc = curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, on_closesocket);
+  if (rc == CURLE_OK)
+    rc = curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, k);
+  if (rc == CURLE_OK && k->fresh) {
+    rc = curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    k->fresh = false;
+  }
   /* The "proxy" net hook applies the CA bundle (added to the system roots)
    * and the client pair; without it, fall back to the bundle alone. */
   bool net_tls = c->reg != NULL && tc_registry_net(c->reg, "proxy") != NULL;
@@ -632,25 +672,48 @@ static int prepare(struct tc_cp_client *c, struct cp_conn *k, const char *url,
   return 0;
 }
 
-/* Run the prepared transfer; *was_aborted when interrupted/cancelled. */
+/* Half-close the transfer's connection (no more requests from us; the
+ * service sees EOF and stops waiting) while its replies can still be read.
+ * false when there is no connection yet. */
+static bool half_close(struct cp_conn *k) {
+  if (k->fd == CURL_SOCKET_BAD)
+    return false;
+  k->fresh = true;
+  return shutdown(k->fd, SHUT_WR) == 0;
+}
+
+/* Run the prepared transfer; *was_aborted when interrupted/cancelled.
+ *
+ * A poll (keep_reply) is left without losing what the service already
+ * handed to it: the service may have written a reply with commands, which
+ * it then counts as delivered, just before the stop. So instead of closing
+ * at once, the poll half-closes its connection and keeps reading for up to
+ * CP_POLL_LEAVE_MS: a reply that completes is returned as a normal result
+ * (its commands get processed); an EOF or the end of that time is an
+ * abort. A service that notices the half-close (the request's client went
+ * away) keeps its commands for other pollers. */
 static CURLcode perform(struct tc_cp_client *c, struct cp_conn *k,
                         uint_fast64_t epoch, const atomic_int *cancel,
-                        bool *was_aborted) {
+                        bool keep_reply, bool *was_aborted) {
   *was_aborted = false;
   if (curl_multi_add_handle(k->multi, k->easy) != CURLM_OK)
     return CURLE_FAILED_INIT;
   CURLcode result = CURLE_OK;
+  uint64_t leave_by = 0; /* set once the poll is being left */
+  bool done = false;
   for (;;) {
-    if (aborted(c, epoch, cancel)) {
-      *was_aborted = true;
-      break;
+    if (leave_by == 0 && aborted(c, epoch, cancel)) {
+      if (!keep_reply || !half_close(k)) {
+        *was_aborted = true;
+        break;
+      }
+      leave_by = tc_cp_now_ns() + (uint64_t)CP_POLL_LEAVE_MS * 1000000ull;
     }
     int running = 0;
     if (curl_multi_perform(k->multi, &running) != CURLM_OK) {
       result = CURLE_FAILED_INIT;
       break;
     }
-    bool done = false;
     int queued = 0;
     CURLMsg *m;
     while ((m = curl_multi_info_read(k->multi, &queued)) != NULL) {
@@ -661,13 +724,26 @@ static CURLcode perform(struct tc_cp_client *c, struct cp_conn *k,
     }
     if (done || running == 0)
       break;
-    if (curl_multi_poll(k->multi, NULL, 0, CP_WAKE_SLICE_MS, NULL) !=
-        CURLM_OK) {
+    int slice = CP_WAKE_SLICE_MS;
+    if (leave_by != 0) {
+      uint64_t now = tc_cp_now_ns();
+      if (now >= leave_by) {
+        *was_aborted = true;
+        break;
+      }
+      uint64_t left = (leave_by - now + 999999ull) / 1000000ull;
+      if (left < (uint64_t)slice)
+        slice = (int)left;
+    }
+    if (curl_multi_poll(k->multi, NULL, 0, slice, NULL) != CURLM_OK) {
       result = CURLE_FAILED_INIT;
       break;
     }
   }
   curl_multi_remove_handle(k->multi, k->easy);
+  /* Left: only a complete reply counts; anything else is the abort. */
+  if (leave_by != 0 && (!done || result != CURLE_OK))
+    *was_aborted = true;
   return *was_aborted ? CURLE_ABORTED_BY_CALLBACK : result;
 }
 
@@ -809,7 +885,7 @@ int tc_cp_poll_once_cancel(struct tc_cp_client *c, int limit,
     goto done;
   }
   bool was_aborted = false;
-  CURLcode rc = perform(c, k, epoch, cancel, &was_aborted);
+  CURLcode rc = perform(c, k, epoch, cancel, true, &was_aborted);
   out->receipt_ns = x.receipt_ns != 0 ? x.receipt_ns : tc_cp_now_ns();
   if (x.request_id != NULL) {
     out->service_request_id = x.request_id;
@@ -924,7 +1000,7 @@ static int metadata_get(struct tc_cp_client *c, long timeout_ms,
   }
   curl_easy_setopt(k->easy, CURLOPT_ERRORBUFFER, errbuf);
   bool was_aborted = false;
-  CURLcode rc = perform(c, k, epoch, NULL, &was_aborted);
+  CURLcode rc = perform(c, k, epoch, NULL, false, &was_aborted);
   curl_easy_setopt(k->easy, CURLOPT_ERRORBUFFER, NULL);
   char *ip = NULL;
   long port = 0;
@@ -1142,7 +1218,7 @@ int tc_cp_post(struct tc_cp_client *c, const struct tc_cp_command *cmd,
       break;
     }
     bool was_aborted = false;
-    CURLcode rc = perform(c, k, epoch, NULL, &was_aborted);
+    CURLcode rc = perform(c, k, epoch, NULL, false, &was_aborted);
     if (was_aborted) {
       set_err(err, cp_fmt("response POST for request_id %s (%s) interrupted",
                           rid, type_name));

@@ -125,6 +125,10 @@ void tc_cp_probe_result_clear(struct tc_cp_probe_result *r);
  * borrowed from the client (tests, diagnostics). */
 const char *tc_cp_client_base(const struct tc_cp_client *c);
 
+/* The bound of every control-plane request (poll-timeout + guardrail,
+ * capped), in milliseconds. */
+long tc_cp_client_timeout_ms(const struct tc_cp_client *c);
+
 /* CLOCK_MONOTONIC in ns: the clock receipt times and deadlines use. */
 uint64_t tc_cp_now_ns(void);
 

@@ -13,7 +13,9 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
@@ -592,6 +594,154 @@ static void test_cancel_flag(void **state) {
   assert_int_equal(nrecords(), 0);
 }
 
+/* ---- leaving a poll: a raw TCP service that controls when its reply is
+ * written relative to the client's stop. */
+
+struct raw_service {
+  int lfd, port;
+  int reply;                 /* 1: reply when told; 0: close at EOF */
+  atomic_int got_request;    /* the poll request was read */
+  atomic_int write_now;      /* the test lets the reply go */
+  atomic_int saw_half_close; /* read EOF from the client */
+  pthread_t thread;
+};
+
+static void raw_wait(atomic_int *flag) {
+  for (int i = 0; i < 500 && !atomic_load(flag); i++)
+    usleep(10000);
+  assert_true(atomic_load(flag));
+}
+
+static void *raw_main(void *arg) {
+  struct raw_service *s = arg;
+  int fd = accept(s->lfd, NULL, NULL);
+  if (fd < 0)
+    return NULL;
+  char buf[8192];
+  size_t len = 0;
+  while (len < sizeof(buf) - 1) {
+    ssize_t n = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
+    if (n <= 0)
+      break;
+    len += (size_t)n;
+    buf[len] = '\0';
+    if (strstr(buf, "\r\n\r\n") != NULL)
+      break;
+  }
+  atomic_store(&s->got_request, 1);
+  if (s->reply) {
+    while (!atomic_load(&s->write_now))
+      usleep(1000);
+    static const char body[] =
+        "{\"commands\":[{\"request_id\":\"held\",\"shard_token\":\"s1\","
+        "\"command_type\":\"jsonrpc\",\"channel\":\"main\","
+        "\"created_at\":\"2025-01-01T00:00:00Z\",\"headers\":{},"
+        "\"jsonrpc\":{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}}]}";
+    char reply[1024];
+    int n = snprintf(reply, sizeof(reply),
+                     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\n\r\n%s",
+                     strlen(body), body);
+    assert_int_equal(send(fd, reply, (size_t)n, MSG_NOSIGNAL), n);
+  }
+  /* Then wait for the client's half-close (EOF), 5 s at most. */
+  struct timeval tv = {5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  if (recv(fd, buf, sizeof(buf), 0) == 0)
+    atomic_store(&s->saw_half_close, 1);
+  close(fd);
+  return NULL;
+}
+
+static struct tc_cp_client *raw_start(struct raw_service *s, int reply) {
+  memset(s, 0, sizeof(*s));
+  s->reply = reply;
+  s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+  assert_int_equal(listen(s->lfd, 4), 0);
+  socklen_t al = sizeof(a);
+  getsockname(s->lfd, (struct sockaddr *)&a, &al);
+  s->port = ntohs(a.sin_port);
+  assert_int_equal(pthread_create(&s->thread, NULL, raw_main, s), 0);
+  static char base[64];
+  snprintf(base, sizeof(base), "http://127.0.0.1:%d", s->port);
+  static struct tc_config cfg; /* borrowed by the client */
+  cfg = g_cfg;
+  cfg.cp_base_url = base;
+  cfg.cp_url_path = NULL;
+  struct tc_cp_client *c = NULL;
+  char *err = NULL;
+  assert_int_equal(tc_cp_client_new(&c, &cfg, NULL, &err), 0);
+  return c;
+}
+
+struct poll_run {
+  struct tc_cp_client *c;
+  atomic_int cancel;
+  struct tc_cp_poll_result r;
+  int rc;
+};
+
+static void *poll_thread(void *arg) {
+  struct poll_run *p = arg;
+  p->rc = tc_cp_poll_once_cancel(p->c, 5, &p->cancel, &p->r);
+  return NULL;
+}
+
+/* The service wrote its reply just after the agent was told to stop, before
+ * the agent read it: the service counts those commands as delivered, so
+ * the agent must read and return them, not drop them with the connection. */
+static void test_stop_keeps_reply_already_sent(void **state) {
+  (void)state;
+  struct raw_service s;
+  struct poll_run p = {.c = raw_start(&s, 1)};
+  atomic_init(&p.cancel, 0);
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, poll_thread, &p), 0);
+  raw_wait(&s.got_request);
+  atomic_store(&p.cancel, 1); /* stop, not yet noticed: no wake-up */
+  atomic_store(&s.write_now, 1);
+  pthread_join(t, NULL);
+  pthread_join(s.thread, NULL);
+  assert_int_equal(p.rc, 0);
+  assert_false(p.r.interrupted);
+  assert_int_equal(p.r.status, 200);
+  assert_int_equal(p.r.commands.count, 1);
+  assert_string_equal(p.r.commands.items[0].request_id, "held");
+  assert_true(atomic_load(&s.saw_half_close));
+  tc_cp_poll_result_clear(&p.r);
+  tc_cp_client_free(p.c);
+  close(s.lfd);
+}
+
+/* A service that answers the half-close by closing: the poll ends at once
+ * as interrupted, without waiting out the leave time. */
+static void test_stop_half_closes_and_ends_at_eof(void **state) {
+  (void)state;
+  struct raw_service s;
+  struct poll_run p = {.c = raw_start(&s, 0)};
+  atomic_init(&p.cancel, 0);
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, poll_thread, &p), 0);
+  raw_wait(&s.got_request);
+  uint64_t t0 = tc_cp_now_ns();
+  atomic_store(&p.cancel, 1);
+  tc_cp_client_wake_poll(p.c);
+  pthread_join(t, NULL);
+  uint64_t took = ms_since(t0);
+  pthread_join(s.thread, NULL);
+  assert_int_equal(p.rc, -1);
+  assert_true(p.r.interrupted);
+  assert_int_equal(p.r.commands.count, 0);
+  assert_true(atomic_load(&s.saw_half_close));
+  assert_true(took < 450); /* ended by the EOF, not the 500 ms bound */
+  tc_cp_poll_result_clear(&p.r);
+  tc_cp_client_free(p.c);
+  close(s.lfd);
+}
+
 static void test_new_rejects_bad_config(void **state) {
   (void)state;
   struct tc_config cfg = g_cfg;
@@ -633,6 +783,8 @@ int main(void) {
       cmocka_unit_test_setup(test_post_deadline_stops_retries, reset),
       cmocka_unit_test_setup(test_interrupt_hanging_poll, reset),
       cmocka_unit_test_setup(test_cancel_flag, reset),
+      cmocka_unit_test_setup(test_stop_keeps_reply_already_sent, reset),
+      cmocka_unit_test_setup(test_stop_half_closes_and_ends_at_eof, reset),
       cmocka_unit_test_setup(test_new_rejects_bad_config, reset),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
