@@ -19,6 +19,7 @@
 #include "ops/http_reply.h"
 #include "ops/metrics_registry.h"
 #include "ops/readiness.h"
+#include "ops/reload_status.h"
 #include "tc/errors.h"
 #include "util/log.h"
 #include "util/redact.h"
@@ -128,6 +129,8 @@ enum MHD_Result tc_ops_api_status(const struct tc_ops_request *rq) {
       control_plane_json(ctx->cfg), "log_level",
       tc_log_level_name(tc_log_get_level()), "modules", modules_json(ctx->reg));
   json_object_set_new(j, "proxy_health", proxy_health_json());
+  json_t *reload = tc_reload_status_json();
+  json_object_set_new(j, "reload", reload != NULL ? reload : json_null());
   return tc_ops_reply_json(rq->c, MHD_HTTP_OK, j);
 }
 
@@ -167,17 +170,17 @@ static json_t *target_json(const struct tc_binding *b) {
   return json_string("");
 }
 
-static json_t *channel_json(const struct tc_ops_context *ctx, size_t i) {
+static json_t *channel_json(struct tc_dispatch_routes *view, size_t i) {
   struct tc_dispatch_channel_info info;
-  if (tc_dispatcher_channel_info(ctx->disp, i, &info) != 0)
+  if (tc_dispatch_view_info(view, i, &info) != 0)
     return NULL;
   const char *probe = "none";
   char *detail = NULL;
   if (info.has_probe) {
-    if (!tc_readiness_channel_probed(ctx->readiness, i)) {
+    if (!info.probed) {
       probe = "pending";
     } else {
-      int rc = tc_dispatcher_channel_probe(ctx->disp, i, &detail);
+      int rc = tc_dispatch_view_probe(view, i, &detail);
       probe = rc == TC_OK ? "ok" : rc == TC_AGAIN ? "pending" : "failed";
       if (rc < 0 && detail == NULL)
         detail = strdup(tc_strerror(rc));
@@ -199,12 +202,14 @@ enum MHD_Result tc_ops_api_channels(const struct tc_ops_request *rq) {
   if (!get_only(rq))
     return tc_ops_reply_method_not_allowed(rq->c, rq->url, "GET, HEAD");
   json_t *arr = json_array();
-  size_t n = tc_dispatcher_channel_count(rq->ctx->disp);
+  struct tc_dispatch_routes *view = tc_dispatcher_view(rq->ctx->disp);
+  size_t n = tc_dispatch_view_count(view);
   for (size_t i = 0; i < n; i++) {
-    json_t *ch = channel_json(rq->ctx, i);
+    json_t *ch = channel_json(view, i);
     if (ch != NULL)
       json_array_append_new(arr, ch);
   }
+  tc_dispatch_view_release(view);
   return tc_ops_reply_json(rq->c, MHD_HTTP_OK,
                            json_pack("{s:o}", "channels", arr));
 }

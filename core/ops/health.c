@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +50,7 @@
 struct tc_health_server {
   struct MHD_Daemon *mhd;
   struct tc_ops_context ctx; /* copied at start; pointers borrowed */
-  int allow_remote;          /* --allow-remote-ui */
+  atomic_bool allow_remote;  /* --allow-remote-ui; a reload may change it */
   char own_host[256];        /* from the base URL, brackets stripped */
   char own_port[8];
   char *base_url;
@@ -296,7 +297,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         "address in the health URL file, or localhost)");
   const struct route *r = find_route(url);
   int admin = r == NULL || r->cls == ROUTE_ADMIN;
-  if (admin && !srv->allow_remote && !peer_is_loopback(srv, c))
+  if (admin && !atomic_load(&srv->allow_remote) && !peer_is_loopback(srv, c))
     return tc_ops_reply_error(
         c, url, MHD_HTTP_FORBIDDEN,
         "admin UI is restricted to loopback; set --allow-remote-ui to "
@@ -467,7 +468,7 @@ int tc_health_start_ops(struct tc_health_server **out,
     return tc_set_error(err, "start health listener: out of memory");
   if (ctx != NULL)
     srv->ctx = *ctx;
-  srv->allow_remote = cfg->allow_remote_ui;
+  atomic_init(&srv->allow_remote, cfg->allow_remote_ui);
   int fd = -1, family = AF_UNIX;
   const char *where;
   if (cfg->health_unix_socket != NULL && cfg->health_unix_socket[0] != '\0') {
@@ -544,7 +545,7 @@ int tc_health_start_unbound(struct tc_health_server **out,
   }
   if (ctx != NULL)
     srv->ctx = *ctx;
-  srv->allow_remote = cfg->allow_remote_ui;
+  atomic_init(&srv->allow_remote, cfg->allow_remote_ui);
   remember_own_address(srv);
   if (srv->own_port[0] == '\0') {
     tc_set_error(err,
@@ -568,6 +569,11 @@ int tc_health_serve_fd(struct tc_health_server *srv, int fd,
 
 int tc_health_run(struct tc_health_server *srv, int timeout_ms) {
   return MHD_run_wait(srv->mhd, timeout_ms) == MHD_YES ? 0 : -1;
+}
+
+void tc_health_set_allow_remote(struct tc_health_server *srv, bool allow) {
+  if (srv != NULL)
+    atomic_store(&srv->allow_remote, allow);
 }
 
 const char *tc_health_base_url(const struct tc_health_server *srv) {

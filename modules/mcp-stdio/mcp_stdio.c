@@ -28,6 +28,9 @@
  * initialize that gets no reply within MS_REPLAY_TIMEOUT_MS kills the child
  * again.
  *
+ * A configuration reload keeps the instance (and its child) as long as the
+ * command line is the same (reusable_for).
+ *
  * Threads: one supervisor thread per instance reads the child's stdout and
  * restarts it; one stderr thread per child. call() runs on worker threads;
  * replies and notifications are handed to it through its pending record and
@@ -93,6 +96,7 @@ struct ms_pending {
 struct ms_inst {
   const struct tc_host *host;
   char *channel;
+  char *command; /* the binding's command line, as given */
   char **argv;
   pthread_mutex_t lock; /* guards everything below but in_fd */
   pthread_cond_t cond;  /* CLOCK_MONOTONIC; state/pending/pid changes */
@@ -631,6 +635,7 @@ static int ms_create(const struct tc_host *host,
   mi->argv = argv;
   mi->in_fd = mi->out_fd = mi->err_fd = -1;
   mi->channel = host->format("%s", channel);
+  mi->command = host->format("%s", binding->command);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -638,7 +643,9 @@ static int ms_create(const struct tc_host *host,
   pthread_condattr_destroy(&ca);
   pthread_mutex_init(&mi->lock, NULL);
   pthread_mutex_init(&mi->write_lock, NULL);
-  if (mi->channel == NULL) {
+  if (mi->channel == NULL || mi->command == NULL) {
+    host->free(mi->channel);
+    host->free(mi->command);
     ms_argv_free(argv);
     pthread_cond_destroy(&mi->cond);
     pthread_mutex_destroy(&mi->lock);
@@ -1011,7 +1018,18 @@ static void ms_destroy(void *inst) {
   pthread_mutex_destroy(&mi->lock);
   pthread_mutex_destroy(&mi->write_lock);
   mi->host->free(mi->channel);
+  mi->host->free(mi->command);
   mi->host->free(mi);
+}
+
+/* A reload changed the binding: the child only depends on the command (the
+ * HTTP settings of a binding mean nothing to it), so while the command is
+ * the same the child keeps running. */
+static int ms_reusable_for(void *inst, const struct tc_binding *next) {
+  const struct ms_inst *mi = inst;
+  return next->command != NULL && strcmp(next->command, mi->command) == 0
+             ? TC_OK
+             : TC_DECLINED;
 }
 
 static const struct tc_transport_vtable ms_transport = {
@@ -1024,6 +1042,7 @@ static const struct tc_transport_vtable ms_transport = {
     .probe = ms_probe,
     .stop = ms_stop,
     .destroy = ms_destroy,
+    .reusable_for = ms_reusable_for,
 };
 
 static int ms_init(const struct tc_host *host, struct tc_registrar *reg,

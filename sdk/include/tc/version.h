@@ -8,6 +8,9 @@
  * meaning.
  *
  * ABI changelog (newest first; every entry dated):
+ *   2026-12-07  1.3  tc_transport_vtable.reusable_for and tc_net_vtable.flags
+ *                    (TC_NET_RECREATE_ON_RELOAD) appended: configuration
+ *                    reload (SIGHUP) keeps or replaces instances.
  *   2026-11-27  1.2  tc_hook_vtable.admin_state appended (optional JSON state
  *                    for the admin API, e.g. /api/oauth).
  *   2026-11-27  1.1  tc_binding.startup_wait_timeout_ms appended; the probe()
@@ -20,7 +23,7 @@
 #define TC_VERSION_H
 
 #define TC_ABI_MAJOR 1
-#define TC_ABI_MINOR 2
+#define TC_ABI_MINOR 3
 
 /* "TCMD" — first field of every module descriptor. */
 #define TC_MODULE_MAGIC 0x54434d44u
