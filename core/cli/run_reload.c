@@ -11,9 +11,11 @@
  *                                              changed or a log file is
  *                                              set: reopened for logrotate)
  * Step 6 takes effect at once, so it runs last. Commit order: net hooks
- * (new connections see the new proxy, CA and certificates), channels,
- * control-plane settings, the ops listener's remote-UI switch, the admin
- * log buffer; then readiness probes what is new. */
+ * (new connections see the new proxy, CA and certificates), the ops
+ * listener's remote-UI switch, the admin log buffer, control-plane
+ * settings, channels; then readiness probes what is new, and only then is
+ * the reload reported (status, metrics, log), so whoever sees the report
+ * sees the new configuration in effect. */
 #include "cli/run_reload.h"
 
 #include <stdio.h>
@@ -245,6 +247,10 @@ void tc_run_reload(struct tc_run_reloader *r) {
            NULL);
   tc_cp_client_apply(pt->cp, cps);
   cps = NULL;
+  tc_dispatcher_commit(pt->disp, plan);
+  tc_readiness_probe_new(pt->readiness);
+  /* Reported once everything is in place: a client that sees the new
+   * status (or the counter) sees the new configuration in effect. */
   struct tc_reload_report rep = {.ok = true,
                                  .applied = changes.live,
                                  .applied_count = changes.live_count,
@@ -267,9 +273,8 @@ void tc_run_reload(struct tc_run_reloader *r) {
   tc_reload_status_record(&rep, at);
   log_applied(&changes, plan, fixed, fixed_count);
   free(restart);
-  tc_dispatcher_commit(pt->disp, plan);
+  tc_dispatch_plan_free(plan);
   plan = NULL;
-  tc_readiness_probe_new(pt->readiness);
   if (r->owned != NULL) {
     tc_config_free(r->owned);
     free(r->owned);

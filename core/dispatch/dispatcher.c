@@ -145,6 +145,7 @@ int tc_dispatcher_new(struct tc_dispatcher **out, const struct tc_config *cfg,
   if (tc_dispatcher_plan(d, cfg, &plan, err) != 0)
     goto fail;
   tc_dispatcher_commit(d, plan);
+  tc_dispatch_plan_free(plan);
   d->threads = calloc(workers, sizeof(*d->threads));
   if (d->threads == NULL) {
     *err = oom();

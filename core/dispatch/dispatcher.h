@@ -120,8 +120,11 @@ struct tc_dispatch_plan {
  * that failed); then nothing was created and the running set is intact. */
 int tc_dispatcher_plan(struct tc_dispatcher *d, const struct tc_config *cfg,
                        struct tc_dispatch_plan **out, char **err);
-/* Publish the plan's set and free the plan. Cannot fail. */
+/* Publish the plan's set. Cannot fail. The plan's name lists stay for the
+ * caller's report: free it with tc_dispatch_plan_free() afterwards. */
 void tc_dispatcher_commit(struct tc_dispatcher *d, struct tc_dispatch_plan *p);
+/* Free a committed plan. NULL is a no-op. */
+void tc_dispatch_plan_free(struct tc_dispatch_plan *p);
 /* Drop a plan that will not be committed: its new instances are stopped
  * and destroyed. NULL is a no-op. */
 void tc_dispatcher_abandon(struct tc_dispatcher *d, struct tc_dispatch_plan *p);

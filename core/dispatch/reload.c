@@ -38,7 +38,9 @@ static int strv_push(char ***v, size_t *n, const char *s) {
   return 0;
 }
 
-static void plan_free(struct tc_dispatch_plan *p) {
+void tc_dispatch_plan_free(struct tc_dispatch_plan *p) {
+  if (p == NULL)
+    return;
   strv_free(p->added, p->added_count);
   strv_free(p->removed, p->removed_count);
   strv_free(p->changed, p->changed_count);
@@ -166,7 +168,7 @@ void tc_dispatcher_abandon(struct tc_dispatcher *d,
     tc_dispatch_inst_stop(p->created[i]);
   for (size_t i = p->created_count; i-- > 0;)
     tc_dispatch_inst_close(p->created[i]);
-  plan_free(p);
+  tc_dispatch_plan_free(p);
 }
 
 static int in_set(const struct tc_dispatch_routes *rs,
@@ -191,7 +193,7 @@ void tc_dispatcher_commit(struct tc_dispatcher *d, struct tc_dispatch_plan *p) {
     d->retired = inst;
   }
   tc_dispatch_routes_unref(old);
-  plan_free(p);
+  p->created_count = 0; /* the set owns them now */
   tc_dispatcher_reap(d);
 }
 

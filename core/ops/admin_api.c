@@ -78,21 +78,40 @@ static json_t *control_plane_json(const struct tc_config *cfg) {
                    (json_int_t)st.poll_errors_total);
 }
 
-/* The proxy module's health checks, read back from its metric family
- * tunnel_client_proxy_healthy{route}: [{"route","healthy"}], empty when no
- * proxy is configured. */
+/* The proxy module's health checks, read back from its metric families:
+ * [{"route","healthy"}] for each route whose tunnel_client_proxy_configured
+ * is 1 now (a reload may have removed the proxy), empty when none is. */
+struct proxy_routes {
+  json_t *healthy;    /* {"route": true|false} from ..._proxy_healthy */
+  json_t *configured; /* {"route": true|false} from ..._proxy_configured */
+};
+
 static int proxy_health_visit(void *ud, const struct tc_metric_sample *s) {
-  if (strcmp(s->desc->name, "tunnel_client_proxy_healthy") == 0 &&
-      s->label_values != NULL && s->label_values[0] != NULL)
-    json_array_append_new(ud,
-                          json_pack("{s:s,s:b}", "route", s->label_values[0],
-                                    "healthy", s->value >= 1.0));
+  struct proxy_routes *pr = ud;
+  if (s->label_values == NULL || s->label_values[0] == NULL)
+    return TC_OK;
+  if (strcmp(s->desc->name, "tunnel_client_proxy_healthy") == 0)
+    json_object_set_new(pr->healthy, s->label_values[0],
+                        json_boolean(s->value >= 1.0));
+  else if (strcmp(s->desc->name, "tunnel_client_proxy_configured") == 0)
+    json_object_set_new(pr->configured, s->label_values[0],
+                        json_boolean(s->value >= 1.0));
   return TC_OK;
 }
 
 static json_t *proxy_health_json(void) {
+  struct proxy_routes pr = {json_object(), json_object()};
   json_t *arr = json_array();
-  tc_metrics_visit(tc_metrics_registry_global(), proxy_health_visit, arr);
+  tc_metrics_visit(tc_metrics_registry_global(), proxy_health_visit, &pr);
+  const char *route;
+  json_t *healthy;
+  json_object_foreach(pr.healthy, route, healthy) {
+    if (json_is_true(json_object_get(pr.configured, route)))
+      json_array_append_new(
+          arr, json_pack("{s:s,s:O}", "route", route, "healthy", healthy));
+  }
+  json_decref(pr.healthy);
+  json_decref(pr.configured);
   return arr;
 }
 

@@ -19,10 +19,6 @@ static json_t *strings(char *const *v, size_t n) {
 
 void tc_reload_status_record(const struct tc_reload_report *r,
                              int64_t unix_ms) {
-  const struct tc_core_metrics *m = tc_core_metrics();
-  const char *result[] = {r->ok ? "ok" : "error"};
-  tc_metric_add(m->reloads, result, 1);
-  tc_metric_set(m->last_reload_ok, NULL, r->ok ? 1 : 0);
   pthread_mutex_lock(&g_mu);
   if (r->ok)
     g_generation++;
@@ -41,6 +37,11 @@ void tc_reload_status_record(const struct tc_reload_report *r,
     g_state = j;
   }
   pthread_mutex_unlock(&g_mu);
+  /* The counter last: once it moved, /api/status shows this attempt. */
+  const struct tc_core_metrics *m = tc_core_metrics();
+  const char *result[] = {r->ok ? "ok" : "error"};
+  tc_metric_set(m->last_reload_ok, NULL, r->ok ? 1 : 0);
+  tc_metric_add(m->reloads, result, 1);
 }
 
 json_t *tc_reload_status_json(void) {

@@ -322,6 +322,7 @@ static void test_reload_with_calls_in_flight(void **state) {
   assert_true(names_are(p->changed, p->changed_count, "alt"));
   assert_int_equal(atomic_load(&g_created), 5); /* alt2 and extra only */
   tc_dispatcher_commit(d, p);
+  tc_dispatch_plan_free(p);
   /* alt1 and gone still have a call each: nothing destroyed yet. */
   assert_int_equal(atomic_load(&g_destroyed), 0);
   assert_int_equal(tc_dispatcher_reap(d), 2);
@@ -421,6 +422,7 @@ static void test_reusable_for(void **state) {
   assert_string_equal(p->changed[0], "old");
   assert_int_equal(atomic_load(&g_created), 3);
   tc_dispatcher_commit(d, p);
+  tc_dispatch_plan_free(p);
   assert_int_equal(atomic_load(&g_destroyed), 1);
   /* A real change is declined: new instance. */
   mkcfg(&c1, 2, "st", "reuse", "cmd://z", "old", "old", "cmd://y");
@@ -429,6 +431,7 @@ static void test_reusable_for(void **state) {
   assert_int_equal(atomic_load(&g_asked), 2);
   assert_true(names_are(p->changed, p->changed_count, "st"));
   tc_dispatcher_commit(d, p);
+  tc_dispatch_plan_free(p);
   tc_headers_clear(&extra);
   /* Identical bindings are never asked. */
   mkcfg(&c1, 2, "st", "reuse", "cmd://z", "old", "old", "cmd://y");
@@ -438,6 +441,7 @@ static void test_reusable_for(void **state) {
   assert_int_equal(atomic_load(&g_asked), 2);
   assert_int_equal(p->changed_count + p->added_count + p->removed_count, 0);
   tc_dispatcher_commit(d, p);
+  tc_dispatch_plan_free(p);
   tc_headers_clear(&c1.cfg.mcp_extra_headers);
   tc_dispatcher_drain(d, 5000);
   tc_dispatcher_free(d);
@@ -458,6 +462,7 @@ static void test_view_outlives_reload(void **state) {
   struct tc_dispatch_plan *p = NULL;
   reload(d, &c1, &p);
   tc_dispatcher_commit(d, p);
+  tc_dispatch_plan_free(p);
   assert_int_equal(tc_dispatcher_reap(d), 1);
   struct tc_dispatch_channel_info info;
   assert_int_equal(tc_dispatch_view_info(v, 1, &info), 0);

@@ -234,6 +234,7 @@ static void test_reload_adds_unprobed_channel(void **state) {
   struct tc_dispatch_plan *p = NULL;
   assert_int_equal(tc_dispatcher_plan(d, &cfg, &p, &err), 0);
   tc_dispatcher_commit(d, p);
+  tc_dispatch_plan_free(p);
   tc_readiness_probe_new(r);
   const char *pending[] = {"mcp startup probe pending"};
   expect(r, 0, pending[0], pending, 1);
