@@ -264,9 +264,10 @@ void tc_run_reload(struct tc_run_reloader *r) {
   char **restart =
       calloc(changes.restart_count + fixed_count + 1, sizeof(*restart));
   if (restart != NULL) {
-    memcpy(restart, changes.restart, changes.restart_count * sizeof(char *));
-    memcpy(restart + changes.restart_count, fixed,
-           fixed_count * sizeof(char *));
+    for (size_t i = 0; i < changes.restart_count; i++)
+      restart[i] = changes.restart[i];
+    for (size_t i = 0; i < fixed_count; i++)
+      restart[changes.restart_count + i] = fixed[i];
     rep.needs_restart = restart;
     rep.needs_restart_count = changes.restart_count + fixed_count;
   }

@@ -189,7 +189,7 @@ static void test_rotated_file_secret_is_a_change(void **state) {
                        key) > 0);
   struct tc_config run, next;
   load_profile(&run, yaml);
-  write_file("key", "key-two-5678\n");
+  free(write_file("key", "key-two-5678\n"));
   load_profile(&next, yaml);
   struct tc_config_changes c;
   char *err = NULL;
