@@ -4,8 +4,10 @@
  * Prepare order (each step can fail; a failure undoes the earlier ones):
  *   1. tc_config_load with the start-up argv  (the profile and references)
  *   2. tc_config_reconcile                    (restart keys keep their value)
- *   3. tc_dispatcher_plan                     (new transport instances)
- *   4. tc_registry_reload_prepare             (new net-hook instances)
+ *   3. tc_registry_reload_prepare             (new net-hook instances;
+ *                                              config_get answers from the
+ *                                              new configuration)
+ *   4. tc_dispatcher_plan                     (new transport instances)
  *   5. tc_cp_settings_new                     (control-plane headers, poll)
  *   6. tc_log_open                            (only when a log setting
  *                                              changed or a log file is
@@ -213,12 +215,14 @@ void tc_run_reload(struct tc_run_reloader *r) {
     refuse(r, at, "reload", err);
     goto done;
   }
-  if (tc_dispatcher_plan(pt->disp, next, &plan, &err) != 0) {
-    refuse(r, at, "channels", err);
-    goto done;
-  }
+  /* Net hooks first: from here on config_get answers with `next`, also
+   * for a transport's create() in the plan. */
   if (tc_registry_reload_prepare(pt->reg, next, &nets, &err) != 0) {
     refuse(r, at, "network settings", err);
+    goto done;
+  }
+  if (tc_dispatcher_plan(pt->disp, next, &plan, &err) != 0) {
+    refuse(r, at, "channels", err);
     goto undo;
   }
   if (tc_cp_settings_new(next, &cps, &err) != 0) {
