@@ -9,9 +9,9 @@
 #
 # usage: reload.sh CASE TUNNEL_CLIENT_BINARY
 #
-# Every case ends with SIGTERM: the agent must exit 0 (a sanitizer report
-# makes it non-zero), and the control plane must have seen no duplicate
-# terminal response.
+# Cases end with SIGTERM: the agent must exit 0 (a sanitizer report makes
+# it non-zero), and the control plane must have seen no duplicate terminal
+# response (reload_terminal_hangup ends the agent with a hang-up instead).
 set -uo pipefail
 
 case_name=${1:?case}
@@ -645,6 +645,9 @@ EOF
   grep -q 'shutting down signal="SIGHUP (terminal hung up)"' "$work/agent.log" ||
     fail "the hang-up was not a shutdown"
   grep -q 'tunnel-client stopped' "$work/agent.log" || fail "no clean stop after the hang-up"
+  # Its exit status went to script(1), which is gone: a sanitizer report
+  # would be in the log.
+  ! grep -qE 'Sanitizer|runtime error' "$work/agent.log" || fail "sanitizer report at exit"
   ! grep -q 'configuration reloaded' "$work/agent.log" || fail "the hang-up reloaded"
   ;;
 *)
