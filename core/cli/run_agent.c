@@ -1,9 +1,11 @@
 /* cli/run_agent.c — the foreground agent's lifecycle (run_agent.h), shared
  * by `tunnel-client run` and `dev proxy`.
  *
- * Order: block SIGINT/SIGTERM (before any thread exists, so every thread
- * inherits the mask and only sigwait() sees them; an inherited "ignore" is
- * reset like Go's signal.Notify does) -> start the embedded MCP stub when
+ * Order: block SIGINT/SIGTERM/SIGHUP (before any thread exists, so every
+ * thread inherits the mask and only the main thread's sigwait sees them; an
+ * inherited "ignore" is reset like Go's signal.Notify does, so a SIGHUP
+ * during start-up or shutdown never kills the process: it waits, or is
+ * ignored once shutdown began) -> start the embedded MCP stub when
  * asked (run_embedded.h) -> load config -> register
  * secrets with the redactor -> open the log -> lock and write the pid file
  * (a second agent with the same file stops here; util/pidfile.h) -> load
@@ -11,7 +13,12 @@
  * (with --mcp.startup-wait-timeout, wait for the probe) -> the poller ->
  * the service-manager notifier (READY=1 once /readyz would answer 200,
  * watchdog pings while the poll loop is alive; only with $NOTIFY_SOCKET) ->
- * the caller's on_ready hook -> wait for a signal (then STOPPING=1).
+ * the caller's on_ready hook -> wait for a signal (then STOPPING=1). SIGHUP
+ * sent by a process (kill, systemctl reload) reloads the configuration
+ * (run_reload.h; RELOADING=1, then READY=1 once ready again); a SIGHUP from
+ * the kernel (the controlling terminal hung up) shuts down like SIGTERM.
+ * While replaced transport instances still finish calls, the wait wakes
+ * every 50 ms to stop and destroy them once idle.
  * Shutdown runs in reverse; a small watcher thread turns a second signal
  * into an immediate exit (status 1) after removing the pid file, the URL
  * file and the unix socket, each only while it is still the one this agent
@@ -33,6 +40,7 @@
 #include "cli/cli.h"
 #include "cli/run_agent.h"
 #include "cli/run_embedded.h"
+#include "cli/run_reload.h"
 #include "config/config.h"
 #include "controlplane/client.h"
 #include "controlplane/poller.h"
@@ -44,6 +52,7 @@
 #include "ops/health.h"
 #include "ops/readiness.h"
 #include "ops/service_notify.h"
+#include "ops/reload_status.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/pidfile.h"
@@ -81,18 +90,6 @@ static void *second_signal_watch(void *arg) {
     _exit(1);
   }
   return NULL;
-}
-
-static void register_header_secrets(const struct tc_headers *h) {
-  for (size_t i = 0; i < h->count; i++)
-    tc_redact_add_secret(h->items[i].value);
-}
-
-static void register_secrets(const struct tc_config *cfg) {
-  tc_redact_add_secret(cfg->cp_api_key);
-  register_header_secrets(&cfg->cp_extra_headers);
-  register_header_secrets(&cfg->mcp_extra_headers);
-  register_header_secrets(&cfg->mcp_discovery_extra_headers);
 }
 
 static int run_post(void *ud, const struct tc_cp_command *cmd,
@@ -169,6 +166,43 @@ static bool notify_alive(void *ud) {
   return tc_poller_alive(view->poller);
 }
 
+/* Reload notification for the service manager (ops/service_notify.h). */
+static void notify_reloading(void *ud) {
+  tc_service_notify_reloading(*(struct tc_service_notify **)ud);
+}
+
+static void notify_reloaded(void *ud) {
+  tc_service_notify_reloaded(*(struct tc_service_notify **)ud);
+}
+
+/* Serve signals until one asks to stop; returns its name. SIGHUP from a
+ * process reloads; replaced instances are reaped between signals. */
+static const char *wait_for_stop(const sigset_t *signals,
+                                 struct tc_dispatcher *disp,
+                                 struct tc_run_reloader *reloader) {
+  for (;;) {
+    siginfo_t info;
+    memset(&info, 0, sizeof(info));
+    int sig;
+    if (tc_dispatcher_reap(disp) > 0) {
+      const struct timespec tick = {0, 50 * 1000 * 1000};
+      sig = sigtimedwait(signals, &info, &tick);
+    } else {
+      sig = sigwaitinfo(signals, &info);
+    }
+    if (sig == SIGHUP && info.si_code != SI_KERNEL) {
+      tc_run_reload(reloader);
+      continue;
+    }
+    if (sig == SIGHUP)
+      return "SIGHUP (terminal hung up)";
+    if (sig == SIGINT)
+      return "SIGINT";
+    if (sig == SIGTERM)
+      return "SIGTERM";
+  }
+}
+
 static int64_t wall_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -181,12 +215,14 @@ int tc_run_agent(int argc, char **argv, const struct tc_run_hooks *hooks) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, NULL);
   /* A shell starting us in the background (no job control) sets SIGINT to
    * "ignore", which would discard it before sigwait() sees it: take both
    * back (they stay blocked, so the default action never runs). */
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
+  signal(SIGHUP, SIG_DFL);
   signal(SIGPIPE, SIG_IGN);
 
   struct tc_config cfg;
@@ -207,7 +243,7 @@ int tc_run_agent(int argc, char **argv, const struct tc_run_hooks *hooks) {
     tc_run_embedded_release(&emb);
     return rc;
   }
-  register_secrets(&cfg);
+  tc_run_register_secrets(&cfg);
 
   struct tc_log_options lo = {
       .level = cfg.log_level, .format = cfg.log_format, .file = cfg.log_file};
@@ -226,6 +262,7 @@ int tc_run_agent(int argc, char **argv, const struct tc_run_hooks *hooks) {
            "--admin-ui.log-buffer-events)",
            NULL);
   tc_cp_status_reset();
+  tc_reload_status_reset();
   (void)tc_core_metrics(); /* every family shows from the first scrape */
   if (emb.stub != NULL)
     tc_logf(TC_LOG_INFO, NULL,
@@ -247,6 +284,7 @@ int tc_run_agent(int argc, char **argv, const struct tc_run_hooks *hooks) {
   struct tc_readiness *readiness = NULL;
   struct tc_service_notify *notifier = NULL;
   struct run_notify_view view = {NULL, NULL};
+  struct tc_run_reloader *reloader = NULL;
   pthread_t meta_thread;
   int meta_started = 0, rc = 1;
   char pidbuf[32];
@@ -308,15 +346,27 @@ int tc_run_agent(int argc, char **argv, const struct tc_run_hooks *hooks) {
     }
   }
 
-  int sig = 0;
-  while (sigwait(&signals, &sig) != 0 || (sig != SIGINT && sig != SIGTERM))
-    ;
-  tc_log(TC_LOG_INFO, NULL, "shutting down", "signal",
-         sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
+  struct tc_run_parts parts = {.argc = emb.argc,
+                               .argv = emb.argv,
+                               .extra_flags = tc_run_embedded_flags(),
+                               .reg = &reg,
+                               .disp = disp,
+                               .cp = cp,
+                               .health = health,
+                               .readiness = readiness};
+  /* Service-manager notification: RELOADING=1, then READY=1. */
+  struct tc_run_reload_notify notify = {&notifier, notify_reloading,
+                                        notify_reloaded};
+  if (tc_run_reloader_new(&reloader, &parts, &cfg, &notify) != 0) {
+    err = strdup("out of memory");
+    goto start_error;
+  }
+  const char *signame = wait_for_stop(&signals, disp, reloader);
+  tc_log(TC_LOG_INFO, NULL, "shutting down", "signal", signame, NULL);
   char drain_status[96];
   snprintf(drain_status, sizeof(drain_status),
            "draining: finishing in-flight commands (grace period %lld ms)",
-           (long long)cfg.shutdown_grace_ms);
+           (long long)tc_run_reloader_config(reloader)->shutdown_grace_ms);
   tc_service_notify_stopping(notifier, drain_status);
   notifier = NULL;
 
@@ -347,7 +397,10 @@ shutdown:
    * down in reverse order of start. */
   tc_poller_stop(poller);
   if (disp != NULL)
-    tc_dispatcher_drain(disp, cfg.shutdown_grace_ms);
+    tc_dispatcher_drain(
+        disp, reloader != NULL
+                  ? tc_run_reloader_config(reloader)->shutdown_grace_ms
+                  : cfg.shutdown_grace_ms);
   if (cp != NULL)
     tc_cp_client_interrupt(cp); /* ends the metadata fetch if still going */
   if (meta_started)
@@ -368,6 +421,7 @@ shutdown:
            "pid file was replaced by another process; left in place", "path",
            cfg.pid_file, NULL);
   tc_registry_free(&reg);
+  tc_run_reloader_free(reloader); /* after config_get's last reader */
   if (watching) {
     atomic_store(&watch.done, 1);
     pthread_join(watcher, NULL);

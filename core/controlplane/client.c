@@ -28,6 +28,7 @@
 #include "ops/cp_status.h"
 #include "tc/host.h"
 #include "util/log.h"
+#include "util/published.h"
 #include "util/redact.h"
 #include "util/sbuf.h"
 
@@ -60,14 +61,25 @@ struct cp_conn {
   struct cp_conn *next_all;
 };
 
-struct tc_cp_client {
-  const struct tc_config *cfg;
-  const struct tc_registry *reg;
-  char *base;                /* origin + url-path */
-  char *tunnel_url;          /* base + /v1/tunnels/<id> */
-  char origin[256];          /* for logs */
+/* What a reload may change: every request takes a reference on the
+ * current settings when it starts and keeps them to its end. */
+struct tc_cp_settings {
+  atomic_int refs;
   struct curl_slist *common; /* §1.2 headers; SECRET (Bearer) */
-  long timeout_ms;
+  long timeout_ms;           /* poll timeout + guardrail, capped */
+  int64_t poll_timeout_ms;
+  char *poll_channels; /* "channel=a&channel=b&" (sorted) or "" */
+  int64_t response_retry_budget_ms; /* terminal POSTs without a deadline */
+  /* TLS without the "proxy" net hook: ca_bundle and the client pair. */
+  char *ca_bundle, *client_cert, *client_key;
+};
+
+struct tc_cp_client {
+  const struct tc_registry *reg;
+  char *base;                   /* origin + url-path */
+  char *tunnel_url;             /* base + /v1/tunnels/<id> */
+  char origin[256];             /* for logs */
+  struct tc_published settings; /* struct tc_cp_settings *, a reference */
   CURLSH *share;
   pthread_mutex_t share_lock[CURL_LOCK_DATA_LAST];
   pthread_mutex_t lock; /* guards all/idle */
@@ -316,8 +328,8 @@ static char *escape_segment(const char *s) {
   return tc_sbuf_finish(&b);
 }
 
-static int build_common_headers(struct tc_cp_client *c, char **err) {
-  const struct tc_config *cfg = c->cfg;
+static int build_common_headers(struct tc_cp_settings *st,
+                                const struct tc_config *cfg, char **err) {
   char *info_err = NULL;
   char *info = tc_cp_server_info_from_config(cfg, false, &info_err);
   if (info == NULL) {
@@ -331,20 +343,21 @@ static int build_common_headers(struct tc_cp_client *c, char **err) {
   char *ua = cp_fmt("oai-tunnel-client/%s", tc_version_string());
   int rc = (bearer == NULL || ua == NULL) ? -1 : 0;
   if (rc == 0)
-    rc = add_header(&c->common, "Authorization", bearer);
+    rc = add_header(&st->common, "Authorization", bearer);
   if (rc == 0)
-    rc = add_header(&c->common, "Accept", "application/json");
+    rc = add_header(&st->common, "Accept", "application/json");
   if (rc == 0)
-    rc = add_header(&c->common, "User-Agent", ua);
+    rc = add_header(&st->common, "User-Agent", ua);
   if (rc == 0)
-    rc = add_header(&c->common, "X-Tunnel-Client-Name", "oai-tunnel-client");
+    rc = add_header(&st->common, "X-Tunnel-Client-Name", "oai-tunnel-client");
   if (rc == 0)
-    rc = add_header(&c->common, "X-Tunnel-Client-Version", tc_version_string());
+    rc =
+        add_header(&st->common, "X-Tunnel-Client-Version", tc_version_string());
   if (rc == 0)
-    rc = add_header(&c->common, "X-Tunnel-Client-Instance-Id",
+    rc = add_header(&st->common, "X-Tunnel-Client-Instance-Id",
                     tc_cp_instance_id());
   if (rc == 0 && info[0] != '\0')
-    rc = add_header(&c->common, "X-Tunnel-MCP-Server-Info", info);
+    rc = add_header(&st->common, "X-Tunnel-MCP-Server-Info", info);
   if (rc == 0 && cfg->cp_organization_id != NULL &&
       cfg->cp_organization_id[0] != '\0') {
     if (has_ctl(cfg->cp_organization_id)) {
@@ -355,7 +368,8 @@ static int build_common_headers(struct tc_cp_client *c, char **err) {
       free(info);
       return -1;
     }
-    rc = add_header(&c->common, "OpenAI-Organization", cfg->cp_organization_id);
+    rc =
+        add_header(&st->common, "OpenAI-Organization", cfg->cp_organization_id);
   }
   for (size_t i = 0; rc == 0 && i < cfg->cp_extra_headers.count; i++) {
     const struct tc_header *h = &cfg->cp_extra_headers.items[i];
@@ -370,15 +384,15 @@ static int build_common_headers(struct tc_cp_client *c, char **err) {
       free(info);
       return -1;
     }
-    rc = add_header(&c->common, h->name, h->value);
+    rc = add_header(&st->common, h->name, h->value);
   }
   /* No "Expect: 100-continue" round trip on larger POST bodies. */
   if (rc == 0) {
-    struct curl_slist *n = curl_slist_append(c->common, "Expect:");
+    struct curl_slist *n = curl_slist_append(st->common, "Expect:");
     if (n == NULL)
       rc = -1;
     else
-      c->common = n;
+      st->common = n;
   }
   free(bearer);
   free(ua);
@@ -386,6 +400,123 @@ static int build_common_headers(struct tc_cp_client *c, char **err) {
   if (rc != 0)
     set_err(err, cp_strdup("out of memory building control-plane headers"));
   return rc;
+}
+
+/* "channel=a&channel=b&" for cfg's poll channels, sorted (they are
+ * canonical and unique); "" when unscoped. NULL on ENOMEM. */
+static char *poll_channels_query(const struct tc_config *cfg) {
+  size_t n = cfg->cp_poll_channel_count;
+  const char **sorted = n > 0 ? malloc(n * sizeof(*sorted)) : NULL;
+  if (n > 0 && sorted == NULL)
+    return NULL;
+  for (size_t i = 0; i < n; i++) {
+    const char *v = cfg->cp_poll_channels[i];
+    size_t j = i;
+    while (j > 0 && strcmp(sorted[j - 1], v) > 0) {
+      sorted[j] = sorted[j - 1];
+      j--;
+    }
+    sorted[j] = v;
+  }
+  struct tc_sbuf b = TC_SBUF_INIT;
+  tc_sbuf_puts(&b, "");
+  for (size_t i = 0; i < n; i++) {
+    char *esc = escape_segment(sorted[i]);
+    if (esc == NULL)
+      b.failed = 1;
+    else
+      tc_sbuf_printf(&b, "channel=%s&", esc);
+    free(esc);
+  }
+  free(sorted);
+  return tc_sbuf_finish(&b);
+}
+
+static char *dup_or_null(const char *s) {
+  return s != NULL && s[0] != '\0' ? cp_strdup(s) : NULL;
+}
+
+void tc_cp_settings_free(struct tc_cp_settings *st) {
+  if (st == NULL)
+    return;
+  curl_slist_free_all(st->common);
+  free(st->poll_channels);
+  free(st->ca_bundle);
+  free(st->client_cert);
+  free(st->client_key);
+  free(st);
+}
+
+static void settings_unref(struct tc_cp_settings *st) {
+  if (st != NULL && atomic_fetch_sub(&st->refs, 1) == 1)
+    tc_cp_settings_free(st);
+}
+
+/* The current settings, with a reference the caller drops with
+ * settings_unref(). No lock: see util/published.h. */
+static struct tc_cp_settings *settings_get(struct tc_cp_client *c) {
+  unsigned slot;
+  struct tc_cp_settings *st = tc_published_enter(&c->settings, &slot);
+  atomic_fetch_add(&st->refs, 1);
+  tc_published_exit(&c->settings, slot);
+  return st;
+}
+
+int tc_cp_settings_new(const struct tc_config *cfg, struct tc_cp_settings **out,
+                       char **err) {
+  if (err != NULL)
+    *err = NULL;
+  *out = NULL;
+  const char *why = NULL;
+  if (cfg->cp_api_key == NULL ||
+      tc_validate_api_key(cfg->cp_api_key, &why) != 0) {
+    set_err(err, cp_fmt("control-plane.api-key is missing or invalid: %s "
+                        "(set --control-plane.api-key or "
+                        "CONTROL_PLANE_API_KEY)",
+                        cfg->cp_api_key == NULL ? "not set" : why));
+    return -1;
+  }
+  struct tc_cp_settings *st = calloc(1, sizeof(*st));
+  if (st == NULL) {
+    set_err(err, cp_strdup("out of memory building control-plane settings"));
+    return -1;
+  }
+  atomic_init(&st->refs, 1);
+  int64_t t = cfg->cp_poll_timeout_ms > 0 ? cfg->cp_poll_timeout_ms : 30000;
+  int64_t g = cfg->cp_poll_deadline_guardrail_ms > 0
+                  ? cfg->cp_poll_deadline_guardrail_ms
+                  : 5000;
+  st->poll_timeout_ms = t;
+  st->timeout_ms =
+      (long)(t + g > CP_TIMEOUT_CAP_MS ? CP_TIMEOUT_CAP_MS : t + g);
+  st->poll_channels = poll_channels_query(cfg);
+  st->response_retry_budget_ms = cfg->cp_response_retry_budget_ms > 0
+                                     ? cfg->cp_response_retry_budget_ms
+                                     : CP_RESPONSE_RETRY_BUDGET_MS;
+  st->ca_bundle = dup_or_null(cfg->ca_bundle);
+  st->client_cert = dup_or_null(cfg->cp_client_cert);
+  st->client_key = dup_or_null(cfg->cp_client_key);
+  if (st->poll_channels == NULL ||
+      (cfg->ca_bundle != NULL && cfg->ca_bundle[0] && st->ca_bundle == NULL) ||
+      (cfg->cp_client_cert != NULL && cfg->cp_client_cert[0] &&
+       st->client_cert == NULL) ||
+      (cfg->cp_client_key != NULL && cfg->cp_client_key[0] &&
+       st->client_key == NULL)) {
+    tc_cp_settings_free(st);
+    set_err(err, cp_strdup("out of memory building control-plane settings"));
+    return -1;
+  }
+  if (build_common_headers(st, cfg, err) != 0) {
+    tc_cp_settings_free(st);
+    return -1;
+  }
+  *out = st;
+  return 0;
+}
+
+void tc_cp_client_apply(struct tc_cp_client *c, struct tc_cp_settings *st) {
+  /* Requests already running keep the settings they started with. */
+  settings_unref(tc_published_swap(&c->settings, st));
 }
 
 int tc_cp_client_new(struct tc_cp_client **out, const struct tc_config *cfg,
@@ -402,37 +533,29 @@ int tc_cp_client_new(struct tc_cp_client **out, const struct tc_config *cfg,
                         why != NULL ? why : "not set"));
     return -1;
   }
-  if (cfg->cp_api_key == NULL ||
-      tc_validate_api_key(cfg->cp_api_key, &why) != 0) {
-    set_err(err, cp_fmt("control-plane.api-key is missing or invalid: %s "
-                        "(set --control-plane.api-key or "
-                        "CONTROL_PLANE_API_KEY)",
-                        cfg->cp_api_key == NULL ? "not set" : why));
+  struct tc_cp_settings *st = NULL;
+  if (tc_cp_settings_new(cfg, &st, err) != 0)
     return -1;
-  }
   pthread_once(&g_curl_once, curl_init_once);
   if (g_curl_rc != CURLE_OK) {
+    tc_cp_settings_free(st);
     set_err(err, cp_fmt("libcurl initialisation failed: %s",
                         curl_easy_strerror(g_curl_rc)));
     return -1;
   }
   struct tc_cp_client *c = calloc(1, sizeof(*c));
   if (c == NULL) {
+    tc_cp_settings_free(st);
     set_err(err, cp_strdup("out of memory creating the control-plane client"));
     return -1;
   }
-  c->cfg = cfg;
   c->reg = reg;
+  tc_published_init(&c->settings, st);
   pthread_mutex_init(&c->lock, NULL);
   pthread_mutex_init(&c->poll_lock, NULL);
   for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
     pthread_mutex_init(&c->share_lock[i], NULL);
   atomic_init(&c->epoch, 0);
-  int64_t t = cfg->cp_poll_timeout_ms > 0 ? cfg->cp_poll_timeout_ms : 30000;
-  int64_t g = cfg->cp_poll_deadline_guardrail_ms > 0
-                  ? cfg->cp_poll_deadline_guardrail_ms
-                  : 5000;
-  c->timeout_ms = (long)(t + g > CP_TIMEOUT_CAP_MS ? CP_TIMEOUT_CAP_MS : t + g);
 
   c->base = build_base(cfg, c->origin, sizeof(c->origin), err);
   if (c->base == NULL)
@@ -445,8 +568,6 @@ int tc_cp_client_new(struct tc_cp_client **out, const struct tc_config *cfg,
     set_err(err, cp_strdup("out of memory creating the control-plane client"));
     goto fail;
   }
-  if (build_common_headers(c, err) != 0)
-    goto fail;
   c->share = curl_share_init();
   if (c->share != NULL) {
     curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
@@ -481,7 +602,7 @@ void tc_cp_client_free(struct tc_cp_client *c) {
   }
   if (c->share != NULL)
     curl_share_cleanup(c->share);
-  curl_slist_free_all(c->common);
+  settings_unref(tc_published_swap(&c->settings, NULL));
   free(c->base);
   free(c->tunnel_url);
   pthread_mutex_destroy(&c->lock);
@@ -495,8 +616,11 @@ const char *tc_cp_client_base(const struct tc_cp_client *c) {
   return c->base;
 }
 
-long tc_cp_client_timeout_ms(const struct tc_cp_client *c) {
-  return c->timeout_ms;
+long tc_cp_client_timeout_ms(struct tc_cp_client *c) {
+  struct tc_cp_settings *st = settings_get(c);
+  long t = st->timeout_ms;
+  settings_unref(st);
+  return t;
 }
 
 void tc_cp_client_interrupt(struct tc_cp_client *c) {
@@ -594,7 +718,8 @@ static int on_closesocket(void *ud, curl_socket_t fd) {
 }
 
 /* Set the options of one request. Returns 0 or -1 with *err. */
-static int prepare(struct tc_cp_client *c, struct cp_conn *k, const char *url,
+static int prepare(struct tc_cp_client *c, const struct tc_cp_settings *st,
+                   struct cp_conn *k, const char *url,
                    struct curl_slist *headers, struct cp_xfer *x,
                    long timeout_ms, char **err) {
   CURL *e = k->easy;
@@ -643,14 +768,12 @@ static int prepare(struct tc_cp_client *c, struct cp_conn *k, const char *url,
   /* The "proxy" net hook applies the CA bundle (added to the system roots)
    * and the client pair; without it, fall back to the bundle alone. */
   bool net_tls = c->reg != NULL && tc_registry_net(c->reg, "proxy") != NULL;
-  if (rc == CURLE_OK && !net_tls && c->cfg->ca_bundle != NULL &&
-      c->cfg->ca_bundle[0])
-    rc = curl_easy_setopt(e, CURLOPT_CAINFO, c->cfg->ca_bundle);
-  if (rc == CURLE_OK && !net_tls && c->cfg->cp_client_cert != NULL &&
-      c->cfg->cp_client_cert[0] != '\0') {
-    rc = curl_easy_setopt(e, CURLOPT_SSLCERT, c->cfg->cp_client_cert);
-    if (rc == CURLE_OK && c->cfg->cp_client_key != NULL)
-      rc = curl_easy_setopt(e, CURLOPT_SSLKEY, c->cfg->cp_client_key);
+  if (rc == CURLE_OK && !net_tls && st->ca_bundle != NULL)
+    rc = curl_easy_setopt(e, CURLOPT_CAINFO, st->ca_bundle);
+  if (rc == CURLE_OK && !net_tls && st->client_cert != NULL) {
+    rc = curl_easy_setopt(e, CURLOPT_SSLCERT, st->client_cert);
+    if (rc == CURLE_OK && st->client_key != NULL)
+      rc = curl_easy_setopt(e, CURLOPT_SSLKEY, st->client_key);
   }
   if (rc != CURLE_OK) {
     set_err(err, cp_fmt("cannot configure the control-plane request to %s: %s",
@@ -815,38 +938,10 @@ void tc_cp_poll_result_clear(struct tc_cp_poll_result *r) {
   memset(r, 0, sizeof(*r));
 }
 
-static char *poll_url(struct tc_cp_client *c, int limit) {
-  struct tc_sbuf b = TC_SBUF_INIT;
-  tc_sbuf_printf(&b, "%s/poll?", c->tunnel_url);
-  /* cp_poll_channels are canonical and unique; send them sorted. */
-  size_t n = c->cfg->cp_poll_channel_count;
-  const char **sorted = n > 0 ? malloc(n * sizeof(*sorted)) : NULL;
-  if (n > 0 && sorted == NULL) {
-    tc_sbuf_free(&b);
-    return NULL;
-  }
-  for (size_t i = 0; i < n; i++) {
-    const char *v = c->cfg->cp_poll_channels[i];
-    size_t j = i;
-    while (j > 0 && strcmp(sorted[j - 1], v) > 0) {
-      sorted[j] = sorted[j - 1];
-      j--;
-    }
-    sorted[j] = v;
-  }
-  for (size_t i = 0; i < n; i++) {
-    char *esc = escape_segment(sorted[i]);
-    if (esc == NULL)
-      b.failed = 1;
-    else
-      tc_sbuf_printf(&b, "channel=%s&", esc);
-    free(esc);
-  }
-  free(sorted);
-  int64_t t =
-      c->cfg->cp_poll_timeout_ms > 0 ? c->cfg->cp_poll_timeout_ms : 30000;
-  tc_sbuf_printf(&b, "limit=%d&timeout_ms=%" PRId64, limit, t);
-  return tc_sbuf_finish(&b);
+static char *poll_url(struct tc_cp_client *c, const struct tc_cp_settings *st,
+                      int limit) {
+  return cp_fmt("%s/poll?%slimit=%d&timeout_ms=%" PRId64, c->tunnel_url,
+                st->poll_channels, limit, st->poll_timeout_ms);
 }
 
 int tc_cp_poll_once(struct tc_cp_client *c, int limit,
@@ -868,8 +963,10 @@ int tc_cp_poll_once_cancel(struct tc_cp_client *c, int limit,
     out->error = cp_strdup("poll interrupted");
     return -1;
   }
-  char *url = poll_url(c, limit);
+  struct tc_cp_settings *st = settings_get(c);
+  char *url = poll_url(c, st, limit);
   if (url == NULL) {
+    settings_unref(st);
     out->tclass = TC_CP_TRANSPORT_NOT_SENT;
     out->error = cp_strdup("out of memory building the poll URL");
     return -1;
@@ -879,7 +976,7 @@ int tc_cp_poll_once_cancel(struct tc_cp_client *c, int limit,
   struct cp_xfer x = {TC_SBUF_INIT, CP_POLL_BODY_MAX, false, 0, NULL, NULL};
   char *perr = NULL;
   int ret = -1;
-  if (prepare(c, k, url, c->common, &x, c->timeout_ms, &perr) != 0) {
+  if (prepare(c, st, k, url, st->common, &x, st->timeout_ms, &perr) != 0) {
     out->tclass = TC_CP_TRANSPORT_NOT_SENT;
     out->error = perr;
     goto done;
@@ -954,6 +1051,7 @@ done:
   pthread_mutex_unlock(&c->poll_lock);
   xfer_clear(&x);
   free(url);
+  settings_unref(st);
   if (!out->interrupted)
     tc_cp_status_record(TC_CP_STATUS_POLL, out->status, ret == 0, out->error,
                         out->api_error.code, out->commands.count);
@@ -989,8 +1087,9 @@ static int metadata_get(struct tc_cp_client *c, long timeout_ms,
   char errbuf[CURL_ERROR_SIZE] = "";
   char *perr = NULL;
   int ret = -1;
-  if (prepare(c, k, c->tunnel_url, c->common, &x,
-              timeout_ms > 0 ? timeout_ms : c->timeout_ms, &perr) != 0) {
+  struct tc_cp_settings *st = settings_get(c);
+  if (prepare(c, st, k, c->tunnel_url, st->common, &x,
+              timeout_ms > 0 ? timeout_ms : st->timeout_ms, &perr) != 0) {
     out->prepare_failed = true;
     out->curl_code = CURLE_FAILED_INIT;
     snprintf(out->curl_error, sizeof(out->curl_error), "%s",
@@ -1033,6 +1132,7 @@ static int metadata_get(struct tc_cp_client *c, long timeout_ms,
   ret = 0;
 done:
   xfer_clear(&x);
+  settings_unref(st);
   conn_release(c, k);
   return ret;
 }
@@ -1089,10 +1189,10 @@ done:
 /* ---- response POST ------------------------------------------------------- */
 
 /* common + POST headers; NULL on ENOMEM. SECRET (shard token). */
-static struct curl_slist *post_headers(struct tc_cp_client *c,
+static struct curl_slist *post_headers(const struct tc_cp_settings *st,
                                        const struct tc_cp_command *cmd) {
   struct curl_slist *l = NULL;
-  for (const struct curl_slist *s = c->common; s != NULL; s = s->next) {
+  for (const struct curl_slist *s = st->common; s != NULL; s = s->next) {
     struct curl_slist *n = curl_slist_append(l, s->data);
     if (n == NULL)
       goto fail;
@@ -1145,11 +1245,13 @@ int tc_cp_post(struct tc_cp_client *c, const struct tc_cp_command *cmd,
   }
   const char *type_name = tc_cp_resp_type_name(r->type);
   uint_fast64_t epoch = atomic_load(&c->epoch);
-  struct curl_slist *headers = post_headers(c, cmd);
+  struct tc_cp_settings *st = settings_get(c);
+  struct curl_slist *headers = post_headers(st, cmd);
   struct cp_conn *k = headers != NULL ? conn_acquire(c) : NULL;
   char *url = cp_fmt("%s/response", c->tunnel_url);
   if (headers == NULL || k == NULL || url == NULL) {
     set_err(err, cp_fmt("response POST for request_id %s: out of memory", rid));
+    settings_unref(st);
     curl_slist_free_all(headers);
     if (k != NULL)
       conn_release(c, k);
@@ -1164,10 +1266,8 @@ int tc_cp_post(struct tc_cp_client *c, const struct tc_cp_command *cmd,
   uint64_t give_up_ns = deadline_ns;
   const char *give_up_reason = "deadline";
   if (give_up_ns == 0 && kind == TC_CP_REQ_RESPONSE) {
-    int64_t budget = c->cfg->cp_response_retry_budget_ms > 0
-                         ? c->cfg->cp_response_retry_budget_ms
-                         : CP_RESPONSE_RETRY_BUDGET_MS;
-    give_up_ns = tc_cp_now_ns() + (uint64_t)budget * 1000000ull;
+    give_up_ns =
+        tc_cp_now_ns() + (uint64_t)st->response_retry_budget_ms * 1000000ull;
     give_up_reason = "budget";
   }
   struct tc_backoff bo;
@@ -1186,7 +1286,7 @@ int tc_cp_post(struct tc_cp_client *c, const struct tc_cp_command *cmd,
         break;
       }
     }
-    long timeout = c->timeout_ms;
+    long timeout = st->timeout_ms;
     if (give_up_ns != 0) {
       uint64_t now = tc_cp_now_ns();
       if (now >= give_up_ns) {
@@ -1205,7 +1305,7 @@ int tc_cp_post(struct tc_cp_client *c, const struct tc_cp_command *cmd,
     }
     struct cp_xfer x = {TC_SBUF_INIT, CP_ERROR_BODY_MAX, false, 0, NULL, NULL};
     char *perr = NULL;
-    if (prepare(c, k, url, headers, &x, timeout, &perr) != 0 ||
+    if (prepare(c, st, k, url, headers, &x, timeout, &perr) != 0 ||
         curl_easy_setopt(k->easy, CURLOPT_POSTFIELDS, body) != CURLE_OK ||
         curl_easy_setopt(k->easy, CURLOPT_POSTFIELDSIZE_LARGE,
                          (curl_off_t)strlen(body)) != CURLE_OK) {
@@ -1233,9 +1333,9 @@ int tc_cp_post(struct tc_cp_client *c, const struct tc_cp_command *cmd,
       tclass = classify(k->easy, rc);
       last = cp_fmt("%s", curl_easy_strerror(rc));
     } else {
-      long st = 0;
-      curl_easy_getinfo(k->easy, CURLINFO_RESPONSE_CODE, &st);
-      status = (int)st;
+      long http = 0;
+      curl_easy_getinfo(k->easy, CURLINFO_RESPONSE_CODE, &http);
+      status = (int)http;
       struct tc_cp_api_error ae = {0};
       if (x.body.data != NULL)
         tc_cp_decode_api_error(x.body.data, x.body.len, &ae);
@@ -1328,6 +1428,7 @@ int tc_cp_post(struct tc_cp_client *c, const struct tc_cp_command *cmd,
   }
   free(last);
   curl_slist_free_all(headers);
+  settings_unref(st);
   conn_release(c, k);
   free(url);
   free(body);

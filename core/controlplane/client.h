@@ -29,14 +29,33 @@
 struct tc_registry;
 struct tc_cp_client;
 
-/* Build a client from the effective configuration (borrowed: cfg and reg
- * must outlive the client). `reg` may be NULL (no net hooks). Calls
- * curl_global_init() once per process if nothing else has. Returns 0, or -1
- * with *err (malloc()ed, one actionable line, no secret). */
+/* Build a client from the effective configuration (cfg is read during the
+ * call only; reg must outlive the client). `reg` may be NULL (no net hooks).
+ * Calls curl_global_init() once per process if nothing else has. Returns 0, or
+ * -1 with *err (malloc()ed, one actionable line, no secret). */
 int tc_cp_client_new(struct tc_cp_client **out, const struct tc_config *cfg,
                      const struct tc_registry *reg, char **err);
 /* Release the client. No request may be running. NULL is ignored. */
 void tc_cp_client_free(struct tc_cp_client *c);
+
+/* ---- reload ---------------------------------------------------------------
+ * What a configuration reload changes in a running client: the §1.2
+ * headers (API key, organization id, extra headers, server info), the poll
+ * channels, poll timeout and guardrail, and the CA bundle and client pair
+ * used when no "proxy" net hook is loaded. The base URL and tunnel id stay
+ * those of tc_cp_client_new(). A request takes the settings current when it
+ * starts and keeps them to its end (a POST's retries included). */
+struct tc_cp_settings;
+
+/* Build settings from cfg (read during the call only). 0, or -1 with *err
+ * (malloc()ed, one line, no secret). Any thread. */
+int tc_cp_settings_new(const struct tc_config *cfg, struct tc_cp_settings **out,
+                       char **err);
+/* Requests that start from now on use `st` (ownership passes to c). One
+ * thread at a time (the main thread). */
+void tc_cp_client_apply(struct tc_cp_client *c, struct tc_cp_settings *st);
+/* Free settings that were never applied. NULL is ignored. */
+void tc_cp_settings_free(struct tc_cp_settings *st);
 
 /* 32 lowercase hex digits from 16 random bytes, generated on first use and
  * identical for the life of the process. */
@@ -127,7 +146,7 @@ const char *tc_cp_client_base(const struct tc_cp_client *c);
 
 /* The bound of every control-plane request (poll-timeout + guardrail,
  * capped), in milliseconds. */
-long tc_cp_client_timeout_ms(const struct tc_cp_client *c);
+long tc_cp_client_timeout_ms(struct tc_cp_client *c);
 
 /* CLOCK_MONOTONIC in ns: the clock receipt times and deadlines use. */
 uint64_t tc_cp_now_ns(void);

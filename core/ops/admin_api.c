@@ -19,6 +19,7 @@
 #include "ops/http_reply.h"
 #include "ops/metrics_registry.h"
 #include "ops/readiness.h"
+#include "ops/reload_status.h"
 #include "tc/errors.h"
 #include "util/log.h"
 #include "util/redact.h"
@@ -86,21 +87,40 @@ static json_t *control_plane_json(const struct tc_config *cfg) {
   return j;
 }
 
-/* The proxy module's health checks, read back from its metric family
- * tunnel_client_proxy_healthy{route}: [{"route","healthy"}], empty when no
- * proxy is configured. */
+/* The proxy module's health checks, read back from its metric families:
+ * [{"route","healthy"}] for each route whose tunnel_client_proxy_configured
+ * is 1 now (a reload may have removed the proxy), empty when none is. */
+struct proxy_routes {
+  json_t *healthy;    /* {"route": true|false} from ..._proxy_healthy */
+  json_t *configured; /* {"route": true|false} from ..._proxy_configured */
+};
+
 static int proxy_health_visit(void *ud, const struct tc_metric_sample *s) {
-  if (strcmp(s->desc->name, "tunnel_client_proxy_healthy") == 0 &&
-      s->label_values != NULL && s->label_values[0] != NULL)
-    json_array_append_new(ud,
-                          json_pack("{s:s,s:b}", "route", s->label_values[0],
-                                    "healthy", s->value >= 1.0));
+  struct proxy_routes *pr = ud;
+  if (s->label_values == NULL || s->label_values[0] == NULL)
+    return TC_OK;
+  if (strcmp(s->desc->name, "tunnel_client_proxy_healthy") == 0)
+    json_object_set_new(pr->healthy, s->label_values[0],
+                        json_boolean(s->value >= 1.0));
+  else if (strcmp(s->desc->name, "tunnel_client_proxy_configured") == 0)
+    json_object_set_new(pr->configured, s->label_values[0],
+                        json_boolean(s->value >= 1.0));
   return TC_OK;
 }
 
 static json_t *proxy_health_json(void) {
+  struct proxy_routes pr = {json_object(), json_object()};
   json_t *arr = json_array();
-  tc_metrics_visit(tc_metrics_registry_global(), proxy_health_visit, arr);
+  tc_metrics_visit(tc_metrics_registry_global(), proxy_health_visit, &pr);
+  const char *route;
+  json_t *healthy;
+  json_object_foreach(pr.healthy, route, healthy) {
+    if (json_is_true(json_object_get(pr.configured, route)))
+      json_array_append_new(
+          arr, json_pack("{s:s,s:O}", "route", route, "healthy", healthy));
+  }
+  json_decref(pr.healthy);
+  json_decref(pr.configured);
   return arr;
 }
 
@@ -137,6 +157,8 @@ enum MHD_Result tc_ops_api_status(const struct tc_ops_request *rq) {
       control_plane_json(ctx->cfg), "log_level",
       tc_log_level_name(tc_log_get_level()), "modules", modules_json(ctx->reg));
   json_object_set_new(j, "proxy_health", proxy_health_json());
+  json_t *reload = tc_reload_status_json();
+  json_object_set_new(j, "reload", reload != NULL ? reload : json_null());
   return tc_ops_reply_json(rq->c, MHD_HTTP_OK, j);
 }
 
@@ -202,17 +224,17 @@ static int redact_strings(json_t *v) {
   return 0;
 }
 
-static json_t *channel_json(const struct tc_ops_context *ctx, size_t i) {
+static json_t *channel_json(struct tc_dispatch_routes *view, size_t i) {
   struct tc_dispatch_channel_info info;
-  if (tc_dispatcher_channel_info(ctx->disp, i, &info) != 0)
+  if (tc_dispatch_view_info(view, i, &info) != 0)
     return NULL;
   const char *probe = "none";
   char *detail = NULL;
   if (info.has_probe) {
-    if (!tc_readiness_channel_probed(ctx->readiness, i)) {
+    if (!info.probed) {
       probe = "pending";
     } else {
-      int rc = tc_dispatcher_channel_probe(ctx->disp, i, &detail);
+      int rc = tc_dispatch_view_probe(view, i, &detail);
       probe = rc == TC_OK ? "ok" : rc == TC_AGAIN ? "pending" : "failed";
       if (rc < 0 && detail == NULL)
         detail = strdup(tc_strerror(rc));
@@ -222,7 +244,7 @@ static json_t *channel_json(const struct tc_ops_context *ctx, size_t i) {
    * every string redacted like a log line. */
   json_t *state = NULL;
   char *text = NULL;
-  if (tc_dispatcher_channel_admin_state(ctx->disp, i, &text) == TC_OK &&
+  if (tc_dispatch_view_admin_state(view, i, &text) == TC_OK &&
       text != NULL) {
     state = json_loads(text, 0, NULL);
     if (!json_is_object(state) || redact_strings(state) != 0) {
@@ -251,12 +273,14 @@ enum MHD_Result tc_ops_api_channels(const struct tc_ops_request *rq) {
   if (!get_only(rq))
     return tc_ops_reply_method_not_allowed(rq->c, rq->url, "GET, HEAD");
   json_t *arr = json_array();
-  size_t n = tc_dispatcher_channel_count(rq->ctx->disp);
+  struct tc_dispatch_routes *view = tc_dispatcher_view(rq->ctx->disp);
+  size_t n = tc_dispatch_view_count(view);
   for (size_t i = 0; i < n; i++) {
-    json_t *ch = channel_json(rq->ctx, i);
+    json_t *ch = channel_json(view, i);
     if (ch != NULL)
       json_array_append_new(arr, ch);
   }
+  tc_dispatch_view_release(view);
   return tc_ops_reply_json(rq->c, MHD_HTTP_OK,
                            json_pack("{s:o}", "channels", arr));
 }

@@ -93,6 +93,18 @@ static void register_all(void) {
           "out), rejected (the control plane refused it: 400, 401, 403, "
           "413, 500...), error (it could not be sent at all).",
           TC_METRIC_COUNTER, reason);
+  m->reloads = reg("tunnel_client_config_reloads_total",
+                   "Configuration reloads (SIGHUP) by result: ok, error.",
+                   TC_METRIC_COUNTER, result);
+  m->last_reload_ok =
+      reg("tunnel_client_config_last_reload_successful",
+          "0 when the last configuration reload was refused (the running "
+          "configuration stayed), else 1.",
+          TC_METRIC_GAUGE, NULL);
+  tc_metric_set(m->last_reload_ok, NULL, 1);
+  static const char *const reload_results[] = {"ok", "error"};
+  for (size_t i = 0; i < 2; i++)
+    tc_metric_add(m->reloads, &reload_results[i], 0);
   const char *v[] = {TC_VERSION};
   tc_metric_set(m->build_info, v, 1);
   /* Every poll result shows as 0 from the first scrape on. */

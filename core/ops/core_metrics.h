@@ -25,6 +25,8 @@ struct tc_core_metrics {
   struct tc_metric *last_poll_success;  /* gauge, unix seconds */
   struct tc_metric *ready;              /* gauge 1/0 */
   struct tc_metric *build_info;         /* gauge {version} = 1 */
+  struct tc_metric *reloads;            /* counter {result} */
+  struct tc_metric *last_reload_ok;     /* gauge 1/0 */
 };
 
 /* The handles (registered on the first call). Never NULL. */

@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +51,7 @@
 struct tc_health_server {
   struct MHD_Daemon *mhd;
   struct tc_ops_context ctx;       /* copied at start; pointers borrowed */
-  int allow_remote;                /* --allow-remote-ui */
+  atomic_bool allow_remote;        /* --allow-remote-ui; reloadable */
   struct tc_host_pattern *allowed; /* --health.allowed-hosts */
   size_t nallowed;
   char own_host[256]; /* from the base URL, brackets stripped */
@@ -326,7 +327,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         "forbidden: the Host header does not name this listener (use the "
         "address in the health URL file or localhost, or add the name to "
         "--health.allowed-hosts)");
-  if (admin && !srv->allow_remote && !peer_is_loopback(srv, c))
+  if (admin && !atomic_load(&srv->allow_remote) && !peer_is_loopback(srv, c))
     return tc_ops_reply_error(
         c, url, MHD_HTTP_FORBIDDEN,
         "admin UI is restricted to loopback; set --allow-remote-ui to "
@@ -519,7 +520,7 @@ int tc_health_start_ops(struct tc_health_server **out,
     return tc_set_error(err, "start health listener: out of memory");
   if (ctx != NULL)
     srv->ctx = *ctx;
-  srv->allow_remote = cfg->allow_remote_ui;
+  atomic_init(&srv->allow_remote, cfg->allow_remote_ui);
   if (load_allowed_hosts(srv, cfg, err) != 0) {
     free(srv);
     return -1;
@@ -604,7 +605,7 @@ int tc_health_start_unbound(struct tc_health_server **out,
   }
   if (ctx != NULL)
     srv->ctx = *ctx;
-  srv->allow_remote = cfg->allow_remote_ui;
+  atomic_init(&srv->allow_remote, cfg->allow_remote_ui);
   remember_own_address(srv);
   if (load_allowed_hosts(srv, cfg, err) != 0) {
     /* *err is set */
@@ -631,6 +632,11 @@ int tc_health_serve_fd(struct tc_health_server *srv, int fd,
 
 int tc_health_run(struct tc_health_server *srv, int timeout_ms) {
   return MHD_run_wait(srv->mhd, timeout_ms) == MHD_YES ? 0 : -1;
+}
+
+void tc_health_set_allow_remote(struct tc_health_server *srv, bool allow) {
+  if (srv != NULL)
+    atomic_store(&srv->allow_remote, allow);
 }
 
 int tc_health_file_ids(const struct tc_health_server *srv,

@@ -24,6 +24,7 @@
 #ifndef TC_OPS_HEALTH_H
 #define TC_OPS_HEALTH_H
 
+#include <stdbool.h>
 #include <sys/socket.h>
 
 #include "config/config.h"
@@ -63,6 +64,9 @@ int tc_health_serve_fd(struct tc_health_server *srv, int fd,
  * run on the caller's thread, one at a time. 0, or -1 when libmicrohttpd
  * fails (or srv has threads of its own). */
 int tc_health_run(struct tc_health_server *srv, int timeout_ms);
+/* A reload changed admin_ui.allow_remote: requests from now on follow it.
+ * Any thread; NULL is ignored. */
+void tc_health_set_allow_remote(struct tc_health_server *srv, bool allow);
 /* Base URL, e.g. "http://127.0.0.1:41234". Borrowed until stop. */
 const char *tc_health_base_url(const struct tc_health_server *srv);
 /* Identities of the URL file and unix socket this listener made (see

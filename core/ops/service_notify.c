@@ -21,6 +21,7 @@ struct tc_service_notify {
   pthread_mutex_t mu;
   pthread_cond_t cond;       /* CLOCK_MONOTONIC; signalled by stopping */
   bool stop;                 /* guarded by mu */
+  bool resend_ready;         /* a reload ended; guarded by mu */
   uint64_t watchdog_half_ns; /* 0 = no watchdog */
 };
 
@@ -47,12 +48,13 @@ static void report_send_failure(int rc, const char *what, bool *reported) {
          "message", what, "error", strerror(-rc), NULL);
 }
 
-/* Wait until `until_ns` or stop. Returns true when stopped. */
+/* Wait until `until_ns`, stop or the end of a reload. Returns true when
+ * stopped. */
 static bool wait_until(struct tc_service_notify *n, uint64_t until_ns) {
   struct timespec ts = {(time_t)(until_ns / 1000000000ull),
                         (long)(until_ns % 1000000000ull)};
   pthread_mutex_lock(&n->mu);
-  while (!n->stop) {
+  while (!n->stop && !n->resend_ready) {
     if (pthread_cond_timedwait(&n->cond, &n->mu, &ts) == ETIMEDOUT)
       break;
   }
@@ -68,6 +70,13 @@ static void *watch_main(void *arg) {
   uint64_t next_check = now_ns(), next_ping = next_check;
   for (;;) {
     uint64_t now = now_ns();
+    pthread_mutex_lock(&n->mu);
+    if (n->resend_ready) {
+      n->resend_ready = false;
+      ready_sent = false; /* READY=1 again once ready: the reload is over */
+      next_check = now;
+    }
+    pthread_mutex_unlock(&n->mu);
     if (now >= next_check) {
       bool ready = false;
       char *text = NULL;
@@ -125,6 +134,25 @@ static void *watch_main(void *arg) {
   }
   free(last_status);
   return NULL;
+}
+
+void tc_service_notify_reloading(struct tc_service_notify *n) {
+  if (n == NULL)
+    return;
+  int rc = tc_sd_notify_reloading();
+  if (rc < 0)
+    tc_log(TC_LOG_WARN, NOTIFY_LOG,
+           "cannot notify the service manager: RELOADING=1", "error",
+           strerror(-rc), NULL);
+}
+
+void tc_service_notify_reloaded(struct tc_service_notify *n) {
+  if (n == NULL)
+    return;
+  pthread_mutex_lock(&n->mu);
+  n->resend_ready = true;
+  pthread_cond_signal(&n->cond);
+  pthread_mutex_unlock(&n->mu);
 }
 
 int tc_service_notify_start(struct tc_service_notify **out,

@@ -39,6 +39,14 @@ int tc_service_notify_start(struct tc_service_notify **out,
                             const struct tc_service_notify_ops *ops,
                             char **err);
 
+/* A configuration reload begins: send RELOADING=1 (with MONOTONIC_USEC).
+ * Main thread; NULL is a no-op. */
+void tc_service_notify_reloading(struct tc_service_notify *n);
+/* The reload ended (applied or refused): READY=1 is sent again as soon as
+ * the readiness verdict says ready, which ends the manager's reloading
+ * state. Main thread; NULL is a no-op. */
+void tc_service_notify_reloaded(struct tc_service_notify *n);
+
 /* Stop the watcher (no ping, status or READY=1 after this returns), send
  * "STOPPING=1" with STATUS=`status` (may be NULL), and free. Sent even when
  * start returned NULL, as long as $NOTIFY_SOCKET is set. */

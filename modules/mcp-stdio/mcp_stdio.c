@@ -37,6 +37,9 @@
  * initialize that gets no reply within MS_REPLAY_TIMEOUT_MS kills the child
  * again.
  *
+ * A configuration reload keeps the instance (and its child) as long as the
+ * command line is the same (reusable_for).
+ *
  * Threads: one supervisor thread per instance reads the child's stdout and
  * restarts it; one stderr thread per child. call() runs on worker threads;
  * replies and notifications are handed to it through its pending record and
@@ -112,6 +115,7 @@ struct ms_pending {
 struct ms_inst {
   const struct tc_host *host;
   char *channel;
+  char *command; /* the binding's command line, as given */
   char **argv;
   char *const *envp;    /* the binding's child_env (borrowed) or environ */
   pthread_mutex_t lock; /* guards everything below but in_fd */
@@ -642,6 +646,7 @@ static int ms_create(const struct tc_host *host,
       binding->child_env != NULL)
     mi->envp = (char *const *)(uintptr_t)binding->child_env; /* exec API */
   mi->channel = host->format("%s", channel);
+  mi->command = host->format("%s", binding->command);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -650,10 +655,11 @@ static int ms_create(const struct tc_host *host,
   pthread_mutex_init(&mi->lock, NULL);
   pthread_mutex_init(&mi->write_lock, NULL);
   int err_ok = ms_stderr_init(&mi->err_state, &ms_stderr_lim) == 0;
-  if (mi->channel == NULL || !err_ok) {
+  if (mi->channel == NULL || mi->command == NULL || !err_ok) {
     if (err_ok)
       ms_stderr_destroy(&mi->err_state);
     host->free(mi->channel);
+    host->free(mi->command);
     ms_argv_free(argv);
     pthread_cond_destroy(&mi->cond);
     pthread_mutex_destroy(&mi->lock);
@@ -1027,6 +1033,7 @@ static void ms_destroy(void *inst) {
   pthread_mutex_destroy(&mi->write_lock);
   ms_stderr_destroy(&mi->err_state);
   mi->host->free(mi->channel);
+  mi->host->free(mi->command);
   mi->host->free(mi);
 }
 
@@ -1051,6 +1058,29 @@ static int ms_admin_state(void *inst, char **json) {
   return *json != NULL ? TC_OK : TC_ENOMEM;
 }
 
+/* Same NULL-terminated environment? */
+static int env_same(char *const *a, const char *const *b) {
+  size_t i = 0;
+  for (; a[i] != NULL && b[i] != NULL; i++)
+    if (strcmp(a[i], b[i]) != 0)
+      return 0;
+  return a[i] == b[i];
+}
+
+/* A reload changed the binding: the child only depends on the command and
+ * the environment it starts with (the HTTP settings of a binding mean
+ * nothing to it), so while both are the same the child keeps running. */
+static int ms_reusable_for(void *inst, const struct tc_binding *next) {
+  const struct ms_inst *mi = inst;
+  if (next->command == NULL || strcmp(next->command, mi->command) != 0)
+    return TC_DECLINED;
+  const char *const *env = (const char *const *)environ;
+  if (TC_HAS_FIELD(next, struct tc_binding, child_env) &&
+      next->child_env != NULL)
+    env = next->child_env;
+  return env_same(mi->envp, env) ? TC_OK : TC_DECLINED;
+}
+
 static const struct tc_transport_vtable ms_transport = {
     .struct_size = sizeof(struct tc_transport_vtable),
     .name = "stdio",
@@ -1062,6 +1092,7 @@ static const struct tc_transport_vtable ms_transport = {
     .stop = ms_stop,
     .destroy = ms_destroy,
     .admin_state = ms_admin_state,
+    .reusable_for = ms_reusable_for,
 };
 
 static int ms_init(const struct tc_host *host, struct tc_registrar *reg,

@@ -224,6 +224,60 @@ net_proxy_bad_credentials)
   stop_agent
   ! grep -q 'wrongPass9' "$work/agent.log" || fail "the proxy password was logged"
   ;;
+net_proxy_reload)
+  # Proxy settings change live (SIGHUP): direct at start, through tinyproxy
+  # after a reload adds http_proxy (polls, response POSTs, MCP calls, the
+  # health check), direct again after a reload removes it — and then
+  # /api/status no longer claims a proxy. The password never shows.
+  start_stub
+  start_cp
+  start_tinyproxy tcuser 's3cretPass'
+  printf 'log:\n  level: info\n' >"$work/p.yaml"
+  run_agent --profile-file "$work/p.yaml"
+  health=$(cat "$work/health.url")
+  echo_ok direct_before
+  cp_port=${cp##*:}
+  stub_port=${stub##*:}
+  ! grep -q "127.0.0.1:$stub_port" "$work/tinyproxy.log" 2>/dev/null ||
+    fail "a call went through the proxy before it was configured"
+  # reload_to GEN: SIGHUP, then up to 10 s for reload generation GEN.
+  reload_to() {
+    kill -HUP "$agent_pid" || fail "the agent is not running"
+    local i
+    for ((i = 0; i < 200; i++)); do
+      "$curl_bin" -sS --max-time 5 "$health/api/status" >"$work/status.json" || fail "GET /api/status failed"
+      [[ $("$jq_bin" -r .reload.generation "$work/status.json") == "$1" ]] && return 0
+      sleep 0.05
+    done
+    fail "reload generation $1 not reached: $("$jq_bin" -c .reload "$work/status.json")"
+  }
+  printf 'http_proxy: "http://tcuser:s3cretPass@127.0.0.1:%s"\n' "$proxy_port" >"$work/p.yaml"
+  reload_to 1
+  jq_check "$work/status.json" '.reload.applied == ["http_proxy"]' "http_proxy applied"
+  echo_ok via_proxy
+  wait_log "$work/tinyproxy.log" "POST http://127.0.0.1:$stub_port/mcp" \
+    "MCP call did not go through the reloaded proxy"
+  wait_log "$work/tinyproxy.log" "GET http://127.0.0.1:$cp_port/v1/tunnels/$tid/poll" \
+    "control-plane poll did not go through the reloaded proxy"
+  wait_log "$work/tinyproxy.log" "POST http://127.0.0.1:$cp_port/v1/tunnels/$tid/response" \
+    "control-plane response did not go through the reloaded proxy"
+  wait_log "$work/agent.log" "proxy http://127.0.0.1:$proxy_port is healthy" \
+    "the reloaded proxy's health check did not run"
+  "$curl_bin" -sS --max-time 5 "$health/api/status" >"$work/status.json" || fail "GET /api/status failed"
+  jq_check "$work/status.json" '.proxy_health == [{"route":"control_plane","healthy":true}]' \
+    "proxy health after the reload"
+  # Removed again: the next calls go direct.
+  printf 'log:\n  level: info\n' >"$work/p.yaml"
+  reload_to 2
+  jq_check "$work/status.json" '.reload.applied == ["http_proxy"] and .proxy_health == []' \
+    "no proxy health once the proxy is removed"
+  via=$(grep -c "POST http://127.0.0.1:$stub_port/mcp" "$work/tinyproxy.log")
+  echo_ok direct_after
+  [[ $(grep -c "POST http://127.0.0.1:$stub_port/mcp" "$work/tinyproxy.log") == "$via" ]] ||
+    fail "a call went through the proxy after the reload removed it"
+  stop_agent
+  ! grep -q 's3cretPass' "$work/agent.log" "$work/status.json" || fail "the proxy password leaked"
+  ;;
 net_tls_ca_bundle)
   # HTTPS MCP server signed by a private CA: without the bundle the call
   # fails as a TLS failure; with a bundle of several certificates it works

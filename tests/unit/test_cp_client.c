@@ -463,7 +463,12 @@ static void test_terminal_post_budget(void **state) {
   for (size_t i = 0; i < 16; i++)
     steps[i] = (struct step){503, "", NULL, 0};
   script(steps, 16);
+  /* The client reads its settings when they are applied (a reload). */
+  struct tc_cp_settings *st = NULL;
+  char *serr = NULL;
   g_cfg.cp_response_retry_budget_ms = 1000;
+  assert_int_equal(tc_cp_settings_new(&g_cfg, &st, &serr), 0);
+  tc_cp_client_apply(g_client, st);
   double before = abandoned("budget");
   struct tc_cp_command cmd;
   struct tc_cp_response r;
@@ -473,6 +478,8 @@ static void test_terminal_post_budget(void **state) {
   uint64_t t0 = tc_cp_now_ns();
   assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, NULL, &err), -1);
   g_cfg.cp_response_retry_budget_ms = 0;
+  assert_int_equal(tc_cp_settings_new(&g_cfg, &st, &serr), 0);
+  tc_cp_client_apply(g_client, st);
   assert_true(ms_since(t0) < 1500);
   assert_true(nrecords() >= 2);
   assert_non_null(strstr(err, "retry budget"));
@@ -765,6 +772,63 @@ static void test_new_rejects_bad_config(void **state) {
   free(err);
 }
 
+/* A reload's settings apply from the next request on: headers (key,
+ * organization, extra headers, server info), poll channels and timeout;
+ * the base URL and tunnel id stay. Bad settings are refused whole, without
+ * the key in the error. */
+static void test_reloaded_settings(void **state) {
+  (void)state;
+  struct tc_config cfg = g_cfg;
+  cfg.cp_api_key = "rotated-key-4567";
+  cfg.cp_organization_id = "org-456";
+  cfg.cp_extra_headers = (struct tc_headers)TC_HEADERS_INIT;
+  tc_headers_add(&cfg.cp_extra_headers, "X-Extra", "extra-two");
+  char *one[] = {"main"};
+  cfg.cp_poll_channels = one;
+  cfg.cp_poll_channel_count = 1;
+  cfg.cp_poll_timeout_ms = 2000;
+  cfg.binding_count = 1;
+  cfg.cp_tunnel_id = "tunnel_ffffffffffffffffffffffffffffffff";
+  struct tc_cp_settings *st = NULL;
+  char *err = NULL;
+  assert_int_equal(tc_cp_settings_new(&cfg, &st, &err), 0);
+  tc_cp_client_apply(g_client, st);
+  struct step steps[] = {{204, NULL, NULL, 0}};
+  script(steps, 1);
+  struct tc_cp_poll_result r;
+  assert_int_equal(tc_cp_poll_once(g_client, 3, &r), 0);
+  tc_cp_poll_result_clear(&r);
+  struct tc_cp_command cmd;
+  struct tc_cp_response resp;
+  make_cmd(&cmd, NULL);
+  make_resp(&resp, TC_CP_RESP_JSONRPC_RESPONSE);
+  assert_int_equal(tc_cp_post(g_client, &cmd, &resp, 0, NULL, &err), 0);
+  tc_headers_clear(&cmd.headers);
+  assert_int_equal(nrecords(), 2);
+  assert_string_equal(g.rec[0].uri,
+                      "/gw/dev/v1/tunnels/" TUNNEL "/poll?channel=main&limit=3"
+                      "&timeout_ms=2000");
+  for (size_t i = 0; i < 2; i++) {
+    assert_string_equal(hdr(i, "Authorization"), "Bearer rotated-key-4567");
+    assert_string_equal(hdr(i, "OpenAI-Organization"), "org-456");
+    assert_string_equal(hdr(i, "X-Extra"), "extra-two");
+    assert_string_equal(hdr(i, "X-Tunnel-MCP-Server-Info"),
+                        "{\"version\":1,\"channels\":[{\"name\":\"main\"}]}");
+  }
+  assert_string_equal(g.rec[1].uri, "/gw/dev/v1/tunnels/" TUNNEL "/response");
+
+  cfg.cp_api_key = "bad key with spaces";
+  assert_int_equal(tc_cp_settings_new(&cfg, &st, &err), -1);
+  assert_null(st);
+  assert_non_null(strstr(err, "api-key"));
+  assert_null(strstr(err, "bad key"));
+  free(err);
+  tc_headers_clear(&cfg.cp_extra_headers);
+  /* Back to the start-up settings for the tests that follow. */
+  assert_int_equal(tc_cp_settings_new(&g_cfg, &st, &err), 0);
+  tc_cp_client_apply(g_client, st);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_base_url, reset),
@@ -786,6 +850,7 @@ int main(void) {
       cmocka_unit_test_setup(test_stop_keeps_reply_already_sent, reset),
       cmocka_unit_test_setup(test_stop_half_closes_and_ends_at_eof, reset),
       cmocka_unit_test_setup(test_new_rejects_bad_config, reset),
+      cmocka_unit_test_setup(test_reloaded_settings, reset),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,9 +1,10 @@
 /* Unit tests for ops/readiness.c: the /readyz order (hooks first, then the
  * startup probe runner, then the control plane), the reasons list, the
- * ready gauge, and the control-plane transitions (not reached -> refused
- * on 401/403/404 -> ready on the next success; transient errors change
- * nothing; the poll outranks the metadata fetch). Channels and probes are
- * covered end to end by tests/integration/ops.sh. */
+ * ready gauge, the control-plane transitions (not reached -> refused on
+ * 401/403/404 -> ready on the next success; transient errors change
+ * nothing; the poll outranks the metadata fetch), and a channel a reload
+ * adds: not ready until its startup probe ran. Channel probes are covered
+ * end to end by tests/integration/ops.sh and reload.sh. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +14,10 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <pthread.h>
+#include <time.h>
 
+#include "dispatch/dispatcher.h"
 #include "loader/loader.h"
 #include "ops/core_metrics.h"
 #include "ops/cp_status.h"
@@ -220,11 +224,124 @@ static void test_metadata_then_poll(void **state) {
   tc_readiness_free(r);
 }
 
+/* ---- a channel added by a reload --------------------------------------- */
+
+static pthread_mutex_t g_gate_mu = PTHREAD_MUTEX_INITIALIZER;
+static int g_gate_open;
+
+static int tp_create(const struct tc_host *host, const struct tc_binding *b,
+                     void **inst, char **errmsg) {
+  (void)host;
+  (void)errmsg;
+  *inst = strdup(b->channel);
+  return TC_OK;
+}
+
+static int tp_call(void *inst, const struct tc_request *req,
+                   const struct tc_sink *sink) {
+  (void)inst;
+  (void)req;
+  return sink->complete(sink, NULL);
+}
+
+/* "slow" channels: the startup probe waits for the gate (a server coming
+ * up); afterwards every probe answers at once. */
+static int tp_probe(void *inst, char **detail) {
+  (void)detail;
+  if (strcmp(inst, "slow") != 0)
+    return TC_OK;
+  for (;;) {
+    pthread_mutex_lock(&g_gate_mu);
+    int open = g_gate_open;
+    pthread_mutex_unlock(&g_gate_mu);
+    if (open)
+      return TC_OK;
+    struct timespec ts = {0, 2 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+}
+
+static void tp_destroy(void *inst) {
+  free(inst);
+}
+
+static const struct tc_transport_vtable tp_vt = {
+    .struct_size = sizeof(struct tc_transport_vtable),
+    .name = "probed",
+    .create = tp_create,
+    .call = tp_call,
+    .probe = tp_probe,
+    .destroy = tp_destroy,
+};
+
+static int no_post(void *ud, const struct tc_cp_command *cmd,
+                   const struct tc_cp_response *r, uint64_t deadline_ns,
+                   const atomic_int *stop_retries, char **err) {
+  (void)ud;
+  (void)cmd;
+  (void)r;
+  (void)deadline_ns;
+  (void)stop_retries;
+  (void)err;
+  return 0;
+}
+
+static void test_reload_adds_unprobed_channel(void **state) {
+  (void)state;
+  tc_cp_status_reset();
+  tc_cp_status_record(TC_CP_STATUS_POLL, 204, true, NULL, NULL, 0);
+  struct tc_registered_transport tr = {&tp_vt, NULL};
+  struct tc_registry reg;
+  memset(&reg, 0, sizeof(reg));
+  reg.transports = &tr;
+  reg.transport_count = 1;
+  struct tc_binding_cfg b[2];
+  memset(b, 0, sizeof(b));
+  b[0].channel = (char *)(uintptr_t) "main";
+  b[0].transport = (char *)(uintptr_t) "probed";
+  b[1].channel = (char *)(uintptr_t) "slow";
+  b[1].transport = (char *)(uintptr_t) "probed";
+  struct tc_config cfg;
+  memset(&cfg, 0, sizeof(cfg));
+  cfg.bindings = b;
+  cfg.binding_count = 1;
+  cfg.cp_max_inflight = 4;
+  cfg.mcp_max_concurrent = 2;
+  struct tc_dispatch_poster poster = {NULL, no_post};
+  struct tc_dispatcher *d = NULL;
+  char *err = NULL;
+  assert_int_equal(tc_dispatcher_new(&d, &cfg, &reg, &poster, &err), 0);
+  struct tc_readiness *r = NULL;
+  assert_int_equal(tc_readiness_new(&r, &reg, d), 0);
+  assert_int_equal(tc_readiness_start_probes(r, &err), 0);
+  assert_true(tc_readiness_wait_probes(r, 5000));
+  expect(r, 1, "ready", NULL, 0);
+
+  cfg.binding_count = 2;
+  struct tc_dispatch_plan *p = NULL;
+  assert_int_equal(tc_dispatcher_plan(d, &cfg, &p, &err), 0);
+  tc_dispatcher_commit(d, p);
+  tc_dispatch_plan_free(p);
+  tc_readiness_probe_new(r);
+  const char *pending[] = {"mcp startup probe pending"};
+  expect(r, 0, pending[0], pending, 1);
+  assert_false(tc_readiness_wait_probes(r, 100));
+  pthread_mutex_lock(&g_gate_mu);
+  g_gate_open = 1;
+  pthread_mutex_unlock(&g_gate_mu);
+  assert_true(tc_readiness_wait_probes(r, 5000));
+  expect(r, 1, "ready", NULL, 0);
+  tc_readiness_free(r);
+  tc_dispatcher_drain(d, 1000);
+  tc_dispatcher_free(d);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_order_and_transitions),
       cmocka_unit_test(test_unknown_tunnel),
       cmocka_unit_test(test_metadata_then_poll),
+      cmocka_unit_test(test_reload_adds_unprobed_channel),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -57,7 +57,8 @@ struct tc_host {
    * core, valid until exit, or NULL when unset, unknown or a secret (API
    * keys and tokens are never exposed; a proxy URL with credentials is
    * given only to the module named "proxy", which applies it). Main thread
-   * during init/start. */
+   * during init/start. Inside a create()/start() run by a configuration
+   * reload it answers with the reloaded values. */
   const char *(*config_get)(const struct tc_host *host, const char *key);
 
   /* Clocks: monotonic nanoseconds, and wall-clock milliseconds since epoch. */

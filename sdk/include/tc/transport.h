@@ -4,9 +4,12 @@
  * core calls create() once per binding (channel) that names this transport,
  * so one module can serve several channels.
  *
- * Threads: create/start/stop/destroy run on the main thread. call(),
- * terminate_session() and probe() run on worker threads, concurrently on
- * the same instance unless TC_TRANSPORT_SERIAL is set. */
+ * Threads: create/start/stop/destroy (and reusable_for) run on the main
+ * thread. call(), terminate_session() and probe() run on worker threads,
+ * concurrently on the same instance unless TC_TRANSPORT_SERIAL is set.
+ * A configuration reload may create instances while others are running
+ * (several instances of one transport can exist at once); an instance
+ * being replaced is stopped only after its last call returned. */
 #ifndef TC_TRANSPORT_H
 #define TC_TRANSPORT_H
 
@@ -141,6 +144,19 @@ struct tc_transport_vtable {
    * lines. Any thread, concurrently with call(); must answer at once and
    * never wait on what a call holds. The core redacts known secrets. */
   int (*admin_state)(void *inst, char **json);
+
+  /* ABI 1.3, optional (read only when struct_size covers it). A
+   * configuration reload (SIGHUP) produced `next` for this instance's
+   * channel and transport, and `next` differs from the binding the instance
+   * was created with. Return TC_OK when the instance would serve `next`
+   * exactly as it serves now, i.e. every field that differs is one it never
+   * reads: the core then keeps the instance (a stdio child keeps running),
+   * and the instance keeps the binding it was created with. Anything else,
+   * or no member, makes the core create and start a new instance from
+   * `next`; calls already running finish on this one, which is stopped and
+   * destroyed after the last of them. Main thread, while calls may run on
+   * the instance: a question only, without side effects or blocking. */
+  int (*reusable_for)(void *inst, const struct tc_binding *next);
 };
 
 #ifdef __cplusplus

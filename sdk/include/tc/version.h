@@ -11,7 +11,10 @@
  *   2026-12-07  1.3  tc_binding.child_env appended (the environment for a
  *                    child process, without the agent's secrets);
  *                    tc_transport_vtable.admin_state appended (optional JSON
- *                    state for GET /api/channels).
+ *                    state for GET /api/channels);
+ *                    tc_transport_vtable.reusable_for and tc_net_vtable.flags
+ *                    (TC_NET_RECREATE_ON_RELOAD) appended: configuration
+ *                    reload (SIGHUP) keeps or replaces instances.
  *   2026-11-27  1.2  tc_hook_vtable.admin_state appended (optional JSON state
  *                    for the admin API, e.g. /api/oauth).
  *   2026-11-27  1.1  tc_binding.startup_wait_timeout_ms appended; the probe()
