@@ -349,9 +349,9 @@ static int keep_running(const struct tc_cfg_key *k, struct tc_config *next,
     rc = copy_strv(&next->module_dirs, &next->module_dir_count,
                    run->module_dirs, run->module_dir_count);
   else if (k->id == TC_K_HEALTH_ALLOWED_HOSTS)
-    rc = copy_strv(&next->health_allowed_hosts,
-                   &next->health_allowed_host_count, run->health_allowed_hosts,
-                   run->health_allowed_host_count);
+    rc =
+        copy_strv(&next->health_allowed_hosts, &next->health_allowed_host_count,
+                  run->health_allowed_hosts, run->health_allowed_host_count);
   else if (!(k->flags & TC_F_NOFIELD)) {
     char *pn = (char *)next + k->off;
     const char *pr = (const char *)run + k->off;

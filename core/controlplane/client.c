@@ -68,7 +68,7 @@ struct tc_cp_settings {
   struct curl_slist *common; /* §1.2 headers; SECRET (Bearer) */
   long timeout_ms;           /* poll timeout + guardrail, capped */
   int64_t poll_timeout_ms;
-  char *poll_channels; /* "channel=a&channel=b&" (sorted) or "" */
+  char *poll_channels;              /* "channel=a&channel=b&" (sorted) or "" */
   int64_t response_retry_budget_ms; /* terminal POSTs without a deadline */
   /* TLS without the "proxy" net hook: ca_bundle and the client pair. */
   char *ca_bundle, *client_cert, *client_key;

@@ -175,8 +175,8 @@ int tc_dispatch_inst_terminate(struct tc_dispatch_inst *i,
  * TC_DISPATCH_LABEL_MAX fits every label. Any thread, lock-free. */
 #define TC_DISPATCH_UNKNOWN_CHANNEL "__unknown__"
 #define TC_DISPATCH_LABEL_MAX 72
-void tc_dispatch_channel_label(struct tc_published *routes,
-                               const char *channel, char *out, size_t len);
+void tc_dispatch_channel_label(struct tc_published *routes, const char *channel,
+                               char *out, size_t len);
 
 /* ---- command_exec.c: one command end to end. ---------------------------- */
 

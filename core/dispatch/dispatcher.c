@@ -224,8 +224,7 @@ int tc_dispatcher_submit(struct tc_dispatcher *d, struct tc_cp_command *cmd,
     return -1;
   /* The labels are copied first: once queued, a worker owns the command. */
   char channel[TC_DISPATCH_LABEL_MAX];
-  tc_dispatch_channel_label(&d->routes, cmd->channel, channel,
-                            sizeof(channel));
+  tc_dispatch_channel_label(&d->routes, cmd->channel, channel, sizeof(channel));
   const char *type = cmd_type_name(cmd->type);
   /* A request id submitted recently is a duplicate delivery: drop it, so
    * it runs and is answered once. Recorded only once actually queued. */

@@ -18,7 +18,6 @@
 #include "ops/core_metrics.h"
 #include "tc/errors.h"
 #include "util/child_env.h"
-#include "util/child_env.h"
 #include "util/log.h"
 
 extern char **environ;
@@ -358,8 +357,8 @@ struct tc_dispatch_route *tc_dispatch_routes_find(struct tc_dispatch_routes *rs,
   return NULL;
 }
 
-void tc_dispatch_channel_label(struct tc_published *routes,
-                               const char *channel, char *out, size_t len) {
+void tc_dispatch_channel_label(struct tc_published *routes, const char *channel,
+                               char *out, size_t len) {
   const char *want = channel != NULL && channel[0] != '\0' ? channel : "main";
   unsigned slot;
   struct tc_dispatch_routes *rs = tc_published_enter(routes, &slot);

@@ -244,8 +244,7 @@ static json_t *channel_json(struct tc_dispatch_routes *view, size_t i) {
    * every string redacted like a log line. */
   json_t *state = NULL;
   char *text = NULL;
-  if (tc_dispatch_view_admin_state(view, i, &text) == TC_OK &&
-      text != NULL) {
+  if (tc_dispatch_view_admin_state(view, i, &text) == TC_OK && text != NULL) {
     state = json_loads(text, 0, NULL);
     if (!json_is_object(state) || redact_strings(state) != 0) {
       json_decref(state);
