@@ -1,10 +1,13 @@
 /* cli/cmd_doctor.c — `tunnel-client doctor [--explain] [--json] [config
  * flags]`: runs the preflight checks in a fixed order (config source,
- * profile file, full config load, tunnel id, API key, setup URLs, MCP
- * target, reachability or executable, OAuth metadata, health listener, UI,
- * Codex plugin) and prints one CHECK line each, then RESULT. A failed run
- * exits 2 and prints nothing on stderr; bad flags exit 1 with one line.
- * The API key is never printed: only where it comes from. */
+ * profile file, full config load, tunnel id, API key, setup URLs, network
+ * settings, control plane, MCP target, reachability or executable, OAuth
+ * metadata, health listener, UI, Codex plugin) and prints one CHECK line
+ * each, then RESULT. The network checks go through the modules and net
+ * hooks `run` loads (cmd_doctor_stack.c), so a CA bundle, client
+ * certificate or proxy that `run` would refuse or fail with fails here.
+ * A failed run exits 2 and prints nothing on stderr; bad flags exit 1 with
+ * one line. The API key is never printed: only where it comes from. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +19,7 @@
 #include "cli/cmd_profiles.h"
 #include "config/config.h"
 #include "config/profiles.h"
+#include "loader/loader.h"
 #include "util/redact.h"
 #include "util/sbuf.h"
 
@@ -24,8 +28,12 @@ const char tc_doctor_usage[] =
     "\n"
     "Checks a configuration before you run it, in this order: config source,\n"
     "profile file, config validation, tunnel id, API key (never printed),\n"
-    "setup URLs, MCP target, MCP server reachable (HTTP, 2s) or command\n"
-    "executable (stdio), OAuth metadata (5s), health listener bind, web UI.\n"
+    "setup URLs, network settings (the modules, CA bundle, client\n"
+    "certificates and proxies run would use), control plane reachable (GET\n"
+    "/v1/tunnels/{id} with the key, 10s), MCP target, MCP server reachable\n"
+    "(HTTP, 2s) or command executable (stdio), OAuth metadata (5s), health\n"
+    "listener bind, web UI. Network checks connect the way 'run' does (same\n"
+    "CA bundle, client certificates and proxies) and name TLS failures.\n"
     "Takes the same configuration flags, environment and profiles as 'run'.\n"
     "\n"
     "  --explain   add why it matters, evidence and next steps to each\n"
@@ -45,6 +53,8 @@ enum { PASS = 0, FAIL = 1, SKIP = 2 };
 static const char *const status_name[] = {"PASS", "FAIL", "SKIP"};
 
 #define MAX_CHECKS 20
+/* How long a stdio MCP server gets to answer doctor's initialize. */
+#define DOCTOR_STDIO_TIMEOUT_MS 10000
 #define MAX_LINES 8
 
 struct check {
@@ -86,12 +96,21 @@ static const struct {
     {"control_plane_base_url",
      "The agent polls the control plane at this URL; a wrong value means no "
      "traffic arrives."},
+    {"network_settings",
+     "The agent loads its modules and applies the CA bundle, client "
+     "certificates and proxies to every connection it makes; a bundle or "
+     "certificate it cannot use stops it at start."},
+    {"control_plane_reachable",
+     "The agent polls the control plane for this tunnel with this key; "
+     "unless the service is reachable and accepts both, no MCP request "
+     "reaches your server."},
     {"mcp_target",
      "The main channel needs an MCP server to forward to: an HTTP(S) URL or "
      "a local command."},
     {"mcp_server_reachable",
      "Each MCP request is forwarded to this server; when this machine cannot "
-     "reach it, every tool call fails."},
+     "reach it (HTTP), or the server process does not start and answer "
+     "initialize (stdio), every tool call fails."},
     {"mcp_command_executable",
      "The agent starts this program and speaks MCP over its stdin and "
      "stdout; when it cannot be executed the channel never becomes ready."},
@@ -388,46 +407,117 @@ static bool progress_enabled(const struct doctor_args *a) {
   return !a->json && isatty(STDERR_FILENO);
 }
 
+/* A check from a probe's result: its summary and evidence and, when it
+ * did not pass, its specific next steps, or `generic` (NULL-terminated)
+ * when the probe has none. */
+static struct check *add_probe(struct report *r, const char *id,
+                               const struct tc_probe_result *pr,
+                               const char *const *generic) {
+  struct check *c =
+      add(r, id, pr->ok ? PASS : FAIL, "%s", pr->summary ? pr->summary : "");
+  for (size_t i = 0; i < pr->n_evidence; i++)
+    ev(c, "%s", pr->evidence[i]);
+  if (!pr->ok) {
+    for (size_t i = 0; i < pr->n_next; i++)
+      nx(c, "%s", pr->next[i]);
+    for (size_t i = 0; pr->n_next == 0 && generic != NULL && generic[i] != NULL;
+         i++)
+      nx(c, "%s", generic[i]);
+  }
+  return c;
+}
+
 static void check_http_target(struct report *r, const struct doctor_args *a,
                               const struct tc_config *cfg,
-                              const struct tc_binding_cfg *b) {
+                              const struct tc_binding_cfg *b,
+                              const struct tc_registry *reg) {
+  if (reg == NULL) {
+    struct check *c = add(r, "mcp_server_reachable", SKIP,
+                          "not checked: the agent would not start (see "
+                          "network_settings)");
+    nx(c, "Fix network_settings first");
+    c = add(r, "oauth_metadata", SKIP,
+            "not checked: the agent would not start (see network_settings)");
+    nx(c, "Fix network_settings first");
+    return;
+  }
   struct tc_probe_result pr;
   struct tc_progress *p =
       tc_progress_start("mcp_server_reachable", progress_enabled(a));
-  tc_probe_mcp_reachable(cfg, b, &pr);
+  tc_probe_mcp_reachable(cfg, b, reg, &pr);
   tc_progress_stop(p);
-  struct check *c = add(r, "mcp_server_reachable", pr.ok ? PASS : FAIL, "%s",
-                        pr.summary ? pr.summary : "");
-  for (size_t i = 0; i < pr.n_evidence; i++)
-    ev(c, "%s", pr.evidence[i]);
-  if (!pr.ok) {
-    nx(c, "Start the MCP server, or fix the URL in mcp.server_urls / "
-          "--mcp.server-url");
-    nx(c, "From this machine, try: curl -sS -o /dev/null -w '%%{http_code}\\n' "
-          "<the MCP URL>");
-    nx(c, "Behind a proxy, set --mcp.http-proxy or --http-proxy");
-  }
+  static const char *const reach_next[] = {
+      "Start the MCP server, or fix the URL in mcp.server_urls / "
+      "--mcp.server-url",
+      "From this machine, try: curl -sS -o /dev/null -w '%{http_code}\\n' "
+      "<the MCP URL>",
+      NULL};
+  add_probe(r, "mcp_server_reachable", &pr, reach_next);
+  bool reachable = pr.ok;
   tc_probe_result_free(&pr);
+  if (!reachable) {
+    struct check *c = add(r, "oauth_metadata", SKIP,
+                          "not checked: the MCP server is not reachable (see "
+                          "mcp_server_reachable)");
+    nx(c, "Fix mcp_server_reachable first");
+    return;
+  }
 
   p = tc_progress_start("oauth_metadata", progress_enabled(a));
-  tc_probe_oauth_metadata(cfg, b, &pr);
+  tc_probe_oauth_metadata(cfg, b, reg, &pr);
   tc_progress_stop(p);
-  c = add(r, "oauth_metadata", pr.ok ? PASS : FAIL, "%s",
-          pr.summary ? pr.summary : "");
-  for (size_t i = 0; i < pr.n_evidence; i++)
-    ev(c, "%s", pr.evidence[i]);
-  if (!pr.ok) {
-    nx(c, "Make /.well-known/oauth-protected-resource on the MCP server "
-          "return its metadata, or 404 when it does not use OAuth");
-    nx(c, "Read 'tunnel-client help oauth' for the discovery order");
-  }
+  static const char *const oauth_next[] = {
+      "Make /.well-known/oauth-protected-resource on the MCP server return "
+      "its metadata, or 404 when it does not use OAuth",
+      "Read 'tunnel-client help oauth' for the discovery order", NULL};
+  add_probe(r, "oauth_metadata", &pr, oauth_next);
   tc_probe_result_free(&pr);
 }
 
-static void check_stdio_target(struct report *r,
+/* network_settings, then control_plane_reachable. Returns the registry the
+ * MCP checks connect through, or NULL when the agent would not start. */
+static const struct tc_registry *check_network(struct report *r,
+                                               const struct doctor_args *a,
+                                               const struct tc_config *cfg,
+                                               struct tc_registry *reg) {
+  struct tc_probe_result pr;
+  tc_probe_network_stack(cfg, reg, &pr);
+  add_probe(r, "network_settings", &pr, NULL);
+  bool stack_ok = pr.ok;
+  tc_probe_result_free(&pr);
+
+  const char *why = NULL;
+  bool creds = cfg->cp_tunnel_id != NULL &&
+               tc_validate_tunnel_id(cfg->cp_tunnel_id, &why) == 0 &&
+               cfg->cp_api_key != NULL && cfg->cp_api_key[0] != '\0';
+  if (!stack_ok) {
+    struct check *c =
+        add(r, "control_plane_reachable", SKIP,
+            "not checked: the agent would not start (see network_settings)");
+    nx(c, "Fix network_settings first");
+    return NULL;
+  }
+  if (!creds) {
+    struct check *c = add(r, "control_plane_reachable", SKIP,
+                          "not checked: needs a valid tunnel id and API key");
+    nx(c, "Fix tunnel_id and control_plane_api_key first");
+    return reg;
+  }
+  struct tc_progress *p =
+      tc_progress_start("control_plane_reachable", progress_enabled(a));
+  tc_probe_control_plane(cfg, reg, &pr);
+  tc_progress_stop(p);
+  add_probe(r, "control_plane_reachable", &pr, NULL);
+  tc_probe_result_free(&pr);
+  return reg;
+}
+
+static void check_stdio_target(struct report *r, const struct doctor_args *a,
+                               const struct tc_config *cfg,
                                const struct tc_binding_cfg *b) {
   char *resolved = NULL, *err = NULL;
-  if (tc_exec_preflight(b->command, &resolved, &err) == 0) {
+  bool runnable = tc_exec_preflight(b->command, &resolved, &err) == 0;
+  if (runnable) {
     struct check *c =
         add(r, "mcp_command_executable", PASS, "will start %s", resolved);
     (void)c;
@@ -441,7 +531,29 @@ static void check_stdio_target(struct report *r,
   }
   free(resolved);
   free(err);
-  add(r, "mcp_server_reachable", SKIP, "stdio server: nothing to reach");
+  if (!runnable) {
+    add(r, "mcp_server_reachable", SKIP, "the command cannot start");
+  } else {
+    struct tc_probe_result pr;
+    struct tc_progress *p =
+        tc_progress_start("mcp_server_reachable", progress_enabled(a));
+    tc_probe_stdio_start(cfg, b, DOCTOR_STDIO_TIMEOUT_MS, &pr);
+    tc_progress_stop(p);
+    struct check *c = add(r, "mcp_server_reachable", pr.ok ? PASS : FAIL, "%s",
+                          pr.summary ? pr.summary : "");
+    for (size_t i = 0; i < pr.n_evidence; i++)
+      ev(c, "%s", pr.evidence[i]);
+    if (!pr.ok) {
+      nx(c, "Run the command by hand: it should wait for JSON-RPC on stdin "
+            "and answer {\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
+            "\"initialize\",...} on stdout");
+      nx(c, "The stderr lines above are the server's own; a server fetched "
+            "by npx or uvx may need one run by hand to install");
+      nx(c, "A server that needs a variable the agent withholds (e.g. "
+            "OPENAI_API_KEY) gets it with --mcp.command-pass-env NAME");
+    }
+    tc_probe_result_free(&pr);
+  }
   add(r, "oauth_metadata", SKIP, "stdio server: no OAuth discovery");
 }
 
@@ -483,6 +595,10 @@ static void check_loaded(struct report *r, const struct doctor_args *a,
 
   url_checks(r);
 
+  struct tc_registry stack;
+  memset(&stack, 0, sizeof(stack));
+  const struct tc_registry *reg = check_network(r, a, cfg, &stack);
+
   const struct tc_binding_cfg *b = main_binding(cfg);
   if (b == NULL && cfg->binding_count > 0)
     b = &cfg->bindings[0];
@@ -498,7 +614,7 @@ static void check_loaded(struct report *r, const struct doctor_args *a,
     struct check *c = add(r, "mcp_target", PASS, "channel %s -> %s", b->channel,
                           tc_url_origin(b->url, origin, sizeof(origin)));
     ev(c, "transport http");
-    check_http_target(r, a, cfg, b);
+    check_http_target(r, a, cfg, b, reg);
   } else {
     char **argv = NULL;
     const char *w = NULL;
@@ -507,7 +623,7 @@ static void check_loaded(struct report *r, const struct doctor_args *a,
                           b->channel, ok ? argv[0] : "(command)");
     ev(c, "transport stdio");
     tc_exec_argv_free(argv);
-    check_stdio_target(r, b);
+    check_stdio_target(r, a, cfg, b);
   }
 
   char *ui_url = NULL;
@@ -531,6 +647,7 @@ static void check_loaded(struct report *r, const struct doctor_args *a,
   free(ui_url);
   tc_probe_result_free(&pr);
   codex_check(r);
+  tc_doctor_stack_release(&stack);
 }
 
 /* ---- output -------------------------------------------------------------- */

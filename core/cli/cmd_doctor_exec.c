@@ -265,8 +265,12 @@ static int follow_wrapper(char **argv, int depth, char **err) {
       if (tc_exec_split(argv[i + 1], &inner, &why) != 0)
         return tc_set_error(err, "cannot split the %s -c command: %s", name,
                             why);
+      /* `sh -c 'exec prog ...'`: the builtin replaces the shell by prog. */
+      char **prog = inner;
+      if (strcmp(prog[0], "exec") == 0 && prog[1] != NULL)
+        prog++;
       char *ignored = NULL;
-      int rc = check_argv(inner, depth + 1, &ignored, err);
+      int rc = check_argv(prog, depth + 1, &ignored, err);
       free(ignored);
       tc_exec_argv_free(inner);
       return rc;

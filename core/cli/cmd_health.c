@@ -1,9 +1,10 @@
 /* cli/cmd_health.c — `tunnel-client health (--url|--url-file|--port)
  * [--pid|--pid-file] [--require-control-plane-poll] [--json]`: probes a
  * running agent's /healthz and /readyz (500 ms each, 2xx = OK) and, when
- * asked, whether it has completed a control-plane poll (/api/status
- * control_plane.last_poll_at). Exit 0 healthy, 2 not healthy (including a
- * URL file that cannot be read), 1 for a wrong command line. */
+ * asked, whether a control-plane poll has succeeded (/api/status
+ * control_plane.last_successful_poll_at; a failed poll does not count). Exit 0
+ * healthy, 2 not healthy (including a URL file that cannot be read), 1 for a
+ * wrong command line. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
@@ -33,8 +34,8 @@ const char tc_health_usage[] =
     "  --pid PID, --pid-file FILE\n"
     "                   also require that this process is running\n"
     "  --require-control-plane-poll\n"
-    "                   also require a completed control-plane poll\n"
-    "                   (/api/status control_plane.last_poll_at)\n"
+    "                   also require a successful control-plane poll\n"
+    "                   (/api/status control_plane.last_successful_poll_at)\n"
     "  --json           one JSON object instead of text\n"
     "\n"
     "Exit status: 0 healthy, 2 not healthy, 1 wrong command line.\n"
@@ -267,14 +268,24 @@ static void check_poll(struct poll_check *pc, const char *base,
     json_error_t je;
     json_t *j = raw ? json_loads(raw, 0, &je) : NULL;
     json_t *cp = json_object_get(j, "control_plane");
-    json_t *last = json_object_get(cp, "last_poll_at");
+    json_t *last = json_object_get(cp, "last_successful_poll_at");
+    const char *why = json_string_value(json_object_get(cp, "refusal"));
+    if (why == NULL)
+      why = json_string_value(json_object_get(cp, "last_error"));
     if (!json_is_object(cp))
       tc_set_error(&pc->error, "/api/status has no control_plane object");
+    else if (last == NULL)
+      tc_set_error(&pc->error,
+                   "/api/status does not report "
+                   "control_plane.last_successful_poll_at (the agent is "
+                   "older than this command; upgrade it)");
     else if (json_is_string(last) && json_string_length(last) > 0) {
       pc->ok = true;
       pc->last_poll_at = strdup(json_string_value(last));
     } else {
-      tc_set_error(&pc->error, "no control-plane poll has completed yet");
+      tc_set_error(&pc->error, "no control-plane poll has succeeded yet%s%s%s",
+                   why != NULL ? " (last error: " : "", why != NULL ? why : "",
+                   why != NULL ? ")" : "");
     }
     json_decref(j);
   }
@@ -386,7 +397,8 @@ int tc_cmd_health(int argc, char **argv) {
       print_probe_text("readyz", &rz);
       if (require_poll) {
         if (pc.ok)
-          printf("%-8s OK (last poll at %s)\n", "poll", pc.last_poll_at);
+          printf("%-8s OK (last successful poll at %s)\n", "poll",
+                 pc.last_poll_at);
         else
           printf("%-8s FAIL (%s)\n", "poll", pc.error ? pc.error : "unknown");
       }

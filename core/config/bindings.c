@@ -183,6 +183,8 @@ static int finish_http(struct spec *s, const char *where, char **err) {
                        "missing url in %s (write url=https://host/mcp or a "
                        "bare URL)",
                        where);
+  tc_cfg_ref_withhold(s->v[SF_URL]);   /* may carry credentials */
+  tc_cfg_ref_withhold(s->v[SF_PROXY]); /* likewise */
   if (resolve(&s->v[SF_URL], TC_CFG_REF_VALUE, where, err) != 0 ||
       resolve(&s->v[SF_SOCKET], TC_CFG_REF_VALUE, where, err) != 0 ||
       resolve(&s->v[SF_PROXY], TC_CFG_REF_VALUE, where, err) != 0 ||
@@ -250,11 +252,13 @@ static int finish(struct tc_config *cfg, struct spec *s, bool is_command,
   if (tc_channel_canonical(raw, chan, sizeof(chan), &why) != 0)
     return tc_cfg_bad(err, "invalid channel name", where, raw,
                       "a channel name is 1 to 64 of a-z, 0-9, '_' or '-'");
-  if (strcmp(chan, "harpoon") == 0)
+  /* "__unknown__" is the metrics label of every channel no binding
+   * serves, so it cannot name a binding of its own. */
+  if (strcmp(chan, "harpoon") == 0 || strcmp(chan, "__unknown__") == 0)
     return tc_cfg_fail(err,
-                       "channel \"harpoon\" is reserved in %s (pick another "
+                       "channel \"%s\" is reserved in %s (pick another "
                        "channel name)",
-                       where);
+                       chan, where);
   for (size_t i = 0; i < cfg->binding_count; i++)
     if (strcmp(cfg->bindings[i].channel, chan) == 0)
       return tc_cfg_fail(err,

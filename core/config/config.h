@@ -74,6 +74,9 @@ struct tc_config {
   char **cp_poll_channels; /* canonical, unique; NULL = unscoped */
   size_t cp_poll_channel_count;
   struct tc_headers cp_extra_headers; /* values resolved (may be secret) */
+  /* How long a terminal response POST is retried when its command has no
+   * deadline: 1s..1h, default 60s. */
+  int64_t cp_response_retry_budget_ms;
 
   /* MCP */
   struct tc_binding_cfg *bindings; /* config order */
@@ -87,6 +90,10 @@ struct tc_config {
   int mcp_max_concurrent;              /* > 0, default 10 */
   /* bytes of MCP replies held at once, all channels (default 256 MiB) */
   int64_t mcp_max_inflight_reply_bytes;
+  /* Variables passed to stdio children although the agent withholds them
+   * (util/child_env.h): --mcp.command-pass-env, unique names. */
+  char **mcp_command_pass_env;
+  size_t mcp_command_pass_env_count;
 
   /* network */
   char *http_proxy; /* --http-proxy / TUNNEL_CLIENT_HTTP_PROXY / http_proxy */
@@ -102,6 +109,10 @@ struct tc_config {
   char *health_listen_addr; /* default 127.0.0.1:8080; port 0 = ephemeral */
   char *health_unix_socket; /* replaces TCP when set */
   char *health_url_file;
+  /* --health.allowed-hosts: validated entries (util/host_pattern.h), in
+   * order; Host names the admin routes answer besides the listener's own */
+  char **health_allowed_hosts;
+  size_t health_allowed_host_count;
   char *pid_file;
   int64_t shutdown_grace_ms; /* drain time at SIGTERM, 0..10m, default 15s */
 

@@ -48,6 +48,7 @@ enum tc_key_id {
   TC_K_CP_GUARDRAIL,
   TC_K_CP_POLL_CHANNELS,
   TC_K_CP_EXTRA_HEADERS,
+  TC_K_CP_RESPONSE_RETRY_BUDGET,
   TC_K_MCP_SERVER_URLS,
   TC_K_MCP_COMMANDS,
   TC_K_MCP_HTTP_PROXY,
@@ -59,6 +60,7 @@ enum tc_key_id {
   TC_K_MCP_CONN_TTL,
   TC_K_MCP_MAX_CONCURRENT,
   TC_K_MCP_MAX_REPLY_BUDGET,
+  TC_K_MCP_COMMAND_PASS_ENV,
   TC_K_HTTP_PROXY,
   TC_K_CA_BUNDLE,
   TC_K_LOG_LEVEL,
@@ -68,6 +70,7 @@ enum tc_key_id {
   TC_K_HEALTH_ADDR,
   TC_K_HEALTH_SOCKET,
   TC_K_HEALTH_URL_FILE,
+  TC_K_HEALTH_ALLOWED_HOSTS,
   TC_K_PID_FILE,
   TC_K_SHUTDOWN_GRACE,
   TC_K_ADMIN_ALLOW_REMOTE,
@@ -256,6 +259,11 @@ int tc_cfg_ref_resolve(const char *text, int kind, const char *where,
                        char **out, bool *was_ref, char **err);
 /* True when text starts with env: or file: (case-insensitive). */
 bool tc_cfg_ref_is_ref(const char *text);
+/* `text` feeds a secret setting: when it is env:NAME, NAME is withheld from
+ * child processes (util/child_env.h). */
+void tc_cfg_ref_withhold(const char *text);
+/* NAME matches ^[A-Za-z_][A-Za-z0-9_]*$. */
+bool tc_cfg_env_name_ok(const char *name);
 
 /* ---- URLs ---------------------------------------------------------------- */
 

@@ -90,6 +90,7 @@ void tc_config_free(struct tc_config *cfg) {
   free(cfg->cp_client_key);
   free(cfg->cp_http_proxy);
   free_strv(cfg->cp_poll_channels, cfg->cp_poll_channel_count);
+  free_strv(cfg->mcp_command_pass_env, cfg->mcp_command_pass_env_count);
   tc_headers_clear(&cfg->cp_extra_headers);
   for (size_t i = 0; i < cfg->binding_count; i++)
     tc_cfg_binding_free(&cfg->bindings[i]);
@@ -105,6 +106,7 @@ void tc_config_free(struct tc_config *cfg) {
   free(cfg->health_listen_addr);
   free(cfg->health_unix_socket);
   free(cfg->health_url_file);
+  free_strv(cfg->health_allowed_hosts, cfg->health_allowed_host_count);
   free(cfg->pid_file);
   free_strv(cfg->module_dirs, cfg->module_dir_count);
   for (size_t i = 0; i < cfg->module_count; i++) {

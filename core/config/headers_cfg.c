@@ -62,6 +62,7 @@ static int add_one(struct tc_headers *out, const struct tc_cfg_key *k,
     goto done;
   }
   bool was_ref = false;
+  tc_cfg_ref_withhold(value);
   if (tc_cfg_ref_resolve(value, TC_CFG_REF_VALUE, where, &resolved, &was_ref,
                          err) != 0)
     goto done;

@@ -107,6 +107,16 @@ static const struct tc_cfg_key keys[TC_K_COUNT] = {
                                OFF(cp_extra_headers), 0, 0, NULL,
                                "control plane extra header"},
 
+    /* Not in the official client (it gives a response POST 3 attempts): a
+     * terminal response is retried until its command's deadline, or for
+     * this long when the command has none. */
+    [TC_K_CP_RESPONSE_RETRY_BUDGET] =
+        {TC_K_CP_RESPONSE_RETRY_BUDGET, "control_plane.response_retry_budget",
+         "control-plane.response-retry-budget", NULL,
+         "CONTROL_PLANE_RESPONSE_RETRY_BUDGET", NULL, NULL, TC_T_DUR, 0, "60s",
+         OFF(cp_response_retry_budget_ms), MS_S, 60 * MS_M, NULL,
+         "response retry budget"},
+
     /* MCP */
     [TC_K_MCP_SERVER_URLS] = {TC_K_MCP_SERVER_URLS, "mcp.server_urls",
                               "mcp.server-url", "mcp-server-url",
@@ -168,6 +178,13 @@ static const struct tc_cfg_key keys[TC_K_COUNT] = {
          1024 * 1024, (int64_t)1 << 40, NULL, "MCP in-flight reply budget"},
 
     /* network */
+    /* Not in the official client: stdio children do not inherit the
+     * agent's secrets (util/child_env.h) unless listed here. */
+    [TC_K_MCP_COMMAND_PASS_ENV] =
+        {TC_K_MCP_COMMAND_PASS_ENV, "mcp.command_pass_env",
+         "mcp.command-pass-env", NULL, "MCP_COMMAND_PASS_ENV", NULL, ",",
+         TC_T_LIST, TC_F_REPEAT | TC_F_EMPTY_ERR | TC_F_KEEP_BLANKS, NULL,
+         NOOFF, 0, 0, NULL, "stdio pass-through variable"},
     [TC_K_HTTP_PROXY] = {TC_K_HTTP_PROXY, "http_proxy", "http-proxy", NULL,
                          "TUNNEL_CLIENT_HTTP_PROXY", NULL, NULL, TC_T_STR,
                          TC_F_REF, NULL, OFF(http_proxy), 0, 0,
@@ -208,6 +225,14 @@ static const struct tc_cfg_key keys[TC_K_COUNT] = {
                               "HEALTH_URL_FILE", NULL, NULL, TC_T_STR, 0, NULL,
                               OFF(health_url_file), 0, 0, NULL,
                               "health URL file"},
+    /* Not in the official client (it checks no Host header): extra names
+     * the ops listener answers on its admin routes (util/host_pattern.h). */
+    [TC_K_HEALTH_ALLOWED_HOSTS] = {TC_K_HEALTH_ALLOWED_HOSTS,
+                                   "health.allowed_hosts",
+                                   "health.allowed-hosts", NULL,
+                                   "HEALTH_ALLOWED_HOSTS", NULL, ",", TC_T_LIST,
+                                   TC_F_REPEAT | TC_F_KEEP_BLANKS, NULL, NOOFF,
+                                   0, 0, NULL, "health allowed host"},
     [TC_K_PID_FILE] = {TC_K_PID_FILE, "process.pid_file", "pid.file",
                        "pid-file", "PID_FILE", NULL, NULL, TC_T_STR, 0, NULL,
                        OFF(pid_file), 0, 0, NULL, "PID file"},

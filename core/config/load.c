@@ -10,6 +10,8 @@
 #include "config/config_internal.h"
 #include "config/profiles.h"
 #include "tc/host.h"
+#include "util/child_env.h"
+#include "util/host_pattern.h"
 #include "util/redact.h"
 
 /* A printable form of a value for errors; NULL for secrets. */
@@ -189,6 +191,8 @@ static int load_scalar(struct tc_config *cfg, const struct tc_cfg_key *k,
   const struct tc_cfg_item *it = &pick.items[pick.count - 1];
   const char *text = it->text != NULL ? it->text : "";
   bool is_ref = tc_cfg_ref_is_ref(text);
+  if ((k->flags & TC_F_SECRET) || k->check == tc_cfg_check_proxy_url)
+    tc_cfg_ref_withhold(text);
   char *value = NULL, *eff = NULL;
   int rc = -1;
   if ((k->flags & TC_F_FLAG_REF_ONLY) && pick.layer == TC_L_FLAG && !is_ref) {
@@ -274,6 +278,42 @@ static int check_poll_channel(struct tc_config *cfg,
   return push_channel(cfg, canon, err);
 }
 
+/* One --health.allowed-hosts item: a flag value or an env entry may hold
+ * several hosts separated by commas (the env var is split already); a YAML
+ * list item holds one. Each is checked against util/host_pattern.h. */
+static int check_allowed_hosts(struct tc_config *cfg,
+                               const struct tc_cfg_item *it, char **err) {
+  const char *text = it->text != NULL ? it->text : "";
+  const char *p = text;
+  for (;;) {
+    size_t n = it->node == NULL ? strcspn(p, ",") : strlen(p);
+    char *piece = tc_cfg_strndup(p, n);
+    char *entry = piece != NULL ? tc_cfg_trimdup(piece) : NULL;
+    free(piece);
+    if (entry == NULL)
+      return tc_cfg_fail(err, "out of memory");
+    struct tc_host_pattern hp;
+    const char *why = NULL;
+    if (tc_host_pattern_parse(entry, &hp, &why) != 0) {
+      tc_cfg_bad(err, "invalid health allowed host", it->where, entry, why);
+      free(entry);
+      return -1;
+    }
+    char **grown =
+        realloc(cfg->health_allowed_hosts,
+                (cfg->health_allowed_host_count + 1) * sizeof(*grown));
+    if (grown == NULL) {
+      free(entry);
+      return tc_cfg_fail(err, "out of memory");
+    }
+    cfg->health_allowed_hosts = grown;
+    grown[cfg->health_allowed_host_count++] = entry;
+    if (p[n] == '\0')
+      return 0;
+    p += n + 1;
+  }
+}
+
 /* Join item texts (and, for YAML mapping items, key=value pairs). */
 static char *join_items(const struct tc_cfg_profile *prof,
                         const struct tc_cfg_pick *pick, const char *sep) {
@@ -309,6 +349,33 @@ static char *join_items(const struct tc_cfg_profile *prof,
   return out;
 }
 
+/* One --mcp.command-pass-env entry: a variable name, listed once. */
+static int check_pass_env(struct tc_config *cfg, const struct tc_cfg_item *it,
+                          char **err) {
+  const char *name = it->text != NULL ? it->text : "";
+  if (*name == '\0')
+    return tc_cfg_fail(
+        err, "blank variable name in %s (remove the empty entry)", it->where);
+  if (!tc_cfg_env_name_ok(name))
+    return tc_cfg_bad(err, "invalid variable name", it->where, name,
+                      "a name is letters, digits and '_', not starting "
+                      "with a digit");
+  for (size_t i = 0; i < cfg->mcp_command_pass_env_count; i++)
+    if (strcmp(cfg->mcp_command_pass_env[i], name) == 0)
+      return tc_cfg_bad(err, "duplicate variable", it->where, name,
+                        "list each variable once");
+  char **n = realloc(cfg->mcp_command_pass_env,
+                     (cfg->mcp_command_pass_env_count + 1) * sizeof(*n));
+  if (n == NULL)
+    return tc_cfg_fail(err, "out of memory");
+  cfg->mcp_command_pass_env = n;
+  n[cfg->mcp_command_pass_env_count] = tc_cfg_strdup(name);
+  if (n[cfg->mcp_command_pass_env_count] == NULL)
+    return tc_cfg_fail(err, "out of memory");
+  cfg->mcp_command_pass_env_count++;
+  return 0;
+}
+
 static int load_list(struct tc_config *cfg, const struct tc_cfg_key *k,
                      const struct tc_cfg_flagset *fs,
                      const struct tc_cfg_profile *prof, char **err) {
@@ -317,6 +384,12 @@ static int load_list(struct tc_config *cfg, const struct tc_cfg_key *k,
   if (rc == 0 && k->id == TC_K_CP_POLL_CHANNELS)
     for (size_t i = 0; rc == 0 && i < pick.count; i++)
       rc = check_poll_channel(cfg, &pick.items[i], err);
+  if (rc == 0 && k->id == TC_K_HEALTH_ALLOWED_HOSTS)
+    for (size_t i = 0; rc == 0 && i < pick.count; i++)
+      rc = check_allowed_hosts(cfg, &pick.items[i], err);
+  if (rc == 0 && k->id == TC_K_MCP_COMMAND_PASS_ENV)
+    for (size_t i = 0; rc == 0 && i < pick.count; i++)
+      rc = check_pass_env(cfg, &pick.items[i], err);
   if (rc == 0 && pick.layer != TC_L_NONE) {
     char *joined = join_items(prof, &pick, k->type == TC_T_TARGETS ? ";" : ",");
     if (joined == NULL)
@@ -368,6 +441,12 @@ static int load_keys(struct tc_config *cfg, const struct tc_cfg_flagset *fs,
   for (int id = 0; id < TC_K_COUNT; id++) {
     const struct tc_cfg_key *k = tc_cfg_key_by_id(id);
     int rc = 0;
+    /* The variables behind secret settings (API key, header values,
+     * tokens, proxy URLs with credentials) stay out of stdio children. */
+    if ((k->flags & TC_F_SECRET) || k->check == tc_cfg_check_proxy_url) {
+      (void)tc_child_env_withhold(k->env);
+      (void)tc_child_env_withhold(k->env_late);
+    }
     switch (k->type) {
     case TC_T_STR:
     case TC_T_PATH:

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "config/config_internal.h"
+#include "util/child_env.h"
 
 #define TC_REF_FILE_MAX (1024 * 1024)
 
@@ -32,6 +33,19 @@ static bool env_name_ok(const char *n) {
     if (!(isalnum((unsigned char)*p) || *p == '_'))
       return false;
   return true;
+}
+
+void tc_cfg_ref_withhold(const char *text) {
+  if (text == NULL || !tc_cfg_has_prefix_ci(text, "env:"))
+    return;
+  char *name = tc_cfg_trimdup(text + 4);
+  if (name != NULL && env_name_ok(name))
+    (void)tc_child_env_withhold(name); /* ENOMEM: config load fails later */
+  free(name);
+}
+
+bool tc_cfg_env_name_ok(const char *name) {
+  return env_name_ok(name);
 }
 
 static int resolve_env(const char *name, const char *where, char **out,

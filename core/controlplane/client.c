@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@
 #include "ops/cp_status.h"
 #include "tc/host.h"
 #include "util/log.h"
+#include "util/published.h"
 #include "util/redact.h"
 #include "util/sbuf.h"
 
@@ -38,23 +40,46 @@
 #define CP_ERROR_BODY_MAX (64u * 1024u)
 #define CP_POLL_BODY_MAX (64u * 1024u * 1024u)
 #define CP_WAKE_SLICE_MS 1000
+/* Terminal response POSTs: the retry budget when neither the command nor
+ * the config gives one, and the longest wait between two attempts (short,
+ * since a caller is waiting for the result). */
+#define CP_RESPONSE_RETRY_BUDGET_MS 60000
+#define CP_RESPONSE_BACKOFF_MAX_MS 2000
+/* How long a poll that is being left (stop or interrupt) keeps reading
+ * after it half-closed its connection: what the service already sent is
+ * read and handed over instead of being dropped. */
+#define CP_POLL_LEAVE_MS 500
 
 /* One easy handle on its own multi handle. */
 struct cp_conn {
   CURL *easy;
   CURLM *multi;
+  curl_socket_t fd; /* the socket curl opened last, CURL_SOCKET_BAD once it
+                       closed (sockopt/closesocket callbacks) */
+  bool fresh;       /* the last connection was half-closed: do not reuse */
   struct cp_conn *next_idle;
   struct cp_conn *next_all;
 };
 
-struct tc_cp_client {
-  const struct tc_config *cfg;
-  const struct tc_registry *reg;
-  char *base;                /* origin + url-path */
-  char *tunnel_url;          /* base + /v1/tunnels/<id> */
-  char origin[256];          /* for logs */
+/* What a reload may change: every request takes a reference on the
+ * current settings when it starts and keeps them to its end. */
+struct tc_cp_settings {
+  atomic_int refs;
   struct curl_slist *common; /* §1.2 headers; SECRET (Bearer) */
-  long timeout_ms;
+  long timeout_ms;           /* poll timeout + guardrail, capped */
+  int64_t poll_timeout_ms;
+  char *poll_channels;              /* "channel=a&channel=b&" (sorted) or "" */
+  int64_t response_retry_budget_ms; /* terminal POSTs without a deadline */
+  /* TLS without the "proxy" net hook: ca_bundle and the client pair. */
+  char *ca_bundle, *client_cert, *client_key;
+};
+
+struct tc_cp_client {
+  const struct tc_registry *reg;
+  char *base;                   /* origin + url-path */
+  char *tunnel_url;             /* base + /v1/tunnels/<id> */
+  char origin[256];             /* for logs */
+  struct tc_published settings; /* struct tc_cp_settings *, a reference */
   CURLSH *share;
   pthread_mutex_t share_lock[CURL_LOCK_DATA_LAST];
   pthread_mutex_t lock; /* guards all/idle */
@@ -202,6 +227,7 @@ static struct cp_conn *conn_new(struct tc_cp_client *c) {
   struct cp_conn *k = calloc(1, sizeof(*k));
   if (k == NULL)
     return NULL;
+  k->fd = CURL_SOCKET_BAD;
   k->easy = curl_easy_init();
   k->multi = curl_multi_init();
   if (k->easy == NULL || k->multi == NULL) {
@@ -304,8 +330,8 @@ static char *escape_segment(const char *s) {
   return tc_sbuf_finish(&b);
 }
 
-static int build_common_headers(struct tc_cp_client *c, char **err) {
-  const struct tc_config *cfg = c->cfg;
+static int build_common_headers(struct tc_cp_settings *st,
+                                const struct tc_config *cfg, char **err) {
   char *info_err = NULL;
   char *info = tc_cp_server_info_from_config(cfg, false, &info_err);
   if (info == NULL) {
@@ -319,20 +345,21 @@ static int build_common_headers(struct tc_cp_client *c, char **err) {
   char *ua = cp_fmt("oai-tunnel-client/%s", tc_version_string());
   int rc = (bearer == NULL || ua == NULL) ? -1 : 0;
   if (rc == 0)
-    rc = add_header(&c->common, "Authorization", bearer);
+    rc = add_header(&st->common, "Authorization", bearer);
   if (rc == 0)
-    rc = add_header(&c->common, "Accept", "application/json");
+    rc = add_header(&st->common, "Accept", "application/json");
   if (rc == 0)
-    rc = add_header(&c->common, "User-Agent", ua);
+    rc = add_header(&st->common, "User-Agent", ua);
   if (rc == 0)
-    rc = add_header(&c->common, "X-Tunnel-Client-Name", "oai-tunnel-client");
+    rc = add_header(&st->common, "X-Tunnel-Client-Name", "oai-tunnel-client");
   if (rc == 0)
-    rc = add_header(&c->common, "X-Tunnel-Client-Version", tc_version_string());
+    rc =
+        add_header(&st->common, "X-Tunnel-Client-Version", tc_version_string());
   if (rc == 0)
-    rc = add_header(&c->common, "X-Tunnel-Client-Instance-Id",
+    rc = add_header(&st->common, "X-Tunnel-Client-Instance-Id",
                     tc_cp_instance_id());
   if (rc == 0 && info[0] != '\0')
-    rc = add_header(&c->common, "X-Tunnel-MCP-Server-Info", info);
+    rc = add_header(&st->common, "X-Tunnel-MCP-Server-Info", info);
   if (rc == 0 && cfg->cp_organization_id != NULL &&
       cfg->cp_organization_id[0] != '\0') {
     if (has_ctl(cfg->cp_organization_id)) {
@@ -343,7 +370,8 @@ static int build_common_headers(struct tc_cp_client *c, char **err) {
       free(info);
       return -1;
     }
-    rc = add_header(&c->common, "OpenAI-Organization", cfg->cp_organization_id);
+    rc =
+        add_header(&st->common, "OpenAI-Organization", cfg->cp_organization_id);
   }
   for (size_t i = 0; rc == 0 && i < cfg->cp_extra_headers.count; i++) {
     const struct tc_header *h = &cfg->cp_extra_headers.items[i];
@@ -358,15 +386,15 @@ static int build_common_headers(struct tc_cp_client *c, char **err) {
       free(info);
       return -1;
     }
-    rc = add_header(&c->common, h->name, h->value);
+    rc = add_header(&st->common, h->name, h->value);
   }
   /* No "Expect: 100-continue" round trip on larger POST bodies. */
   if (rc == 0) {
-    struct curl_slist *n = curl_slist_append(c->common, "Expect:");
+    struct curl_slist *n = curl_slist_append(st->common, "Expect:");
     if (n == NULL)
       rc = -1;
     else
-      c->common = n;
+      st->common = n;
   }
   free(bearer);
   free(ua);
@@ -374,6 +402,123 @@ static int build_common_headers(struct tc_cp_client *c, char **err) {
   if (rc != 0)
     set_err(err, cp_strdup("out of memory building control-plane headers"));
   return rc;
+}
+
+/* "channel=a&channel=b&" for cfg's poll channels, sorted (they are
+ * canonical and unique); "" when unscoped. NULL on ENOMEM. */
+static char *poll_channels_query(const struct tc_config *cfg) {
+  size_t n = cfg->cp_poll_channel_count;
+  const char **sorted = n > 0 ? malloc(n * sizeof(*sorted)) : NULL;
+  if (n > 0 && sorted == NULL)
+    return NULL;
+  for (size_t i = 0; i < n; i++) {
+    const char *v = cfg->cp_poll_channels[i];
+    size_t j = i;
+    while (j > 0 && strcmp(sorted[j - 1], v) > 0) {
+      sorted[j] = sorted[j - 1];
+      j--;
+    }
+    sorted[j] = v;
+  }
+  struct tc_sbuf b = TC_SBUF_INIT;
+  tc_sbuf_puts(&b, "");
+  for (size_t i = 0; i < n; i++) {
+    char *esc = escape_segment(sorted[i]);
+    if (esc == NULL)
+      b.failed = 1;
+    else
+      tc_sbuf_printf(&b, "channel=%s&", esc);
+    free(esc);
+  }
+  free(sorted);
+  return tc_sbuf_finish(&b);
+}
+
+static char *dup_or_null(const char *s) {
+  return s != NULL && s[0] != '\0' ? cp_strdup(s) : NULL;
+}
+
+void tc_cp_settings_free(struct tc_cp_settings *st) {
+  if (st == NULL)
+    return;
+  curl_slist_free_all(st->common);
+  free(st->poll_channels);
+  free(st->ca_bundle);
+  free(st->client_cert);
+  free(st->client_key);
+  free(st);
+}
+
+static void settings_unref(struct tc_cp_settings *st) {
+  if (st != NULL && atomic_fetch_sub(&st->refs, 1) == 1)
+    tc_cp_settings_free(st);
+}
+
+/* The current settings, with a reference the caller drops with
+ * settings_unref(). No lock: see util/published.h. */
+static struct tc_cp_settings *settings_get(struct tc_cp_client *c) {
+  unsigned slot;
+  struct tc_cp_settings *st = tc_published_enter(&c->settings, &slot);
+  atomic_fetch_add(&st->refs, 1);
+  tc_published_exit(&c->settings, slot);
+  return st;
+}
+
+int tc_cp_settings_new(const struct tc_config *cfg, struct tc_cp_settings **out,
+                       char **err) {
+  if (err != NULL)
+    *err = NULL;
+  *out = NULL;
+  const char *why = NULL;
+  if (cfg->cp_api_key == NULL ||
+      tc_validate_api_key(cfg->cp_api_key, &why) != 0) {
+    set_err(err, cp_fmt("control-plane.api-key is missing or invalid: %s "
+                        "(set --control-plane.api-key or "
+                        "CONTROL_PLANE_API_KEY)",
+                        cfg->cp_api_key == NULL ? "not set" : why));
+    return -1;
+  }
+  struct tc_cp_settings *st = calloc(1, sizeof(*st));
+  if (st == NULL) {
+    set_err(err, cp_strdup("out of memory building control-plane settings"));
+    return -1;
+  }
+  atomic_init(&st->refs, 1);
+  int64_t t = cfg->cp_poll_timeout_ms > 0 ? cfg->cp_poll_timeout_ms : 30000;
+  int64_t g = cfg->cp_poll_deadline_guardrail_ms > 0
+                  ? cfg->cp_poll_deadline_guardrail_ms
+                  : 5000;
+  st->poll_timeout_ms = t;
+  st->timeout_ms =
+      (long)(t + g > CP_TIMEOUT_CAP_MS ? CP_TIMEOUT_CAP_MS : t + g);
+  st->poll_channels = poll_channels_query(cfg);
+  st->response_retry_budget_ms = cfg->cp_response_retry_budget_ms > 0
+                                     ? cfg->cp_response_retry_budget_ms
+                                     : CP_RESPONSE_RETRY_BUDGET_MS;
+  st->ca_bundle = dup_or_null(cfg->ca_bundle);
+  st->client_cert = dup_or_null(cfg->cp_client_cert);
+  st->client_key = dup_or_null(cfg->cp_client_key);
+  if (st->poll_channels == NULL ||
+      (cfg->ca_bundle != NULL && cfg->ca_bundle[0] && st->ca_bundle == NULL) ||
+      (cfg->cp_client_cert != NULL && cfg->cp_client_cert[0] &&
+       st->client_cert == NULL) ||
+      (cfg->cp_client_key != NULL && cfg->cp_client_key[0] &&
+       st->client_key == NULL)) {
+    tc_cp_settings_free(st);
+    set_err(err, cp_strdup("out of memory building control-plane settings"));
+    return -1;
+  }
+  if (build_common_headers(st, cfg, err) != 0) {
+    tc_cp_settings_free(st);
+    return -1;
+  }
+  *out = st;
+  return 0;
+}
+
+void tc_cp_client_apply(struct tc_cp_client *c, struct tc_cp_settings *st) {
+  /* Requests already running keep the settings they started with. */
+  settings_unref(tc_published_swap(&c->settings, st));
 }
 
 int tc_cp_client_new(struct tc_cp_client **out, const struct tc_config *cfg,
@@ -390,37 +535,29 @@ int tc_cp_client_new(struct tc_cp_client **out, const struct tc_config *cfg,
                         why != NULL ? why : "not set"));
     return -1;
   }
-  if (cfg->cp_api_key == NULL ||
-      tc_validate_api_key(cfg->cp_api_key, &why) != 0) {
-    set_err(err, cp_fmt("control-plane.api-key is missing or invalid: %s "
-                        "(set --control-plane.api-key or "
-                        "CONTROL_PLANE_API_KEY)",
-                        cfg->cp_api_key == NULL ? "not set" : why));
+  struct tc_cp_settings *st = NULL;
+  if (tc_cp_settings_new(cfg, &st, err) != 0)
     return -1;
-  }
   pthread_once(&g_curl_once, curl_init_once);
   if (g_curl_rc != CURLE_OK) {
+    tc_cp_settings_free(st);
     set_err(err, cp_fmt("libcurl initialisation failed: %s",
                         curl_easy_strerror(g_curl_rc)));
     return -1;
   }
   struct tc_cp_client *c = calloc(1, sizeof(*c));
   if (c == NULL) {
+    tc_cp_settings_free(st);
     set_err(err, cp_strdup("out of memory creating the control-plane client"));
     return -1;
   }
-  c->cfg = cfg;
   c->reg = reg;
+  tc_published_init(&c->settings, st);
   pthread_mutex_init(&c->lock, NULL);
   pthread_mutex_init(&c->poll_lock, NULL);
   for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
     pthread_mutex_init(&c->share_lock[i], NULL);
   atomic_init(&c->epoch, 0);
-  int64_t t = cfg->cp_poll_timeout_ms > 0 ? cfg->cp_poll_timeout_ms : 30000;
-  int64_t g = cfg->cp_poll_deadline_guardrail_ms > 0
-                  ? cfg->cp_poll_deadline_guardrail_ms
-                  : 5000;
-  c->timeout_ms = (long)(t + g > CP_TIMEOUT_CAP_MS ? CP_TIMEOUT_CAP_MS : t + g);
 
   c->base = build_base(cfg, c->origin, sizeof(c->origin), err);
   if (c->base == NULL)
@@ -433,8 +570,6 @@ int tc_cp_client_new(struct tc_cp_client **out, const struct tc_config *cfg,
     set_err(err, cp_strdup("out of memory creating the control-plane client"));
     goto fail;
   }
-  if (build_common_headers(c, err) != 0)
-    goto fail;
   c->share = curl_share_init();
   if (c->share != NULL) {
     curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
@@ -469,7 +604,7 @@ void tc_cp_client_free(struct tc_cp_client *c) {
   }
   if (c->share != NULL)
     curl_share_cleanup(c->share);
-  curl_slist_free_all(c->common);
+  settings_unref(tc_published_swap(&c->settings, NULL));
   free(c->base);
   free(c->tunnel_url);
   pthread_mutex_destroy(&c->lock);
@@ -481,6 +616,13 @@ void tc_cp_client_free(struct tc_cp_client *c) {
 
 const char *tc_cp_client_base(const struct tc_cp_client *c) {
   return c->base;
+}
+
+long tc_cp_client_timeout_ms(struct tc_cp_client *c) {
+  struct tc_cp_settings *st = settings_get(c);
+  long t = st->timeout_ms;
+  settings_unref(st);
+  return t;
 }
 
 void tc_cp_client_interrupt(struct tc_cp_client *c) {
@@ -578,8 +720,24 @@ static bool aborted(struct tc_cp_client *c, uint_fast64_t epoch,
          (cancel != NULL && atomic_load(cancel) != 0);
 }
 
+/* Which socket a connection uses (libcurl gives no way to ask during a
+ * transfer): remembered when curl opens it, forgotten when it closes. */
+static int on_sockopt(void *ud, curl_socket_t fd, curlsocktype purpose) {
+  if (purpose == CURLSOCKTYPE_IPCXN)
+    ((struct cp_conn *)ud)->fd = fd;
+  return CURL_SOCKOPT_OK;
+}
+
+static int on_closesocket(void *ud, curl_socket_t fd) {
+  struct cp_conn *k = ud;
+  if (k->fd == fd)
+    k->fd = CURL_SOCKET_BAD;
+  return close(fd);
+}
+
 /* Set the options of one request. Returns 0 or -1 with *err. */
-static int prepare(struct tc_cp_client *c, struct cp_conn *k, const char *url,
+static int prepare(struct tc_cp_client *c, const struct tc_cp_settings *st,
+                   struct cp_conn *k, const char *url,
                    struct curl_slist *headers, struct cp_xfer *x,
                    long timeout_ms, char **err) {
   CURL *e = k->easy;
@@ -614,17 +772,27 @@ static int prepare(struct tc_cp_client *c, struct cp_conn *k, const char *url,
     rc = curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
   if (rc == CURLE_OK && c->share != NULL)
     rc = curl_easy_setopt(e, CURLOPT_SHARE, c->share);
+  if (rc == CURLE_OK)
+    rc = curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
+  if (rc == CURLE_OK)
+    rc = curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, k);
+  if (rc == CURLE_OK)
+    rc = curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, on_closesocket);
+  if (rc == CURLE_OK)
+    rc = curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, k);
+  if (rc == CURLE_OK && k->fresh) {
+    rc = curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    k->fresh = false;
+  }
   /* The "proxy" net hook applies the CA bundle (added to the system roots)
    * and the client pair; without it, fall back to the bundle alone. */
   bool net_tls = c->reg != NULL && tc_registry_net(c->reg, "proxy") != NULL;
-  if (rc == CURLE_OK && !net_tls && c->cfg->ca_bundle != NULL &&
-      c->cfg->ca_bundle[0])
-    rc = curl_easy_setopt(e, CURLOPT_CAINFO, c->cfg->ca_bundle);
-  if (rc == CURLE_OK && !net_tls && c->cfg->cp_client_cert != NULL &&
-      c->cfg->cp_client_cert[0] != '\0') {
-    rc = curl_easy_setopt(e, CURLOPT_SSLCERT, c->cfg->cp_client_cert);
-    if (rc == CURLE_OK && c->cfg->cp_client_key != NULL)
-      rc = curl_easy_setopt(e, CURLOPT_SSLKEY, c->cfg->cp_client_key);
+  if (rc == CURLE_OK && !net_tls && st->ca_bundle != NULL)
+    rc = curl_easy_setopt(e, CURLOPT_CAINFO, st->ca_bundle);
+  if (rc == CURLE_OK && !net_tls && st->client_cert != NULL) {
+    rc = curl_easy_setopt(e, CURLOPT_SSLCERT, st->client_cert);
+    if (rc == CURLE_OK && st->client_key != NULL)
+      rc = curl_easy_setopt(e, CURLOPT_SSLKEY, st->client_key);
   }
   if (rc != CURLE_OK) {
     set_err(err, cp_fmt("cannot configure the control-plane request to %s: %s",
@@ -646,25 +814,48 @@ static int prepare(struct tc_cp_client *c, struct cp_conn *k, const char *url,
   return 0;
 }
 
-/* Run the prepared transfer; *was_aborted when interrupted/cancelled. */
+/* Half-close the transfer's connection (no more requests from us; the
+ * service sees EOF and stops waiting) while its replies can still be read.
+ * false when there is no connection yet. */
+static bool half_close(struct cp_conn *k) {
+  if (k->fd == CURL_SOCKET_BAD)
+    return false;
+  k->fresh = true;
+  return shutdown(k->fd, SHUT_WR) == 0;
+}
+
+/* Run the prepared transfer; *was_aborted when interrupted/cancelled.
+ *
+ * A poll (keep_reply) is left without losing what the service already
+ * handed to it: the service may have written a reply with commands, which
+ * it then counts as delivered, just before the stop. So instead of closing
+ * at once, the poll half-closes its connection and keeps reading for up to
+ * CP_POLL_LEAVE_MS: a reply that completes is returned as a normal result
+ * (its commands get processed); an EOF or the end of that time is an
+ * abort. A service that notices the half-close (the request's client went
+ * away) keeps its commands for other pollers. */
 static CURLcode perform(struct tc_cp_client *c, struct cp_conn *k,
                         uint_fast64_t epoch, const atomic_int *cancel,
-                        bool *was_aborted) {
+                        bool keep_reply, bool *was_aborted) {
   *was_aborted = false;
   if (curl_multi_add_handle(k->multi, k->easy) != CURLM_OK)
     return CURLE_FAILED_INIT;
   CURLcode result = CURLE_OK;
+  uint64_t leave_by = 0; /* set once the poll is being left */
+  bool done = false;
   for (;;) {
-    if (aborted(c, epoch, cancel)) {
-      *was_aborted = true;
-      break;
+    if (leave_by == 0 && aborted(c, epoch, cancel)) {
+      if (!keep_reply || !half_close(k)) {
+        *was_aborted = true;
+        break;
+      }
+      leave_by = tc_cp_now_ns() + (uint64_t)CP_POLL_LEAVE_MS * 1000000ull;
     }
     int running = 0;
     if (curl_multi_perform(k->multi, &running) != CURLM_OK) {
       result = CURLE_FAILED_INIT;
       break;
     }
-    bool done = false;
     int queued = 0;
     CURLMsg *m;
     while ((m = curl_multi_info_read(k->multi, &queued)) != NULL) {
@@ -675,13 +866,26 @@ static CURLcode perform(struct tc_cp_client *c, struct cp_conn *k,
     }
     if (done || running == 0)
       break;
-    if (curl_multi_poll(k->multi, NULL, 0, CP_WAKE_SLICE_MS, NULL) !=
-        CURLM_OK) {
+    int slice = CP_WAKE_SLICE_MS;
+    if (leave_by != 0) {
+      uint64_t now = tc_cp_now_ns();
+      if (now >= leave_by) {
+        *was_aborted = true;
+        break;
+      }
+      uint64_t left = (leave_by - now + 999999ull) / 1000000ull;
+      if (left < (uint64_t)slice)
+        slice = (int)left;
+    }
+    if (curl_multi_poll(k->multi, NULL, 0, slice, NULL) != CURLM_OK) {
       result = CURLE_FAILED_INIT;
       break;
     }
   }
   curl_multi_remove_handle(k->multi, k->easy);
+  /* Left: only a complete reply counts; anything else is the abort. */
+  if (leave_by != 0 && (!done || result != CURLE_OK))
+    *was_aborted = true;
   return *was_aborted ? CURLE_ABORTED_BY_CALLBACK : result;
 }
 
@@ -760,38 +964,10 @@ void tc_cp_poll_result_clear(struct tc_cp_poll_result *r) {
   memset(r, 0, sizeof(*r));
 }
 
-static char *poll_url(struct tc_cp_client *c, int limit) {
-  struct tc_sbuf b = TC_SBUF_INIT;
-  tc_sbuf_printf(&b, "%s/poll?", c->tunnel_url);
-  /* cp_poll_channels are canonical and unique; send them sorted. */
-  size_t n = c->cfg->cp_poll_channel_count;
-  const char **sorted = n > 0 ? malloc(n * sizeof(*sorted)) : NULL;
-  if (n > 0 && sorted == NULL) {
-    tc_sbuf_free(&b);
-    return NULL;
-  }
-  for (size_t i = 0; i < n; i++) {
-    const char *v = c->cfg->cp_poll_channels[i];
-    size_t j = i;
-    while (j > 0 && strcmp(sorted[j - 1], v) > 0) {
-      sorted[j] = sorted[j - 1];
-      j--;
-    }
-    sorted[j] = v;
-  }
-  for (size_t i = 0; i < n; i++) {
-    char *esc = escape_segment(sorted[i]);
-    if (esc == NULL)
-      b.failed = 1;
-    else
-      tc_sbuf_printf(&b, "channel=%s&", esc);
-    free(esc);
-  }
-  free(sorted);
-  int64_t t =
-      c->cfg->cp_poll_timeout_ms > 0 ? c->cfg->cp_poll_timeout_ms : 30000;
-  tc_sbuf_printf(&b, "limit=%d&timeout_ms=%" PRId64, limit, t);
-  return tc_sbuf_finish(&b);
+static char *poll_url(struct tc_cp_client *c, const struct tc_cp_settings *st,
+                      int limit) {
+  return cp_fmt("%s/poll?%slimit=%d&timeout_ms=%" PRId64, c->tunnel_url,
+                st->poll_channels, limit, st->poll_timeout_ms);
 }
 
 int tc_cp_poll_once(struct tc_cp_client *c, int limit,
@@ -813,8 +989,10 @@ int tc_cp_poll_once_cancel(struct tc_cp_client *c, int limit,
     out->error = cp_strdup("poll interrupted");
     return -1;
   }
-  char *url = poll_url(c, limit);
+  struct tc_cp_settings *st = settings_get(c);
+  char *url = poll_url(c, st, limit);
   if (url == NULL) {
+    settings_unref(st);
     out->tclass = TC_CP_TRANSPORT_NOT_SENT;
     out->error = cp_strdup("out of memory building the poll URL");
     return -1;
@@ -824,13 +1002,13 @@ int tc_cp_poll_once_cancel(struct tc_cp_client *c, int limit,
   struct cp_xfer x = {.body = TC_SBUF_INIT, .body_max = CP_POLL_BODY_MAX};
   char *perr = NULL;
   int ret = -1;
-  if (prepare(c, k, url, c->common, &x, c->timeout_ms, &perr) != 0) {
+  if (prepare(c, st, k, url, st->common, &x, st->timeout_ms, &perr) != 0) {
     out->tclass = TC_CP_TRANSPORT_NOT_SENT;
     out->error = perr;
     goto done;
   }
   bool was_aborted = false;
-  CURLcode rc = answered(&x, perform(c, k, epoch, cancel, &was_aborted));
+  CURLcode rc = answered(&x, perform(c, k, epoch, cancel, true, &was_aborted));
   out->receipt_ns = x.receipt_ns != 0 ? x.receipt_ns : tc_cp_now_ns();
   if (x.request_id != NULL) {
     out->service_request_id = x.request_id;
@@ -899,65 +1077,137 @@ done:
   pthread_mutex_unlock(&c->poll_lock);
   xfer_clear(&x);
   free(url);
+  settings_unref(st);
   if (!out->interrupted)
     tc_cp_status_record(TC_CP_STATUS_POLL, out->status, ret == 0, out->error,
-                        out->commands.count);
+                        out->api_error.code, out->commands.count);
   return ret;
 }
 
 /* ---- metadata ------------------------------------------------------------ */
 
-int tc_cp_fetch_metadata(struct tc_cp_client *c, char **json, char **err) {
-  *json = NULL;
-  if (err != NULL)
-    *err = NULL;
+void tc_cp_probe_result_clear(struct tc_cp_probe_result *r) {
+  if (r == NULL)
+    return;
+  free(r->body);
+  tc_cp_api_error_clear(&r->api_error);
+  memset(r, 0, sizeof(*r));
+}
+
+/* GET /v1/tunnels/{id} once within timeout_ms (<= 0: the client's request
+ * bound). Returns 0 when the transfer completed (any HTTP status), -1 when
+ * it did not (out->curl_code, out->curl_error) or was interrupted
+ * (out->interrupted). */
+static int metadata_get(struct tc_cp_client *c, long timeout_ms,
+                        struct tc_cp_probe_result *out) {
+  memset(out, 0, sizeof(*out));
   uint_fast64_t epoch = atomic_load(&c->epoch);
   struct cp_conn *k = conn_acquire(c);
   if (k == NULL) {
-    set_err(err, cp_strdup("out of memory fetching tunnel metadata"));
+    out->curl_code = CURLE_OUT_OF_MEMORY;
+    snprintf(out->curl_error, sizeof(out->curl_error), "out of memory");
     return -1;
   }
   struct cp_xfer x = {.body = TC_SBUF_INIT, .body_max = CP_ERROR_BODY_MAX * 16};
+  char errbuf[CURL_ERROR_SIZE] = "";
+  char *perr = NULL;
   int ret = -1;
-  if (prepare(c, k, c->tunnel_url, c->common, &x, c->timeout_ms, err) != 0)
+  struct tc_cp_settings *st = settings_get(c);
+  if (prepare(c, st, k, c->tunnel_url, st->common, &x,
+              timeout_ms > 0 ? timeout_ms : st->timeout_ms, &perr) != 0) {
+    out->prepare_failed = true;
+    out->curl_code = CURLE_FAILED_INIT;
+    snprintf(out->curl_error, sizeof(out->curl_error), "%s",
+             perr != NULL ? perr : "cannot prepare the request");
+    free(perr);
     goto done;
+  }
+  curl_easy_setopt(k->easy, CURLOPT_ERRORBUFFER, errbuf);
   bool was_aborted = false;
-  CURLcode rc = answered(&x, perform(c, k, epoch, NULL, &was_aborted));
+  CURLcode rc = answered(&x, perform(c, k, epoch, NULL, false, &was_aborted));
+  curl_easy_setopt(k->easy, CURLOPT_ERRORBUFFER, NULL);
+  char *ip = NULL;
+  long port = 0;
+  if (curl_easy_getinfo(k->easy, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK &&
+      ip != NULL && ip[0] != '\0' &&
+      curl_easy_getinfo(k->easy, CURLINFO_PRIMARY_PORT, &port) == CURLE_OK)
+    snprintf(out->peer, sizeof(out->peer), "%s%s%s:%ld",
+             strchr(ip, ':') ? "[" : "", ip, strchr(ip, ':') ? "]" : "", port);
+  curl_off_t tls_us = 0;
+  out->tls_done = curl_easy_getinfo(k->easy, CURLINFO_APPCONNECT_TIME_T,
+                                    &tls_us) == CURLE_OK &&
+                  tls_us > 0;
   if (was_aborted) {
-    set_err(err, cp_strdup("tunnel metadata fetch interrupted"));
+    out->interrupted = true;
     goto done;
   }
   if (rc != CURLE_OK) {
-    char *why = cp_fmt("tunnel metadata fetch from %s failed: %s", c->origin,
-                       curl_easy_strerror(rc));
-    tc_cp_status_record(TC_CP_STATUS_METADATA, 0, false, why, 0);
-    set_err(err, why);
+    out->curl_code = (int)rc;
+    snprintf(out->curl_error, sizeof(out->curl_error), "%s",
+             errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
     goto done;
   }
   long status = 0;
   curl_easy_getinfo(k->easy, CURLINFO_RESPONSE_CODE, &status);
-  /* Any HTTP answer shows the control plane is reachable (ops state). */
-  tc_cp_status_record(TC_CP_STATUS_METADATA, (int)status, status == 200,
-                      status == 200 ? NULL : "tunnel metadata fetch failed", 0);
-  if (status == 200 && !x.too_large && !x.body.failed) {
-    *json = tc_sbuf_finish(&x.body);
-    ret = *json != NULL ? 0 : -1;
-    if (ret != 0)
-      set_err(err, cp_strdup("out of memory reading tunnel metadata"));
-    goto done;
-  }
-  struct tc_cp_api_error ae = {0};
-  if (x.body.data != NULL)
-    tc_cp_decode_api_error(x.body.data, x.body.len, &ae);
-  char *detail = api_error_text(&ae);
-  set_err(err, cp_fmt("tunnel metadata fetch from %s failed: HTTP %ld%s%s%s",
-                      c->origin, status, detail != NULL ? " (" : "",
-                      detail != NULL ? detail : "", detail != NULL ? ")" : ""));
-  free(detail);
-  tc_cp_api_error_clear(&ae);
+  out->status = (int)status;
+  if (status != 200 && x.body.data != NULL)
+    tc_cp_decode_api_error(x.body.data, x.body.len, &out->api_error);
+  if (!x.too_large && !x.body.failed)
+    out->body = tc_sbuf_finish(&x.body);
+  ret = 0;
 done:
   xfer_clear(&x);
+  settings_unref(st);
   conn_release(c, k);
+  return ret;
+}
+
+int tc_cp_probe_metadata(struct tc_cp_client *c, long timeout_ms,
+                         struct tc_cp_probe_result *out) {
+  return metadata_get(c, timeout_ms, out);
+}
+
+int tc_cp_fetch_metadata(struct tc_cp_client *c, char **json, char **err) {
+  *json = NULL;
+  if (err != NULL)
+    *err = NULL;
+  struct tc_cp_probe_result r;
+  int ret = -1;
+  if (metadata_get(c, 0, &r) != 0) {
+    if (r.interrupted) {
+      set_err(err, cp_strdup("tunnel metadata fetch interrupted"));
+    } else if (r.prepare_failed) {
+      set_err(err, cp_strdup(r.curl_error));
+    } else {
+      /* libcurl's generic text: the ops state is shown on /readyz */
+      char *why = cp_fmt("tunnel metadata fetch from %s failed: %s", c->origin,
+                         curl_easy_strerror((CURLcode)r.curl_code));
+      tc_cp_status_record(TC_CP_STATUS_METADATA, 0, false, why, NULL, 0);
+      set_err(err, why);
+    }
+    goto done;
+  }
+  /* Any HTTP answer shows the control plane is reachable (ops state). */
+  tc_cp_status_record(TC_CP_STATUS_METADATA, r.status, r.status == 200,
+                      r.status == 200 ? NULL : "tunnel metadata fetch failed",
+                      r.api_error.code, 0);
+  if (r.status == 200 && r.body != NULL) {
+    *json = r.body;
+    r.body = NULL;
+    ret = 0;
+    goto done;
+  }
+  if (r.status == 200) {
+    set_err(err, cp_strdup("tunnel metadata too large or out of memory"));
+    goto done;
+  }
+  char *detail = api_error_text(&r.api_error);
+  set_err(err, cp_fmt("tunnel metadata fetch from %s failed: HTTP %d%s%s%s",
+                      c->origin, r.status, detail != NULL ? " (" : "",
+                      detail != NULL ? detail : "", detail != NULL ? ")" : ""));
+  free(detail);
+done:
+  tc_cp_probe_result_clear(&r);
   return ret;
 }
 
@@ -1022,10 +1272,10 @@ static CURLcode set_body(CURL *e, struct body_reader *b) {
 }
 
 /* common + POST headers; NULL on ENOMEM. SECRET (shard token). */
-static struct curl_slist *post_headers(struct tc_cp_client *c,
+static struct curl_slist *post_headers(const struct tc_cp_settings *st,
                                        const struct tc_cp_command *cmd) {
   struct curl_slist *l = NULL;
-  for (const struct curl_slist *s = c->common; s != NULL; s = s->next) {
+  for (const struct curl_slist *s = st->common; s != NULL; s = s->next) {
     struct curl_slist *n = curl_slist_append(l, s->data);
     if (n == NULL)
       goto fail;
@@ -1044,17 +1294,27 @@ fail:
   return NULL;
 }
 
+/* Count a terminal response given up on. */
+static void count_abandoned(enum tc_cp_request_kind kind, const char *reason) {
+  if (kind == TC_CP_REQ_RESPONSE)
+    tc_metric_add(tc_core_metrics()->posts_abandoned, &reason, 1);
+}
+
 int tc_cp_post(struct tc_cp_client *c, const struct tc_cp_command *cmd,
                const struct tc_cp_response *r, uint64_t deadline_ns,
-               char **err) {
+               const atomic_int *stop_retries, char **err) {
   if (err != NULL)
     *err = NULL;
   const char *rid = r != NULL && r->request_id != NULL ? r->request_id : "";
+  enum tc_cp_request_kind kind =
+      r != NULL && r->type == TC_CP_RESP_JSONRPC_NOTIFY ? TC_CP_REQ_NOTIFY
+                                                        : TC_CP_REQ_RESPONSE;
   if (cmd == NULL || r == NULL || cmd->shard_token == NULL ||
       cmd->shard_token[0] == '\0' || has_ctl(cmd->shard_token)) {
     set_err(err, cp_fmt("response POST for request_id %s refused: the "
                         "command has no usable shard token",
                         rid));
+    count_abandoned(kind, "error");
     return -1;
   }
   char *eerr = NULL;
@@ -1064,63 +1324,88 @@ int tc_cp_post(struct tc_cp_client *c, const struct tc_cp_command *cmd,
     set_err(err, cp_fmt("response POST for request_id %s refused: %s", rid,
                         eerr != NULL ? eerr : "cannot encode the body"));
     free(eerr);
+    count_abandoned(kind, "error");
     return -1;
   }
-  enum tc_cp_request_kind kind = r->type == TC_CP_RESP_JSONRPC_NOTIFY
-                                     ? TC_CP_REQ_NOTIFY
-                                     : TC_CP_REQ_RESPONSE;
   const char *type_name = tc_cp_resp_type_name(r->type);
   uint_fast64_t epoch = atomic_load(&c->epoch);
-  struct curl_slist *headers = post_headers(c, cmd);
+  struct tc_cp_settings *st = settings_get(c);
+  struct curl_slist *headers = post_headers(st, cmd);
   struct cp_conn *k = headers != NULL ? conn_acquire(c) : NULL;
   char *url = cp_fmt("%s/response", c->tunnel_url);
   if (headers == NULL || k == NULL || url == NULL) {
     set_err(err, cp_fmt("response POST for request_id %s: out of memory", rid));
+    settings_unref(st);
     curl_slist_free_all(headers);
     if (k != NULL)
       conn_release(c, k);
     free(url);
     tc_cp_response_parts_free(&body.parts);
+    count_abandoned(kind, "error");
     return -1;
   }
+  /* When to stop retrying: the command's deadline; without one, a
+   * terminal response gets the retry budget (notifications keep their
+   * attempt limit). */
+  uint64_t give_up_ns = deadline_ns;
+  const char *give_up_reason = "deadline";
+  if (give_up_ns == 0 && kind == TC_CP_REQ_RESPONSE) {
+    give_up_ns =
+        tc_cp_now_ns() + (uint64_t)st->response_retry_budget_ms * 1000000ull;
+    give_up_reason = "budget";
+  }
   struct tc_backoff bo;
-  tc_backoff_init(&bo, 0, 0);
+  tc_backoff_init(&bo, 0, CP_RESPONSE_BACKOFF_MAX_MS);
   int ret = -1;
   char *last = NULL; /* what the last attempt saw */
   for (int attempt = 1;; attempt++) {
-    if (attempt > 1)
+    if (attempt > 1) {
       tc_metric_add(tc_core_metrics()->post_retries, NULL, 1);
-    long timeout = c->timeout_ms;
-    if (deadline_ns != 0) {
-      uint64_t now = tc_cp_now_ns();
-      if (now >= deadline_ns) {
+      /* The shutdown grace ran out: no more retries. */
+      if (stop_retries != NULL && atomic_load(stop_retries) != 0) {
         set_err(err, cp_fmt("response POST for request_id %s (%s) abandoned: "
-                            "response deadline reached%s%s",
-                            rid, type_name, last ? " after " : "",
-                            last ? last : ""));
+                            "the shutdown grace period ran out (last: %s)",
+                            rid, type_name, last ? last : "error"));
+        count_abandoned(kind, "shutdown");
         break;
       }
-      uint64_t left_ms = (deadline_ns - now + 999999ull) / 1000000ull;
+    }
+    long timeout = st->timeout_ms;
+    if (give_up_ns != 0) {
+      uint64_t now = tc_cp_now_ns();
+      if (now >= give_up_ns) {
+        set_err(err, cp_fmt("response POST for request_id %s (%s) abandoned: "
+                            "%s reached%s%s",
+                            rid, type_name,
+                            deadline_ns != 0 ? "response deadline"
+                                             : "response retry budget",
+                            last ? " after " : "", last ? last : ""));
+        count_abandoned(kind, give_up_reason);
+        break;
+      }
+      uint64_t left_ms = (give_up_ns - now + 999999ull) / 1000000ull;
       if (left_ms < (uint64_t)timeout)
         timeout = (long)left_ms;
     }
     struct cp_xfer x = {.body = TC_SBUF_INIT, .body_max = CP_ERROR_BODY_MAX};
     char *perr = NULL;
-    if (prepare(c, k, url, headers, &x, timeout, &perr) != 0 ||
+    if (prepare(c, st, k, url, headers, &x, timeout, &perr) != 0 ||
         set_body(k->easy, &body) != CURLE_OK) {
       set_err(err, perr != NULL ? perr
                                 : cp_fmt("response POST for request_id %s: "
                                          "cannot configure the request",
                                          rid));
       xfer_clear(&x);
+      count_abandoned(kind, "error");
       break;
     }
     bool was_aborted = false;
-    CURLcode rc = answered(&x, perform(c, k, epoch, NULL, &was_aborted));
+    CURLcode rc = answered(&x, perform(c, k, epoch, NULL, false, &was_aborted));
     if (was_aborted) {
       set_err(err, cp_fmt("response POST for request_id %s (%s) interrupted",
                           rid, type_name));
       xfer_clear(&x);
+      count_abandoned(kind, "shutdown");
       break;
     }
     int status = 0;
@@ -1130,9 +1415,9 @@ int tc_cp_post(struct tc_cp_client *c, const struct tc_cp_command *cmd,
       tclass = classify(k->easy, rc);
       last = cp_fmt("%s", curl_easy_strerror(rc));
     } else {
-      long st = 0;
-      curl_easy_getinfo(k->easy, CURLINFO_RESPONSE_CODE, &st);
-      status = (int)st;
+      long http = 0;
+      curl_easy_getinfo(k->easy, CURLINFO_RESPONSE_CODE, &http);
+      status = (int)http;
       struct tc_cp_api_error ae = {0};
       if (x.body.data != NULL)
         tc_cp_decode_api_error(x.body.data, x.body.len, &ae);
@@ -1147,6 +1432,13 @@ int tc_cp_post(struct tc_cp_client *c, const struct tc_cp_command *cmd,
     if (d.action == TC_CP_DONE) {
       ret = 0;
       xfer_clear(&x);
+      if (attempt > 1) {
+        char nbuf[16];
+        snprintf(nbuf, sizeof(nbuf), "%d", attempt);
+        tc_log(TC_LOG_INFO, CP_LOG, "response POST delivered after retries",
+               "request_id", rid, "resp_type", type_name, "attempts", nbuf,
+               NULL);
+      }
       break;
     }
     if (d.action == TC_CP_DONE_GONE) {
@@ -1168,6 +1460,8 @@ int tc_cp_post(struct tc_cp_client *c, const struct tc_cp_command *cmd,
                                         "access: needs operator action)"
                                       : ""));
       xfer_clear(&x);
+      count_abandoned(kind,
+                      tclass == TC_CP_TRANSPORT_OK ? "rejected" : "error");
       break;
     }
     int64_t ra_ms = 0;
@@ -1184,25 +1478,39 @@ int tc_cp_post(struct tc_cp_client *c, const struct tc_cp_command *cmd,
     snprintf(wbuf, sizeof(wbuf), "%" PRId64, wait);
     snprintf(abuf, sizeof(abuf), "%d", attempt);
     xfer_clear(&x);
-    if (deadline_ns != 0 &&
-        tc_cp_now_ns() + (uint64_t)wait * 1000000ull >= deadline_ns) {
+    if (give_up_ns != 0 &&
+        tc_cp_now_ns() + (uint64_t)wait * 1000000ull >= give_up_ns) {
       set_err(err, cp_fmt("response POST for request_id %s (%s) abandoned: "
-                          "the next attempt would start after the response "
-                          "deadline (last: %s)",
-                          rid, type_name, last ? last : "error"));
+                          "the next attempt would start after the %s "
+                          "(last: %s)",
+                          rid, type_name,
+                          deadline_ns != 0 ? "response deadline"
+                                           : "response retry budget",
+                          last ? last : "error"));
+      count_abandoned(kind, give_up_reason);
       break;
     }
-    tc_log(TC_LOG_WARN, CP_LOG, "response POST failed; retrying", "request_id",
-           rid, "resp_type", type_name, "origin", c->origin, "error", last,
+    /* A long outage would log every attempt: the first three, then every
+     * tenth, at WARN; the rest at DEBUG. */
+    tc_log(attempt <= 3 || attempt % 10 == 0 ? TC_LOG_WARN : TC_LOG_DEBUG,
+           CP_LOG, "response POST failed; retrying", "request_id", rid,
+           "resp_type", type_name, "origin", c->origin, "error", last,
            "attempt", abuf, "retry_in_ms", wbuf, NULL);
-    if (!nap(c, k, epoch, NULL, wait)) {
-      set_err(err, cp_fmt("response POST for request_id %s (%s) interrupted",
-                          rid, type_name));
+    if (!nap(c, k, epoch, stop_retries, wait)) {
+      bool shutdown = stop_retries != NULL && atomic_load(stop_retries) != 0;
+      set_err(err, cp_fmt("response POST for request_id %s (%s) %s (last: %s)",
+                          rid, type_name,
+                          shutdown ? "abandoned: the shutdown grace period "
+                                     "ran out"
+                                   : "interrupted",
+                          last ? last : "error"));
+      count_abandoned(kind, "shutdown");
       break;
     }
   }
   free(last);
   curl_slist_free_all(headers);
+  settings_unref(st);
   conn_release(c, k);
   free(url);
   tc_cp_response_parts_free(&body.parts);

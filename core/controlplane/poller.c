@@ -21,6 +21,7 @@
 #define POLLER_LOG "controlplane"
 #define POLLER_LIMIT_MAX 25
 #define POLLER_FULL_WAIT_MS 100
+#define POLLER_LIVENESS_SLACK_MS 5000 /* scheduling, slow machines */
 
 struct tc_poller {
   struct tc_cp_client *c;
@@ -29,10 +30,20 @@ struct tc_poller {
   atomic_int stop;
   pthread_mutex_t lock; /* with cond: interruptible sleeps */
   pthread_cond_t cond;
+  _Atomic uint64_t due_ns; /* the loop promised to be back by then */
 };
+
+/* Promise to be back in the loop within `ms` (tc_poller_alive). */
+static void poller_due_in(struct tc_poller *p, int64_t ms) {
+  atomic_store(&p->due_ns,
+               tc_cp_now_ns() +
+                   (uint64_t)((ms > 0 ? ms : 0) + POLLER_LIVENESS_SLACK_MS) *
+                       1000000ull);
+}
 
 /* Sleep up to ms unless stopped. Returns false when stopped. */
 static bool poller_nap(struct tc_poller *p, int64_t ms) {
+  poller_due_in(p, ms);
   struct timespec until;
   clock_gettime(CLOCK_MONOTONIC, &until);
   until.tv_sec += (time_t)(ms / 1000);
@@ -53,6 +64,7 @@ static bool poller_nap(struct tc_poller *p, int64_t ms) {
 /* Wait for a free slot, ~100 ms at most (also when the dispatcher answers
  * at once because it is draining). Returns 1 when a slot is free. */
 static int wait_slot(struct tc_poller *p) {
+  poller_due_in(p, POLLER_FULL_WAIT_MS);
   uint64_t start = tc_cp_now_ns();
   if (tc_dispatcher_wait_slot(p->d, POLLER_FULL_WAIT_MS) == 1)
     return 1;
@@ -115,6 +127,7 @@ static void *poller_main(void *arg) {
       continue;
     }
     int limit = slots > POLLER_LIMIT_MAX ? POLLER_LIMIT_MAX : (int)slots;
+    poller_due_in(p, tc_cp_client_timeout_ms(p->c));
     struct tc_cp_poll_result r;
     int rc = tc_cp_poll_once_cancel(p->c, limit, &p->stop, &r);
     if (r.interrupted) {
@@ -167,6 +180,8 @@ int tc_poller_start(struct tc_poller **out, struct tc_cp_client *c,
   p->c = c;
   p->d = d;
   atomic_init(&p->stop, 0);
+  atomic_init(&p->due_ns, 0);
+  poller_due_in(p, POLLER_FULL_WAIT_MS);
   pthread_mutex_init(&p->lock, NULL);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
@@ -203,4 +218,8 @@ void tc_poller_stop(struct tc_poller *p) {
   pthread_cond_destroy(&p->cond);
   pthread_mutex_destroy(&p->lock);
   free(p);
+}
+
+bool tc_poller_alive(const struct tc_poller *p) {
+  return p != NULL && tc_cp_now_ns() < atomic_load(&p->due_ns);
 }

@@ -14,6 +14,8 @@
 #ifndef TC_CONTROLPLANE_POLLER_H
 #define TC_CONTROLPLANE_POLLER_H
 
+#include <stdbool.h>
+
 struct tc_cp_client;
 struct tc_dispatcher;
 struct tc_poller;
@@ -26,5 +28,11 @@ int tc_poller_start(struct tc_poller **out, struct tc_cp_client *c,
  * being submitted are still handed over), join the thread, free. NULL is a
  * no-op. */
 void tc_poller_stop(struct tc_poller *p);
+
+/* Liveness, for a watchdog: true while the poll loop is inside a step it
+ * bounded itself (a poll: the client's request timeout; a backoff sleep; a
+ * wait for a free slot) and that bound plus a few seconds has not passed.
+ * False means the loop is wedged. Any thread, lock-free. */
+bool tc_poller_alive(const struct tc_poller *p);
 
 #endif /* TC_CONTROLPLANE_POLLER_H */

@@ -4,10 +4,10 @@
 int tc_cp_retry_max_attempts(enum tc_cp_request_kind kind) {
   switch (kind) {
   case TC_CP_REQ_POLL:
+  case TC_CP_REQ_RESPONSE: /* bounded by time instead, see client.h */
     return 0;
   case TC_CP_REQ_METADATA:
     return 1;
-  case TC_CP_REQ_RESPONSE:
   case TC_CP_REQ_NOTIFY:
   case TC_CP_REQ_CLOUDFLARE:
     return 3;

@@ -10,8 +10,14 @@
 #include <stdbool.h>
 
 enum tc_cp_request_kind {
-  TC_CP_REQ_POLL = 0,   /* GET .../poll: retried forever */
-  TC_CP_REQ_RESPONSE,   /* POST .../response, terminal types (and acks) */
+  TC_CP_REQ_POLL = 0, /* GET .../poll: retried forever */
+  /* POST .../response, terminal types (and acks): no attempt limit; the
+   * caller bounds the retries by the command's deadline or a budget (the
+   * official client stops after 3 attempts). A terminal response is final
+   * on the service: a copy that arrives after one was accepted is
+   * answered 404, so repeating one whose fate is unknown (sent, then the
+   * connection failed) cannot deliver it twice. */
+  TC_CP_REQ_RESPONSE,
   TC_CP_REQ_NOTIFY,     /* POST .../response with resp_type jsonrpc_notify */
   TC_CP_REQ_METADATA,   /* GET /v1/tunnels/{id}: one attempt */
   TC_CP_REQ_CLOUDFLARE, /* GET .../cloudflare/runtime */

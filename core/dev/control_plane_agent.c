@@ -32,8 +32,13 @@
  *   GET  /_dev/responses   JSON array of the recorded bodies, oldest first.
  *   GET  /_dev/stats       counters (see stats_json), plus "poll_limits":
  *        the `limit` of the last 64 polls, oldest first (null when absent),
- *        and "delivered_unanswered": commands handed out by a poll that are
- *        still linked without a terminal response.
+ *        "delivered_unanswered": commands handed out by a poll that are
+ *        still linked without a terminal response, and "instances": per
+ *        agent process (X-Tunnel-Client-Instance-Id, first seen first) its
+ *        polls, commands delivered to it, requeued (its reply never reached
+ *        it), answered (terminal responses it posted), abandoned (the
+ *        ingress gave up on them: the caller got 504 or left) and
+ *        unanswered (delivered, still waiting).
  *
  * A poll whose client goes away is not served: the wait checks the client
  * every 200 ms and before replying; commands of a reply that could not be
@@ -177,12 +182,31 @@ static int channel_wanted(const struct poll_args *a, const char *channel) {
   return 0;
 }
 
+/* 1 + the index of the polling/posting agent in s->instances (added when
+ * new; the last slot takes every agent beyond the table). Caller holds the
+ * lock. */
+static int instance_locked(struct tc_devcp *s, struct MHD_Connection *c) {
+  const char *id = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                               "X-Tunnel-Client-Instance-Id");
+  if (id == NULL)
+    id = "";
+  for (size_t i = 0; i < s->ninstances; i++)
+    if (strncmp(s->instances[i].id, id, DEVCP_INSTANCE_LEN - 1) == 0)
+      return (int)i + 1;
+  if (s->ninstances == DEVCP_MAX_INSTANCES)
+    return (int)DEVCP_MAX_INSTANCES;
+  struct devcp_instance *in = &s->instances[s->ninstances++];
+  memset(in, 0, sizeof(*in));
+  snprintf(in->id, sizeof(in->id), "%s", id);
+  return (int)s->ninstances;
+}
+
 /* Take up to a->limit matching queued commands into `b` (JSON array items)
  * and their ids into rq->delivered. Caller holds the lock. Returns how many.
  */
 static size_t take_commands_locked(struct tc_devcp *s,
                                    const struct poll_args *a, struct tc_sbuf *b,
-                                   struct devcp_req *rq) {
+                                   struct devcp_req *rq, int holder) {
   size_t n = 0;
   struct devcp_pending *again = NULL;
   for (struct devcp_pending *p = s->pending; p && n < (size_t)a->limit;
@@ -190,6 +214,7 @@ static size_t take_commands_locked(struct tc_devcp *s,
     if (!p->queued || !channel_wanted(a, p->channel))
       continue;
     p->queued = 0;
+    p->holder = holder;
     if (n > 0)
       tc_sbuf_putc(b, ',');
     tc_sbuf_puts(b, p->command);
@@ -205,6 +230,7 @@ static size_t take_commands_locked(struct tc_devcp *s,
     s->stats.redeliveries++;
   }
   s->stats.commands_delivered += n;
+  s->instances[holder - 1].delivered += n;
   rq->ndelivered = n;
   return n;
 }
@@ -275,14 +301,16 @@ enum MHD_Result tc_devcp_handle_poll(struct tc_devcp *s,
   bool abandoned = false;
   pthread_mutex_lock(&s->lock);
   s->stats.polls++;
+  int holder = instance_locked(s, c);
+  s->instances[holder - 1].polls++;
   for (;;) {
-    n = take_commands_locked(s, &a, &b, rq);
+    n = take_commands_locked(s, &a, &b, rq, holder);
     if (n > 0 || s->stopping)
       break;
     next_wake(&deadline, &wake);
     pthread_cond_timedwait(&s->changed, &s->lock, &wake);
     if (passed(&deadline)) {
-      n = take_commands_locked(s, &a, &b, rq);
+      n = take_commands_locked(s, &a, &b, rq, holder);
       break;
     }
     if (client_gone(c)) {
@@ -452,6 +480,8 @@ enum MHD_Result tc_devcp_handle_response(struct tc_devcp *s,
   }
   p->terminal = terminal;
   s->stats.responses[type]++;
+  if (terminal)
+    s->instances[instance_locked(s, c) - 1].answered++;
   struct devcp_pending *finished = NULL;
   if (!p->detached) {
     push_msg_locked(p, body, terminal); /* body now belongs to p */
@@ -620,6 +650,26 @@ static json_t *poll_limits_locked(const struct tc_devcp *s) {
   return arr;
 }
 
+/* Per-agent counters, first seen first. Caller holds the lock. */
+static json_t *instances_locked(const struct tc_devcp *s) {
+  json_t *arr = json_array();
+  for (size_t i = 0; arr != NULL && i < s->ninstances; i++) {
+    const struct devcp_instance *in = &s->instances[i];
+    json_int_t unanswered = 0;
+    for (const struct devcp_pending *p = s->pending; p != NULL; p = p->next)
+      if (p->holder == (int)i + 1 && !p->queued && !p->terminal)
+        unanswered++;
+    json_array_append_new(
+        arr, json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I}", "instance_id", in->id,
+                       "polls", (json_int_t)in->polls, "delivered",
+                       (json_int_t)in->delivered, "requeued",
+                       (json_int_t)in->requeued, "answered",
+                       (json_int_t)in->answered, "abandoned",
+                       (json_int_t)in->abandoned, "unanswered", unanswered));
+  }
+  return arr;
+}
+
 static json_t *stats_json(struct tc_devcp *s) {
   pthread_mutex_lock(&s->lock);
   struct devcp_stats st = s->stats;
@@ -629,6 +679,7 @@ static json_t *stats_json(struct tc_devcp *s) {
     if (!p->queued && !p->terminal)
       unanswered++;
   json_t *limits = poll_limits_locked(s);
+  json_t *instances = instances_locked(s);
   pthread_mutex_unlock(&s->lock);
   json_t *by_type = json_object();
   for (int i = 0; i < DEVCP_RT_COUNT && by_type; i++)
@@ -652,8 +703,10 @@ static json_t *stats_json(struct tc_devcp *s) {
                         json_integer((json_int_t)st.polls_abandoned));
     json_object_set_new(v, "delivered_unanswered", json_integer(unanswered));
     json_object_set_new(v, "poll_limits", limits ? limits : json_array());
+    json_object_set_new(v, "instances", instances ? instances : json_array());
   } else {
     json_decref(limits);
+    json_decref(instances);
   }
   return v;
 }

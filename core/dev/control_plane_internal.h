@@ -29,6 +29,8 @@
 #define DEVCP_POLL_LIMIT_RING 64u /* recorded poll `limit` values */
 #define DEVCP_MAX_INJECT 256u     /* commands per POST /_dev/commands */
 #define DEVCP_POLL_MAX_BATCH 25u  /* commands per poll reply */
+#define DEVCP_MAX_INSTANCES 64u   /* agents told apart in /_dev/stats */
+#define DEVCP_INSTANCE_LEN 65u    /* X-Tunnel-Client-Instance-Id kept */
 
 /* One-shot fault for the next poll or response request. */
 struct devcp_fault {
@@ -66,6 +68,8 @@ struct devcp_pending {
   int detached;     /* injected via /_dev/commands: no ingress call owns it; it
                        is freed when its terminal response arrives (or at stop) */
   int terminal;     /* a terminal response arrived */
+  int holder;       /* 1 + index in tc_devcp.instances of the agent the
+                       command was last handed to; 0 = none yet */
   json_t *msgs[DEVCP_MAX_MSGS]; /* posted bodies not yet consumed */
   size_t nmsgs;
 };
@@ -73,6 +77,18 @@ struct devcp_pending {
 struct devcp_done {
   char request_id[DEVCP_ID_LEN];
   int terminal;
+};
+
+/* Counters per agent process, keyed by the X-Tunnel-Client-Instance-Id of
+ * its requests ("" = requests without one); /_dev/stats "instances". */
+struct devcp_instance {
+  char id[DEVCP_INSTANCE_LEN];
+  uint64_t polls;
+  uint64_t delivered; /* commands handed to it by a poll reply */
+  uint64_t requeued;  /* ... whose reply did not reach it: queued again */
+  uint64_t answered;  /* terminal responses it posted and we accepted */
+  uint64_t abandoned; /* handed to it, finished by the ingress (timeout or
+                         caller gone) without a terminal response */
 };
 
 struct devcp_stats {
@@ -102,6 +118,8 @@ struct tc_devcp {
   size_t done_next;
   json_t *responses; /* array, the last DEVCP_RESPONSE_RING bodies */
   struct devcp_stats stats;
+  struct devcp_instance instances[DEVCP_MAX_INSTANCES]; /* first seen first */
+  size_t ninstances; /* the last slot also takes every agent beyond it */
   int64_t poll_limits[DEVCP_POLL_LIMIT_RING]; /* -1 = no limit parameter */
   size_t poll_limits_next, poll_limits_count;
 };

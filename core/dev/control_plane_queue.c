@@ -160,6 +160,8 @@ void tc_devcp_pending_unlink_locked(struct tc_devcp *s,
       break;
     }
   }
+  if (!p->terminal && !p->queued && p->holder > 0)
+    s->instances[p->holder - 1].abandoned++;
   struct devcp_done *d = &s->done[s->done_next];
   s->done_next = (s->done_next + 1) % DEVCP_DONE_RING;
   memcpy(d->request_id, p->request_id, sizeof(d->request_id));
@@ -309,6 +311,8 @@ size_t tc_devcp_requeue(struct tc_devcp *s, char (*ids)[DEVCP_ID_LEN],
     p->next = s->pending;
     s->pending = p;
     p->queued = 1;
+    if (p->holder > 0)
+      s->instances[p->holder - 1].requeued++;
     moved++;
   }
   s->stats.requeued += moved;

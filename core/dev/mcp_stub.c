@@ -619,7 +619,7 @@ static void stub_free(struct tc_mcp_stub *s) {
 /* Read one PEM file fully (NUL-terminated) into *out. */
 static int read_pem(const char *what, const char *path, char **out,
                     char **err) {
-  FILE *f = fopen(path, "rb");
+  FILE *f = fopen(path, "rbe");
   if (f == NULL)
     return tc_set_error(err, "start mcp-stub: cannot read the %s %s: %s", what,
                         path, strerror(errno));

@@ -43,7 +43,9 @@ struct exec {
   /* Metrics/admin: what became of the command (worker thread only). */
   const char *outcome; /* "ok", "error", "post_failed"; NULL = none posted */
   int terminal_code;
-  struct tc_dispatch_route *route; /* NULL until routed */
+  /* The channel's instance and counters (references), NULL until routed. */
+  struct tc_dispatch_inst *inst;
+  struct tc_dispatch_stats *stats;
 };
 
 static int expired(const struct exec *x) {
@@ -81,8 +83,8 @@ static int post(struct exec *x, const struct tc_cp_response *r) {
     return -1;
   }
   char *err = NULL;
-  int rc =
-      x->env->poster.post(x->env->poster.ud, x->cmd, r, x->deadline_ns, &err);
+  int rc = x->env->poster.post(x->env->poster.ud, x->cmd, r, x->deadline_ns,
+                               &x->env->cancel_all, &err);
   int terminal = tc_cp_resp_type_is_terminal(r->type);
   if (terminal) {
     x->terminal_code = r->resp_code;
@@ -575,6 +577,23 @@ static uint64_t deadline_of(const struct tc_cp_command *c,
   return d != 0 ? d : 1; /* 0 would read as "no deadline" */
 }
 
+/* Look the channel up in the published set and take references on its
+ * instance and counters: the command runs on this instance to the end,
+ * even if a reload replaces it meanwhile. 0 when no binding serves it. */
+static int take_route(struct exec *x) {
+  unsigned slot;
+  struct tc_dispatch_routes *rs = tc_published_enter(x->env->routes, &slot);
+  struct tc_dispatch_route *r = tc_dispatch_routes_find(rs, x->cmd->channel);
+  if (r != NULL) {
+    tc_dispatch_inst_ref(r->inst);
+    tc_dispatch_stats_ref(r->stats);
+    x->inst = r->inst;
+    x->stats = r->stats;
+  }
+  tc_published_exit(x->env->routes, slot);
+  return r != NULL;
+}
+
 static void run(struct exec *x, int aborting) {
   const struct tc_cp_command *c = x->cmd;
   if (expired(x)) {
@@ -603,13 +622,11 @@ static void run(struct exec *x, int aborting) {
                          "}");
     return;
   }
-  struct tc_dispatch_route *route =
-      tc_dispatch_route_find(x->env->routes, c->channel);
-  x->route = route;
-  if (route == NULL) {
+  if (!take_route(x)) {
     answer_unknown_channel(x);
     return;
   }
+  struct tc_dispatch_inst *inst = x->inst;
   if (aborting) {
     answer_aborted(x);
     return;
@@ -617,17 +634,17 @@ static void run(struct exec *x, int aborting) {
   if (offer_hooks(x))
     return;
   if (c->type == TC_CP_CMD_JSONRPC) {
-    int rc = tc_dispatch_route_call(route, &x->req, &x->sink);
-    ensure_terminal(x, rc, route->vt->name);
+    int rc = tc_dispatch_inst_call(inst, x->stats, &x->req, &x->sink);
+    ensure_terminal(x, rc, inst->vt->name);
     return;
   }
   /* session_termination */
-  if (route->vt->terminate_session == NULL) {
+  if (inst->vt->terminate_session == NULL) {
     post_ack(x, TC_CP_RESP_SESSION_TERMINATION, 405, NULL);
     return;
   }
   int status = 0;
-  int rc = tc_dispatch_route_terminate(route, &x->req, &status);
+  int rc = tc_dispatch_inst_terminate(inst, &x->req, &status);
   int code = rc < 0 ? 502 : (status != 0 ? status : 200);
   if (rc < 0)
     log_cmd(TC_LOG_WARN, x, "session termination failed; answering 502",
@@ -638,10 +655,12 @@ static void run(struct exec *x, int aborting) {
 /* Metrics and the channel's admin counters for one finished command. */
 static void count_outcome(const struct exec *x) {
   const char *outcome = x->outcome != NULL ? x->outcome : "no_response";
-  const char *labels[] = {x->cmd->channel[0] != '\0' ? x->cmd->channel : "main",
-                          x->req.type, outcome};
+  char channel[TC_DISPATCH_LABEL_MAX];
+  tc_dispatch_channel_label(x->env->routes, x->cmd->channel, channel,
+                            sizeof(channel));
+  const char *labels[] = {channel, x->req.type, outcome};
   tc_metric_add(tc_core_metrics()->commands_completed, labels, 1);
-  if (x->route == NULL)
+  if (x->stats == NULL)
     return;
   int ok = x->outcome != NULL && strcmp(x->outcome, "ok") == 0;
   char why[96];
@@ -652,7 +671,7 @@ static void count_outcome(const struct exec *x) {
              x->terminal_code);
   else
     snprintf(why, sizeof(why), "answered HTTP %d", x->terminal_code);
-  tc_dispatch_route_count(x->route, ok, why);
+  tc_dispatch_stats_count(x->stats, ok, why);
 }
 
 void tc_dispatch_exec(struct tc_dispatch_env *env,
@@ -681,4 +700,7 @@ void tc_dispatch_exec(struct tc_dispatch_env *env,
   run(&x, aborting);
   pthread_mutex_destroy(&x.mu);
   count_outcome(&x);
+  if (x.inst != NULL)
+    tc_dispatch_inst_unref(x.inst);
+  tc_dispatch_stats_unref(x.stats);
 }

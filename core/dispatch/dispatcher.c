@@ -1,4 +1,5 @@
-/* dispatch/dispatcher.c — lifecycle: transports, queue, worker pool, drain.
+/* dispatch/dispatcher.c — lifecycle: queue, worker pool, drain (the
+ * channel sets and their transports are in reload.c).
  *
  * The pool grows on demand up to mcp.max_concurrent_requests: it starts
  * with a couple of workers, and submit() starts another whenever more
@@ -21,27 +22,13 @@
 #include "dispatch/reply_budget.h"
 #include "ops/core_metrics.h"
 #include "tc/errors.h"
+#include "util/child_env.h"
 #include "util/log.h"
+
+extern char **environ;
 
 /* Workers started with the dispatcher; the rest start on demand. */
 #define TC_DISPATCH_INITIAL_WORKERS 2
-
-struct tc_dispatcher {
-  struct tc_dispatch_queue queue;
-  struct tc_dispatch_routes routes;
-  struct tc_dispatch_env env;
-  struct tc_dispatch_recent recent; /* request ids already submitted */
-  pthread_t *threads;               /* thread_max slots */
-  size_t thread_count;              /* started so far; guarded by mu */
-  size_t thread_max;                /* mcp.max_concurrent_requests */
-  size_t queue_cap;                 /* control_plane.max_inflight */
-  atomic_size_t idle;               /* workers waiting for a command */
-  int no_spawn;                     /* drain began; guarded by mu */
-  pthread_mutex_t mu;               /* guards live, thread_count, no_spawn */
-  pthread_cond_t all_out;           /* live dropped to 0 */
-  size_t live; /* workers that have not finished their loop */
-  int drained; /* main thread only */
-};
 
 static void *worker_main(void *arg) {
   struct tc_dispatcher *d = arg;
@@ -122,6 +109,23 @@ static void grow_if_needed(struct tc_dispatcher *d) {
   pthread_mutex_unlock(&d->mu);
 }
 
+/* Say once which variables stdio children start without (names only). */
+static void log_withheld_env(const struct tc_config *cfg) {
+  int spawns = 0;
+  for (size_t i = 0; i < cfg->binding_count; i++)
+    spawns |= cfg->bindings[i].command != NULL;
+  if (!spawns)
+    return;
+  char *dropped = tc_child_env_dropped(environ, cfg->mcp_command_pass_env,
+                                       cfg->mcp_command_pass_env_count);
+  if (dropped != NULL && dropped[0] != '\0')
+    tc_log(TC_LOG_INFO, "dispatcher",
+           "MCP server processes start without the agent's secret variables "
+           "(pass one with --mcp.command-pass-env NAME)",
+           "withheld", dropped, NULL);
+  free(dropped);
+}
+
 int tc_dispatcher_new(struct tc_dispatcher **out, const struct tc_config *cfg,
                       struct tc_registry *reg,
                       const struct tc_dispatch_poster *poster, char **err) {
@@ -154,13 +158,19 @@ int tc_dispatcher_new(struct tc_dispatcher **out, const struct tc_config *cfg,
   pthread_mutex_init(&d->mu, NULL);
   pthread_cond_init(&d->all_out, &ca);
   pthread_condattr_destroy(&ca);
+  tc_published_init(&d->routes, NULL);
+  d->reg = reg;
   d->env.routes = &d->routes;
   d->env.reg = reg;
   d->env.poster = *poster;
   atomic_init(&d->env.cancel_all, 0);
   atomic_init(&d->idle, 0);
-  if (tc_dispatch_routes_open(&d->routes, cfg, reg, err) != 0)
+  struct tc_dispatch_plan *plan = NULL;
+  if (tc_dispatcher_plan(d, cfg, &plan, err) != 0)
     goto fail;
+  tc_dispatcher_commit(d, plan);
+  tc_dispatch_plan_free(plan);
+  log_withheld_env(cfg);
   d->threads = calloc(workers, sizeof(*d->threads));
   if (d->threads == NULL) {
     *err = oom();
@@ -194,7 +204,7 @@ int tc_dispatcher_new(struct tc_dispatcher **out, const struct tc_config *cfg,
   *out = d;
   return 0;
 fail:
-  tc_dispatch_routes_close(&d->routes);
+  tc_dispatch_close_all(d);
   free(d->threads);
   pthread_cond_destroy(&d->all_out);
   pthread_mutex_destroy(&d->mu);
@@ -217,9 +227,8 @@ int tc_dispatcher_submit(struct tc_dispatcher *d, struct tc_cp_command *cmd,
   if (cmd == NULL)
     return -1;
   /* The labels are copied first: once queued, a worker owns the command. */
-  char channel[72];
-  snprintf(channel, sizeof(channel), "%s",
-           cmd->channel[0] != '\0' ? cmd->channel : "main");
+  char channel[TC_DISPATCH_LABEL_MAX];
+  tc_dispatch_channel_label(&d->routes, cmd->channel, channel, sizeof(channel));
   const char *type = cmd_type_name(cmd->type);
   /* A request id submitted recently is a duplicate delivery: drop it, so
    * it runs and is answered once. Recorded only once actually queued. */
@@ -246,40 +255,6 @@ int tc_dispatcher_submit(struct tc_dispatcher *d, struct tc_cp_command *cmd,
   tc_metric_add(m->commands_received, labels, 1);
   tc_metric_add(m->queue_depth, NULL, 1);
   return 0;
-}
-
-size_t tc_dispatcher_channel_count(const struct tc_dispatcher *d) {
-  return d != NULL ? d->routes.count : 0;
-}
-
-int tc_dispatcher_channel_info(struct tc_dispatcher *d, size_t i,
-                               struct tc_dispatch_channel_info *out) {
-  memset(out, 0, sizeof(*out));
-  if (d == NULL || i >= d->routes.count)
-    return -1;
-  struct tc_dispatch_route *r = &d->routes.items[i];
-  out->name = r->channel;
-  out->transport = r->vt != NULL ? r->vt->name : "";
-  out->binding = &r->binding;
-  out->in_flight = (uint64_t)atomic_load(&r->in_flight);
-  out->requests_total = (uint64_t)atomic_load(&r->requests_total);
-  out->errors_total = (uint64_t)atomic_load(&r->errors_total);
-  out->has_probe = r->vt != NULL && r->vt->probe != NULL;
-  pthread_mutex_lock(&r->stat_mu);
-  snprintf(out->last_error, sizeof(out->last_error), "%s", r->last_error);
-  pthread_mutex_unlock(&r->stat_mu);
-  return 0;
-}
-
-int tc_dispatcher_channel_probe(struct tc_dispatcher *d, size_t i,
-                                char **detail) {
-  *detail = NULL;
-  if (d == NULL || i >= d->routes.count)
-    return TC_EINVAL;
-  struct tc_dispatch_route *r = &d->routes.items[i];
-  if (r->vt == NULL || r->vt->probe == NULL || !r->started)
-    return TC_ENOTSUP;
-  return r->vt->probe(r->inst, detail);
 }
 
 void tc_dispatcher_drain(struct tc_dispatcher *d, int64_t grace_ms) {
@@ -317,7 +292,7 @@ void tc_dispatcher_free(struct tc_dispatcher *d) {
   if (d == NULL)
     return;
   tc_dispatcher_drain(d, 0);
-  tc_dispatch_routes_close(&d->routes);
+  tc_dispatch_close_all(d);
   free(d->threads);
   pthread_cond_destroy(&d->all_out);
   pthread_mutex_destroy(&d->mu);

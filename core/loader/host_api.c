@@ -1,5 +1,8 @@
 /* loader/host_api.c — the struct tc_host table each module receives.
- * Every member but config_get is safe from any thread (see tc/host.h). */
+ * Every member but config_get is safe from any thread (see tc/host.h).
+ * config_get reads the registry's current configuration (a reload points
+ * it at the new one), answers with copies that live until exit, and notes
+ * which keys each module read (tc_registry_fixed_settings). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,42 +68,85 @@ static const char *hs_proxy_url(const struct tc_host *host,
 
 /* The MCP static headers hold secrets, so their effective entries are
  * redacted; the module that sends the discovery requests (auth-oauth)
- * alone reads them, as "Name: value" lines. Built once (config_get runs on
- * the main thread during init/start). */
-static const char *hs_header_text(struct tc_module_entry *e,
-                                  const struct tc_config *cfg,
-                                  const char *key) {
+ * alone reads them, as "Name: value" lines (malloc()ed). */
+static char *hs_header_text(const struct tc_module_entry *e,
+                            const struct tc_config *cfg, const char *key) {
   const char *name = e->pub.host.module_name;
   if (name == NULL || strcmp(name, "auth-oauth") != 0)
     return NULL;
-  int i;
   const struct tc_headers *h;
-  if (strcmp(key, "mcp.extra_headers") == 0) {
-    i = 0;
+  if (strcmp(key, "mcp.extra_headers") == 0)
     h = &cfg->mcp_extra_headers;
-  } else if (strcmp(key, "mcp.discovery_extra_headers") == 0) {
-    i = 1;
+  else if (strcmp(key, "mcp.discovery_extra_headers") == 0)
     h = &cfg->mcp_discovery_extra_headers;
-  } else {
+  else
+    return NULL;
+  struct tc_sbuf b = TC_SBUF_INIT;
+  for (size_t k = 0; k < h->count; k++)
+    tc_sbuf_printf(&b, "%s: %s\n", h->items[k].name, h->items[k].value);
+  return tc_sbuf_finish(&b);
+}
+
+static int hs_push(char ***v, size_t *n, char *s) {
+  char **g = realloc(*v, (*n + 1) * sizeof(*g));
+  if (g == NULL)
+    return -1;
+  g[(*n)++] = s;
+  *v = g;
+  return 0;
+}
+
+/* A copy of v that stays valid until exit: configurations come and go with
+ * reloads, answers handed to a module must not. NULL on ENOMEM. */
+static const char *hs_intern(struct tc_module_entry *e, const char *v) {
+  for (size_t i = 0; i < e->interned_count; i++)
+    if (strcmp(e->interned[i], v) == 0)
+      return e->interned[i];
+  char *copy = strdup(v);
+  if (copy == NULL || hs_push(&e->interned, &e->interned_count, copy) != 0) {
+    free(copy);
     return NULL;
   }
-  if (e->header_text[i] == NULL) {
-    struct tc_sbuf b = TC_SBUF_INIT;
-    for (size_t k = 0; k < h->count; k++)
-      tc_sbuf_printf(&b, "%s: %s\n", h->items[k].name, h->items[k].value);
-    e->header_text[i] = tc_sbuf_finish(&b);
-  }
-  return e->header_text[i];
+  return copy;
+}
+
+/* Remember that the module read `key` where no reload refreshes it. */
+static void hs_note_fixed(struct tc_module_entry *e, const char *key) {
+  if (e->reg->refreshing)
+    return;
+  for (size_t i = 0; i < e->fixed_key_count; i++)
+    if (strcmp(e->fixed_keys[i], key) == 0)
+      return;
+  char *copy = strdup(key);
+  if (copy == NULL || hs_push(&e->fixed_keys, &e->fixed_key_count, copy) != 0)
+    free(copy); /* then a reload may not name this key: ENOMEM only */
 }
 
 static const char *hs_config_get(const struct tc_host *host, const char *key) {
   struct tc_module_entry *e = hs_entry(host);
   if (e == NULL || e->reg == NULL || e->reg->cfg == NULL || key == NULL)
     return NULL;
-  const char *raw = hs_proxy_url(host, e->reg->cfg, key);
-  if (raw == NULL)
-    raw = hs_header_text(e, e->reg->cfg, key);
-  return raw != NULL ? raw : tc_config_get(e->reg->cfg, key);
+  hs_note_fixed(e, key);
+  const struct tc_config *cfg = e->reg->cfg;
+  const char *raw = hs_proxy_url(host, cfg, key);
+  char *built = raw == NULL ? hs_header_text(e, cfg, key) : NULL;
+  const char *v = raw != NULL     ? raw
+                  : built != NULL ? built
+                                  : tc_config_get(cfg, key);
+  const char *out = v != NULL ? hs_intern(e, v) : NULL;
+  free(built);
+  return out;
+}
+
+void tc_host_release(struct tc_module_entry *e) {
+  for (size_t i = 0; i < e->interned_count; i++)
+    free(e->interned[i]);
+  free(e->interned);
+  for (size_t i = 0; i < e->fixed_key_count; i++)
+    free(e->fixed_keys[i]);
+  free(e->fixed_keys);
+  e->interned = e->fixed_keys = NULL;
+  e->interned_count = e->fixed_key_count = 0;
 }
 
 static uint64_t hs_monotonic_ns(void) {

@@ -1,6 +1,7 @@
 /* loader/lifecycle.c — instances of hooks, net hooks and metrics sinks:
  * create+start in order (nets, hooks, sinks; load order within a kind),
- * stop then destroy in exactly the reverse order; and the net-hook chain.
+ * stop then destroy in exactly the reverse order; and the net-hook chain
+ * (replacing net-hook instances on reload is in reload.c).
  * Start/stop on the main thread; net_prepare from any thread in between. */
 #include <stdlib.h>
 #include <string.h>
@@ -90,11 +91,47 @@ int tc_registry_start(struct tc_registry *reg, char **err) {
   for (int kind = 0; kind < LC_KINDS; kind++) {
     for (size_t i = 0; i < lc_count(reg, kind); i++) {
       struct lc_slot s = lc_slot(reg, kind, i);
-      if (lc_start_one(&s, err) != 0) {
+      if (kind == LC_NET && reg->nets[i].live == NULL &&
+          (reg->nets[i].live = malloc(sizeof(struct tc_published))) == NULL) {
+        *err = tc_loader_fmt("net hook \"%s\": out of memory", s.name);
+        tc_registry_stop(reg);
+        return -1;
+      }
+      reg->refreshing =
+          kind == LC_NET && tc_net_recreated_on_reload(reg->nets[i].vt);
+      int rc = lc_start_one(&s, err);
+      reg->refreshing = 0;
+      if (kind == LC_NET)
+        tc_published_init(reg->nets[i].live, reg->nets[i].inst);
+      if (rc != 0) {
         tc_registry_stop(reg);
         return -1;
       }
     }
+  }
+  return 0;
+}
+
+int tc_registry_create_nets(struct tc_registry *reg, char **err) {
+  *err = NULL;
+  if (reg->started)
+    return 0;
+  reg->started = 1;
+  for (size_t i = 0; i < reg->net_count; i++) {
+    struct lc_slot s = lc_slot(reg, LC_NET, i);
+    char *msg = NULL;
+    int rc = TC_OK;
+    if (s.create != NULL)
+      rc = s.create(&s.owner->host, s.inst, &msg);
+    if (rc != TC_OK) {
+      *err = tc_loader_fmt("%s \"%s\" (module %s): create failed: %s (%s)",
+                           s.kind, s.name, s.owner->desc->name,
+                           msg ? msg : tc_strerror(rc), tc_errname(rc));
+      free(msg);
+      tc_registry_stop(reg);
+      return -1;
+    }
+    *s.created = 1;
   }
   return 0;
 }
@@ -141,7 +178,14 @@ int tc_registry_net_prepare(const struct tc_registry *reg, void *curl_easy,
       return TC_ESTATE;
     }
     char *msg = NULL;
-    int rc = n->vt->prepare(n->inst, curl_easy, &t, &msg);
+    /* Held across prepare(), which must not block on the network: a
+     * reload waits for it before stopping the instance. */
+    struct tc_published *live = n->live; /* NULL before the registry start */
+    unsigned slot = 0;
+    void *inst = live != NULL ? tc_published_enter(live, &slot) : n->inst;
+    int rc = n->vt->prepare(inst, curl_easy, &t, &msg);
+    if (live != NULL)
+      tc_published_exit(live, slot);
     if (rc >= 0) {
       free(msg);
       continue;

@@ -108,8 +108,7 @@ static void ld_entry_free(struct tc_module_entry *e) {
   tc_module_config_free(e->pub.desc, e->pub.config_block);
   free(e->pub.path);
   free(e->reg_error);
-  free(e->header_text[0]);
-  free(e->header_text[1]);
+  tc_host_release(e);
   free(e);
 }
 

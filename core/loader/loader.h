@@ -21,6 +21,7 @@
 
 #include "config/config.h"
 #include "tc/tc.h"
+#include "util/published.h"
 
 struct tc_metrics_registry;
 
@@ -56,8 +57,12 @@ struct tc_registered_hook {
 struct tc_registered_net {
   const struct tc_net_vtable *vt;
   struct tc_loaded_module *owner;
-  void *inst;
+  void *inst; /* the current instance; main thread */
   int created, started;
+  /* What prepare() calls use: `inst`, published without a reader lock so a
+   * reload can replace it (TC_NET_RECREATE_ON_RELOAD). Allocated by
+   * tc_registry_start(), freed with the registry. */
+  struct tc_published *live;
 };
 struct tc_registered_sink {
   const struct tc_metrics_sink_vtable *vt;
@@ -83,6 +88,9 @@ struct tc_registry {
    * means tc_metrics_registry_global(). Set before loading (tests). */
   struct tc_metrics_registry *metrics;
   int started; /* between tc_registry_start() and tc_registry_stop() */
+  /* Set while a net hook that a reload recreates runs create()/start():
+   * what it reads through config_get is re-read on every reload. */
+  int refreshing;
 };
 
 /* The modules loaded when neither the profile nor --module selects any. */
@@ -113,8 +121,15 @@ int tc_loader_load_one(struct tc_registry *reg, const struct tc_config *cfg,
  * destroyed, and -1 is returned with *err naming the module and vtable.
  * Transports are not touched: the core creates one instance per binding. */
 int tc_registry_start(struct tc_registry *reg, char **err);
-/* Stop, then destroy, every instance tc_registry_start() made, in exactly
- * the reverse order. Idempotent. */
+/* For preflight checks (`doctor`): create the net-hook instances only, in
+ * load order, without starting anything (no threads, no I/O), so that
+ * tc_registry_net_prepare() prepares handles exactly as the agent would.
+ * Same errors as tc_registry_start(); tc_registry_stop() destroys them.
+ * Instead of tc_registry_start(), never after it. */
+int tc_registry_create_nets(struct tc_registry *reg, char **err);
+/* Stop, then destroy, every instance tc_registry_start() (or
+ * tc_registry_create_nets()) made, in exactly the reverse order.
+ * Idempotent. */
 void tc_registry_stop(struct tc_registry *reg);
 
 /* Run the net-hook chain on a libcurl easy handle (see host->net_prepare):
@@ -133,6 +148,39 @@ int tc_registry_net_prepare(const struct tc_registry *reg, void *curl_easy,
  * while the registry is started. */
 int tc_registry_admin_state(const struct tc_registry *reg, const char *module,
                             char **json);
+
+/* ---- reload (SIGHUP) -----------------------------------------------------
+ * Net hooks flagged TC_NET_RECREATE_ON_RELOAD (ABI 1.3) get a new instance
+ * that reads `next` through host->config_get; the others keep theirs, and
+ * so do hooks and metrics sinks. Main thread. */
+struct tc_registry_reload;
+
+/* Point config_get at `next` and create+start the new net-hook instances.
+ * Returns 0, or -1 with *err naming the net hook and module; then nothing
+ * changed (config_get reads the previous configuration again). `next` must
+ * stay valid until the following reload committed (or exit). */
+int tc_registry_reload_prepare(struct tc_registry *reg,
+                               const struct tc_config *next,
+                               struct tc_registry_reload **out, char **err);
+/* Route prepare() calls to the new instances; stop and destroy the old
+ * ones once no prepare() runs on them. Frees r. Cannot fail. */
+void tc_registry_reload_commit(struct tc_registry *reg,
+                               struct tc_registry_reload *r);
+/* Undo a prepare: the new instances are stopped and destroyed and
+ * config_get reads the previous configuration. NULL is a no-op. */
+void tc_registry_reload_abort(struct tc_registry *reg,
+                              struct tc_registry_reload *r);
+/* How many net hooks a reload recreates. */
+size_t tc_registry_reloadable_nets(const struct tc_registry *reg);
+
+/* Settings a reload cannot apply to the modules that read them: for each
+ * key in `changed` that a module read through host->config_get in init(),
+ * or in the create()/start() of an instance no reload recreates, one entry
+ * "<key> (module <name>)" appended to *out (malloc()ed strings). 0, or -1
+ * on ENOMEM. */
+int tc_registry_fixed_settings(const struct tc_registry *reg,
+                               char *const *changed, size_t n, char ***out,
+                               size_t *out_count);
 
 /* Stop (if started), call fini() in reverse load order, release config
  * blocks and bookkeeping, and zero *reg. Modules stay mapped (resident). */

@@ -15,10 +15,24 @@ struct tc_module_entry {
   struct tc_registrar registrar; /* handed to init(); open only during it */
   int registering;               /* 1 while init() runs */
   char *reg_error;               /* first registrar refusal, malloc()ed */
-  /* config_get answers built on first use for the module's privileged
-   * keys (host_api.c), malloc()ed, freed with the entry. */
-  char *header_text[2];
+  /* host_api.c: every distinct string config_get returned (they stay valid
+   * until exit, also across reloads), and the keys read outside a
+   * refreshing net-hook create/start. Freed with the entry. */
+  char **interned;
+  size_t interned_count;
+  char **fixed_keys;
+  size_t fixed_key_count;
 };
+
+/* ---- reload.c ------------------------------------------------------------ */
+
+/* 1 when a reload recreates instances of this net hook (ABI 1.3 flag). */
+int tc_net_recreated_on_reload(const struct tc_net_vtable *vt);
+
+/* ---- host_api.c (also) --------------------------------------------------- */
+
+/* Release what host_api.c keeps in e. */
+void tc_host_release(struct tc_module_entry *e);
 
 /* printf into a malloc()ed string; NULL on ENOMEM. Any thread. */
 char *tc_loader_fmt(const char *fmt, ...) TC_PRINTF(1, 2);

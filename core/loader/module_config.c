@@ -274,7 +274,7 @@ static int mc_valid_env_name(const char *s) {
 
 /* Read a secret file (trailing whitespace trimmed). 0 or -1 + *why. */
 static int mc_read_secret_file(const char *path, char **out, const char **why) {
-  FILE *fp = fopen(path, "rb");
+  FILE *fp = fopen(path, "rbe");
   if (fp == NULL) {
     *why = strerror(errno);
     return -1;

@@ -94,7 +94,8 @@ static int rg_add_transport(struct tc_registrar *r,
   const char *name = RG_NAME(vt, struct tc_transport_vtable);
   struct tc_module_entry *e;
   int rc = rg_precheck(r, kind, vt, RG_SIZE(vt),
-                       sizeof(struct tc_transport_vtable), name, errmsg, &e);
+                       offsetof(struct tc_transport_vtable, admin_state), name,
+                       errmsg, &e);
   if (rc != TC_OK)
     return rc;
   if (vt->create == NULL)
@@ -159,8 +160,8 @@ static int rg_add_net(struct tc_registrar *r, const struct tc_net_vtable *vt,
   const char *kind = "net hook";
   const char *name = RG_NAME(vt, struct tc_net_vtable);
   struct tc_module_entry *e;
-  int rc = rg_precheck(r, kind, vt, RG_SIZE(vt), sizeof(struct tc_net_vtable),
-                       name, errmsg, &e);
+  int rc = rg_precheck(r, kind, vt, RG_SIZE(vt),
+                       offsetof(struct tc_net_vtable, flags), name, errmsg, &e);
   if (rc != TC_OK)
     return rc;
   if (vt->prepare == NULL)
@@ -249,6 +250,8 @@ void tc_registry_drop_owner(struct tc_registry *reg,
 }
 
 void tc_registry_free_tables(struct tc_registry *reg) {
+  for (size_t i = 0; i < reg->net_count; i++)
+    free(reg->nets[i].live);
   free(reg->transports);
   free(reg->hooks);
   free(reg->nets);

@@ -19,6 +19,7 @@
 #include "ops/http_reply.h"
 #include "ops/metrics_registry.h"
 #include "ops/readiness.h"
+#include "ops/reload_status.h"
 #include "tc/errors.h"
 #include "util/log.h"
 #include "util/redact.h"
@@ -69,29 +70,57 @@ static json_t *control_plane_json(const struct tc_config *cfg) {
   char origin[256] = "";
   if (cfg != NULL && cfg->cp_base_url != NULL)
     tc_url_origin(cfg->cp_base_url, origin, sizeof(origin));
-  return json_pack("{s:o,s:b,s:o,s:o,s:I,s:I}", "base_url",
-                   string_or_null(origin), "reachable", st.reached,
-                   "last_poll_at", rfc3339_or_null(st.last_poll_unix_ms),
-                   "last_error", string_or_null(st.last_error), "polls_total",
-                   (json_int_t)st.polls_total, "poll_errors_total",
-                   (json_int_t)st.poll_errors_total);
+  bool oom = false;
+  char *refusal = tc_cp_status_refusal(&st, &oom);
+  json_t *j = json_pack(
+      "{s:o,s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:I}", "base_url",
+      string_or_null(origin), "reachable", st.reached, "last_http_status",
+      st.last_http_status > 0 ? json_integer(st.last_http_status) : json_null(),
+      "refusal", string_or_null(refusal), "refused_status",
+      st.refused_status > 0 ? json_integer(st.refused_status) : json_null(),
+      "last_poll_at", rfc3339_or_null(st.last_poll_unix_ms),
+      "last_successful_poll_at", rfc3339_or_null(st.last_poll_ok_unix_ms),
+      "last_error", string_or_null(st.last_error), "polls_total",
+      (json_int_t)st.polls_total, "poll_errors_total",
+      (json_int_t)st.poll_errors_total);
+  free(refusal);
+  return j;
 }
 
-/* The proxy module's health checks, read back from its metric family
- * tunnel_client_proxy_healthy{route}: [{"route","healthy"}], empty when no
- * proxy is configured. */
+/* The proxy module's health checks, read back from its metric families:
+ * [{"route","healthy"}] for each route whose tunnel_client_proxy_configured
+ * is 1 now (a reload may have removed the proxy), empty when none is. */
+struct proxy_routes {
+  json_t *healthy;    /* {"route": true|false} from ..._proxy_healthy */
+  json_t *configured; /* {"route": true|false} from ..._proxy_configured */
+};
+
 static int proxy_health_visit(void *ud, const struct tc_metric_sample *s) {
-  if (strcmp(s->desc->name, "tunnel_client_proxy_healthy") == 0 &&
-      s->label_values != NULL && s->label_values[0] != NULL)
-    json_array_append_new(ud,
-                          json_pack("{s:s,s:b}", "route", s->label_values[0],
-                                    "healthy", s->value >= 1.0));
+  struct proxy_routes *pr = ud;
+  if (s->label_values == NULL || s->label_values[0] == NULL)
+    return TC_OK;
+  if (strcmp(s->desc->name, "tunnel_client_proxy_healthy") == 0)
+    json_object_set_new(pr->healthy, s->label_values[0],
+                        json_boolean(s->value >= 1.0));
+  else if (strcmp(s->desc->name, "tunnel_client_proxy_configured") == 0)
+    json_object_set_new(pr->configured, s->label_values[0],
+                        json_boolean(s->value >= 1.0));
   return TC_OK;
 }
 
 static json_t *proxy_health_json(void) {
+  struct proxy_routes pr = {json_object(), json_object()};
   json_t *arr = json_array();
-  tc_metrics_visit(tc_metrics_registry_global(), proxy_health_visit, arr);
+  tc_metrics_visit(tc_metrics_registry_global(), proxy_health_visit, &pr);
+  const char *route;
+  json_t *healthy;
+  json_object_foreach(pr.healthy, route, healthy) {
+    if (json_is_true(json_object_get(pr.configured, route)))
+      json_array_append_new(
+          arr, json_pack("{s:s,s:O}", "route", route, "healthy", healthy));
+  }
+  json_decref(pr.healthy);
+  json_decref(pr.configured);
   return arr;
 }
 
@@ -128,6 +157,8 @@ enum MHD_Result tc_ops_api_status(const struct tc_ops_request *rq) {
       control_plane_json(ctx->cfg), "log_level",
       tc_log_level_name(tc_log_get_level()), "modules", modules_json(ctx->reg));
   json_object_set_new(j, "proxy_health", proxy_health_json());
+  json_t *reload = tc_reload_status_json();
+  json_object_set_new(j, "reload", reload != NULL ? reload : json_null());
   return tc_ops_reply_json(rq->c, MHD_HTTP_OK, j);
 }
 
@@ -167,22 +198,60 @@ static json_t *target_json(const struct tc_binding *b) {
   return json_string("");
 }
 
-static json_t *channel_json(const struct tc_ops_context *ctx, size_t i) {
+/* Redact every string value in `v`, in place. 0, or -1 on ENOMEM. */
+static int redact_strings(json_t *v) {
+  if (json_is_string(v)) {
+    char *clean = tc_redact(json_string_value(v));
+    int rc = clean != NULL ? json_string_set(v, clean) : -1;
+    free(clean);
+    return rc;
+  }
+  if (json_is_array(v)) {
+    size_t i;
+    json_t *x;
+    json_array_foreach(v, i, x) {
+      if (redact_strings(x) != 0)
+        return -1;
+    }
+  } else if (json_is_object(v)) {
+    const char *k;
+    json_t *x;
+    json_object_foreach(v, k, x) {
+      if (redact_strings(x) != 0)
+        return -1;
+    }
+  }
+  return 0;
+}
+
+static json_t *channel_json(struct tc_dispatch_routes *view, size_t i) {
   struct tc_dispatch_channel_info info;
-  if (tc_dispatcher_channel_info(ctx->disp, i, &info) != 0)
+  if (tc_dispatch_view_info(view, i, &info) != 0)
     return NULL;
   const char *probe = "none";
   char *detail = NULL;
   if (info.has_probe) {
-    if (!tc_readiness_channel_probed(ctx->readiness, i)) {
+    if (!info.probed) {
       probe = "pending";
     } else {
-      int rc = tc_dispatcher_channel_probe(ctx->disp, i, &detail);
+      int rc = tc_dispatch_view_probe(view, i, &detail);
       probe = rc == TC_OK ? "ok" : rc == TC_AGAIN ? "pending" : "failed";
       if (rc < 0 && detail == NULL)
         detail = strdup(tc_strerror(rc));
     }
   }
+  /* The transport's own state (e.g. a stdio child's last stderr lines),
+   * every string redacted like a log line. */
+  json_t *state = NULL;
+  char *text = NULL;
+  if (tc_dispatch_view_admin_state(view, i, &text) == TC_OK && text != NULL) {
+    state = json_loads(text, 0, NULL);
+    if (!json_is_object(state) || redact_strings(state) != 0) {
+      json_decref(state);
+      state = NULL;
+    }
+  }
+  free(text);
   json_t *j = json_pack("{s:s,s:s,s:o,s:I,s:I,s:I,s:o,s:s,s:o}", "name",
                         info.name, "transport", info.transport, "target",
                         target_json(info.binding), "in_flight",
@@ -192,6 +261,10 @@ static json_t *channel_json(const struct tc_ops_context *ctx, size_t i) {
                         string_or_null(info.last_error), "probe", probe,
                         "probe_detail", string_or_null(detail));
   free(detail);
+  if (j != NULL && state != NULL)
+    json_object_set_new(j, "state", state);
+  else
+    json_decref(state);
   return j;
 }
 
@@ -199,12 +272,14 @@ enum MHD_Result tc_ops_api_channels(const struct tc_ops_request *rq) {
   if (!get_only(rq))
     return tc_ops_reply_method_not_allowed(rq->c, rq->url, "GET, HEAD");
   json_t *arr = json_array();
-  size_t n = tc_dispatcher_channel_count(rq->ctx->disp);
+  struct tc_dispatch_routes *view = tc_dispatcher_view(rq->ctx->disp);
+  size_t n = tc_dispatch_view_count(view);
   for (size_t i = 0; i < n; i++) {
-    json_t *ch = channel_json(rq->ctx, i);
+    json_t *ch = channel_json(view, i);
     if (ch != NULL)
       json_array_append_new(arr, ch);
   }
+  tc_dispatch_view_release(view);
   return tc_ops_reply_json(rq->c, MHD_HTTP_OK,
                            json_pack("{s:o}", "channels", arr));
 }

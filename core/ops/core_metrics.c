@@ -85,6 +85,27 @@ static void register_all(void) {
   m->post_retries = reg("tunnel_client_response_post_retries_total",
                         "Response POSTs retried after a retryable failure.",
                         TC_METRIC_COUNTER, NULL);
+  static const char *const reason[] = {"reason", NULL};
+  m->posts_abandoned =
+      reg("tunnel_client_response_posts_abandoned_total",
+          "Terminal responses the agent gave up posting, by reason: "
+          "deadline (the command's deadline passed), budget (no deadline "
+          "and the retry budget ran out), shutdown (the shutdown grace ran "
+          "out), rejected (the control plane refused it: 400, 401, 403, "
+          "413, 500...), error (it could not be sent at all).",
+          TC_METRIC_COUNTER, reason);
+  m->reloads = reg("tunnel_client_config_reloads_total",
+                   "Configuration reloads (SIGHUP) by result: ok, error.",
+                   TC_METRIC_COUNTER, result);
+  m->last_reload_ok =
+      reg("tunnel_client_config_last_reload_successful",
+          "0 when the last configuration reload was refused (the running "
+          "configuration stayed), else 1.",
+          TC_METRIC_GAUGE, NULL);
+  tc_metric_set(m->last_reload_ok, NULL, 1);
+  static const char *const reload_results[] = {"ok", "error"};
+  for (size_t i = 0; i < 2; i++)
+    tc_metric_add(m->reloads, &reload_results[i], 0);
   m->reply_bytes =
       reg("tunnel_client_mcp_reply_bytes",
           "Bytes of MCP replies held now (received or waiting to be "
@@ -106,6 +127,10 @@ static void register_all(void) {
                                         "network_error"};
   for (size_t i = 0; i < sizeof(results) / sizeof(results[0]); i++)
     tc_metric_add(m->polls, &results[i], 0);
+  static const char *const reasons[] = {"deadline", "budget", "shutdown",
+                                        "rejected", "error"};
+  for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+    tc_metric_add(m->posts_abandoned, &reasons[i], 0);
   tc_metric_set(m->reply_bytes, NULL, 0);
   tc_metric_set(m->reply_budget_limit, NULL, (double)TC_REPLY_BUDGET_DEFAULT);
   tc_metric_add(m->reply_budget_refusals, NULL, 0);

@@ -21,9 +21,12 @@ struct tc_core_metrics {
   struct tc_metric *workers;               /* gauge */
   struct tc_metric *mcp_call_duration;     /* histogram {channel} */
   struct tc_metric *post_retries;          /* counter */
+  struct tc_metric *posts_abandoned;       /* counter {reason} */
   struct tc_metric *last_poll_success;     /* gauge, unix seconds */
   struct tc_metric *ready;                 /* gauge 1/0 */
   struct tc_metric *build_info;            /* gauge {version} = 1 */
+  struct tc_metric *reloads;               /* counter {result} */
+  struct tc_metric *last_reload_ok;        /* gauge 1/0 */
   struct tc_metric *reply_bytes;           /* gauge: reply budget in use */
   struct tc_metric *reply_budget_limit;    /* gauge: the budget */
   struct tc_metric *reply_budget_refusals; /* counter */

@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@
 #include "ops/ui_routes.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/host_pattern.h"
 #include "util/http_server.h"
 #include "util/log.h"
 #include "util/net_listen.h"
@@ -48,13 +50,16 @@
 
 struct tc_health_server {
   struct MHD_Daemon *mhd;
-  struct tc_ops_context ctx; /* copied at start; pointers borrowed */
-  int allow_remote;          /* --allow-remote-ui */
-  char own_host[256];        /* from the base URL, brackets stripped */
+  struct tc_ops_context ctx;       /* copied at start; pointers borrowed */
+  atomic_bool allow_remote;        /* --allow-remote-ui; reloadable */
+  struct tc_host_pattern *allowed; /* --health.allowed-hosts */
+  size_t nallowed;
+  char own_host[256]; /* from the base URL, brackets stripped */
   char own_port[8];
   char *base_url;
-  char *url_file;  /* NULL when not configured */
-  char *unix_path; /* NULL for TCP */
+  char *url_file;           /* NULL when not configured */
+  struct tc_file_id url_id; /* the URL file as we wrote it */
+  char *unix_path;          /* NULL for TCP */
   dev_t sock_dev;
   ino_t sock_ino;
 };
@@ -131,13 +136,30 @@ static void local_address(struct MHD_Connection *c, char *out, size_t len) {
   }
 }
 
-/* DNS-rebinding guard: Host must name this listener. */
+static int allowed_by_config(const struct tc_health_server *srv, const char *h,
+                             size_t hn, const char *port) {
+  unsigned pn = 80;
+  if (port[0] != '\0') {
+    if (strlen(port) > 5)
+      return 0;
+    pn = (unsigned)strtoul(port, NULL, 10);
+  }
+  for (size_t i = 0; i < srv->nallowed; i++)
+    if (tc_host_pattern_match(&srv->allowed[i], h, hn, pn))
+      return 1;
+  return 0;
+}
+
+/* DNS-rebinding guard: Host must name this listener, or be one of the
+ * --health.allowed-hosts. */
 static int host_allowed(const struct tc_health_server *srv,
                         struct MHD_Connection *c, const char *host) {
   const char *h, *port;
   size_t hn;
   if (host == NULL || split_host(host, &h, &hn, &port) != 0)
     return 0;
+  if (allowed_by_config(srv, h, hn, port))
+    return 1;
   if (srv->unix_path != NULL) /* no port: any loopback name */
     return is_loopback_name(h, hn);
   const char *want = srv->own_port;
@@ -178,7 +200,9 @@ static int is_safe_method(const char *m) {
 }
 
 /* Same-origin guard for state-changing methods: Origin absent, or
- * "http://<Host>" (Host was already checked); no cross-site fetch. */
+ * "http://<Host>" or "https://<Host>" (Host was already checked; https is
+ * what a browser sends through a TLS-terminating proxy that forwards the
+ * name); no cross-site fetch. */
 static int origin_allowed(struct MHD_Connection *c, const char *host) {
   const char *site =
       MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
@@ -188,9 +212,12 @@ static int origin_allowed(struct MHD_Connection *c, const char *host) {
       MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ORIGIN);
   if (origin == NULL)
     return 1;
-  if (strncmp(origin, "http://", 7) != 0 || host == NULL)
+  if (host == NULL)
     return 0;
-  return ascii_ieq(origin + 7, strlen(origin + 7), host);
+  size_t skip = strncmp(origin, "http://", 7) == 0    ? 7
+                : strncmp(origin, "https://", 8) == 0 ? 8
+                                                      : 0;
+  return skip != 0 && ascii_ieq(origin + skip, strlen(origin + skip), host);
 }
 
 /* ---- routes -------------------------------------------------------------- */
@@ -289,14 +316,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 
   const char *host =
       MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
-  if (!host_allowed(srv, c, host))
+  const struct route *r = find_route(url);
+  int admin = r == NULL || r->cls == ROUTE_ADMIN;
+  /* Probes and scrapes come by pod IP, Service name or a mapped port:
+   * the read-only public routes answer whatever the Host. */
+  int probe = !admin && is_safe_method(method);
+  if (!probe && !host_allowed(srv, c, host))
     return tc_ops_reply_error(
         c, url, MHD_HTTP_FORBIDDEN,
         "forbidden: the Host header does not name this listener (use the "
-        "address in the health URL file, or localhost)");
-  const struct route *r = find_route(url);
-  int admin = r == NULL || r->cls == ROUTE_ADMIN;
-  if (admin && !srv->allow_remote && !peer_is_loopback(srv, c))
+        "address in the health URL file or localhost, or add the name to "
+        "--health.allowed-hosts)");
+  if (admin && !atomic_load(&srv->allow_remote) && !peer_is_loopback(srv, c))
     return tc_ops_reply_error(
         c, url, MHD_HTTP_FORBIDDEN,
         "admin UI is restricted to loopback; set --allow-remote-ui to "
@@ -453,6 +484,28 @@ static int start_daemon(struct tc_health_server *srv, int fd, int family,
   return 0;
 }
 
+/* --health.allowed-hosts (validated by the config loader) into patterns. */
+static int load_allowed_hosts(struct tc_health_server *srv,
+                              const struct tc_config *cfg, char **err) {
+  if (cfg->health_allowed_host_count == 0)
+    return 0;
+  srv->allowed = calloc(cfg->health_allowed_host_count, sizeof(*srv->allowed));
+  if (srv->allowed == NULL)
+    return tc_set_error(err, "start health listener: out of memory");
+  for (size_t i = 0; i < cfg->health_allowed_host_count; i++) {
+    const char *why = NULL;
+    if (tc_host_pattern_parse(cfg->health_allowed_hosts[i], &srv->allowed[i],
+                              &why) != 0) {
+      free(srv->allowed);
+      srv->allowed = NULL;
+      return tc_set_error(err, "--health.allowed-hosts entry \"%s\": %s",
+                          cfg->health_allowed_hosts[i], why);
+    }
+  }
+  srv->nallowed = cfg->health_allowed_host_count;
+  return 0;
+}
+
 int tc_health_start(struct tc_health_server **out, const struct tc_config *cfg,
                     char **err) {
   return tc_health_start_ops(out, cfg, NULL, err);
@@ -467,7 +520,11 @@ int tc_health_start_ops(struct tc_health_server **out,
     return tc_set_error(err, "start health listener: out of memory");
   if (ctx != NULL)
     srv->ctx = *ctx;
-  srv->allow_remote = cfg->allow_remote_ui;
+  atomic_init(&srv->allow_remote, cfg->allow_remote_ui);
+  if (load_allowed_hosts(srv, cfg, err) != 0) {
+    free(srv);
+    return -1;
+  }
   int fd = -1, family = AF_UNIX;
   const char *where;
   if (cfg->health_unix_socket != NULL && cfg->health_unix_socket[0] != '\0') {
@@ -477,6 +534,7 @@ int tc_health_start_ops(struct tc_health_server **out,
       if (srv->unix_path == NULL)
         tc_set_error(err, "start health listener: out of memory");
       free(srv->unix_path);
+      free(srv->allowed);
       free(srv);
       return -1;
     }
@@ -488,6 +546,7 @@ int tc_health_start_ops(struct tc_health_server **out,
     where =
         cfg->health_listen_addr ? cfg->health_listen_addr : "127.0.0.1:8080";
     if (bind_tcp(where, &fd, &family, &srv->base_url, err) != 0) {
+      free(srv->allowed);
       free(srv);
       return -1;
     }
@@ -506,8 +565,9 @@ int tc_health_start_ops(struct tc_health_server **out,
     srv->url_file = strdup(cfg->health_url_file);
     char *why = NULL;
     if (srv->url_file == NULL ||
-        tc_fs_write_atomic(srv->url_file, srv->base_url, strlen(srv->base_url),
-                           0600, &why) != 0) {
+        tc_fs_write_atomic_id(srv->url_file, srv->base_url,
+                              strlen(srv->base_url), 0600, &srv->url_id,
+                              &why) != 0) {
       tc_set_error(err, "health URL file (--health.url-file): %s",
                    why ? why : "out of memory");
       free(why);
@@ -528,6 +588,7 @@ fail_fd:
   remove_socket_file(srv);
   free(srv->unix_path);
   free(srv->base_url);
+  free(srv->allowed);
   free(srv);
   return -1;
 }
@@ -544,9 +605,11 @@ int tc_health_start_unbound(struct tc_health_server **out,
   }
   if (ctx != NULL)
     srv->ctx = *ctx;
-  srv->allow_remote = cfg->allow_remote_ui;
+  atomic_init(&srv->allow_remote, cfg->allow_remote_ui);
   remember_own_address(srv);
-  if (srv->own_port[0] == '\0') {
+  if (load_allowed_hosts(srv, cfg, err) != 0) {
+    /* *err is set */
+  } else if (srv->own_port[0] == '\0') {
     tc_set_error(err,
                  "start health listener: %s is not an http://host:port "
                  "address",
@@ -556,6 +619,7 @@ int tc_health_start_unbound(struct tc_health_server **out,
     return 0;
   }
   free(srv->base_url);
+  free(srv->allowed);
   free(srv);
   return -1;
 }
@@ -570,6 +634,26 @@ int tc_health_run(struct tc_health_server *srv, int timeout_ms) {
   return MHD_run_wait(srv->mhd, timeout_ms) == MHD_YES ? 0 : -1;
 }
 
+void tc_health_set_allow_remote(struct tc_health_server *srv, bool allow) {
+  if (srv != NULL)
+    atomic_store(&srv->allow_remote, allow);
+}
+
+int tc_health_file_ids(const struct tc_health_server *srv,
+                       struct tc_file_id *url_file, struct tc_file_id *socket) {
+  int have = 0;
+  if (srv != NULL && srv->url_file != NULL) {
+    *url_file = srv->url_id;
+    have |= TC_HEALTH_HAS_URL_FILE;
+  }
+  if (srv != NULL && srv->unix_path != NULL) {
+    socket->dev = srv->sock_dev;
+    socket->ino = srv->sock_ino;
+    have |= TC_HEALTH_HAS_SOCKET;
+  }
+  return have;
+}
+
 const char *tc_health_base_url(const struct tc_health_server *srv) {
   return srv ? srv->base_url : NULL;
 }
@@ -579,12 +663,23 @@ void tc_health_stop(struct tc_health_server *srv) {
     return;
   if (srv->mhd != NULL)
     MHD_stop_daemon(srv->mhd); /* also closes the listening socket */
-  if (srv->url_file != NULL && tc_fs_remove_if_exists(srv->url_file) != 0)
+  /* Only while it is still the file we wrote: another agent given the
+   * same --health.url-file may have replaced it with its own. */
+  int gone = srv->url_file != NULL
+                 ? tc_fs_remove_if_same(srv->url_file, srv->url_id.dev,
+                                        srv->url_id.ino)
+                 : 0;
+  if (gone < 0)
     tc_log(TC_LOG_WARN, "health", "could not remove the health URL file",
+           "path", srv->url_file, "error", strerror(errno), NULL);
+  else if (gone > 0)
+    tc_log(TC_LOG_WARN, "health",
+           "health URL file was replaced by another process; left in place",
            "path", srv->url_file, NULL);
   remove_socket_file(srv);
   free(srv->url_file);
   free(srv->unix_path);
   free(srv->base_url);
+  free(srv->allowed);
   free(srv);
 }

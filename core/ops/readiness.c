@@ -1,5 +1,12 @@
 /* ops/readiness.c — the startup probe runner and the /readyz verdict (see
- * readiness.h). */
+ * readiness.h).
+ *
+ * The runner works on views of the dispatcher's channels (dispatcher.h): it
+ * probes every instance whose startup probe has not run, marks it probed
+ * (the mark lives on the instance, so a channel a reload keeps is not
+ * probed again), and sleeps until tc_readiness_probe_new() wakes it after
+ * a reload. "Startup probes finished" means: every channel of the current
+ * view is marked. */
 #include "ops/readiness.h"
 
 #include <errno.h>
@@ -23,13 +30,13 @@
 struct tc_readiness {
   const struct tc_registry *reg;
   struct tc_dispatcher *disp;
-  size_t channels;
-  atomic_bool *probed; /* per channel: startup probe finished */
   pthread_mutex_t mu;
-  pthread_cond_t cond; /* runner finished */
-  bool finished;       /* guarded by mu */
+  pthread_cond_t work; /* the runner: a new pass was asked for, or stop */
+  pthread_cond_t done; /* waiters: a probe finished */
+  unsigned pending;    /* passes asked for; guarded by mu */
+  bool stopping;       /* guarded by mu */
   pthread_t thread;
-  bool started;
+  atomic_bool started; /* the runner exists (set before the ops listener) */
 };
 
 int tc_readiness_new(struct tc_readiness **out, const struct tc_registry *reg,
@@ -40,31 +47,39 @@ int tc_readiness_new(struct tc_readiness **out, const struct tc_registry *reg,
     return -1;
   r->reg = reg;
   r->disp = d;
-  r->channels = tc_dispatcher_channel_count(d);
-  r->probed = calloc(r->channels ? r->channels : 1, sizeof(*r->probed));
-  if (r->probed == NULL) {
-    free(r);
-    return -1;
-  }
-  for (size_t i = 0; i < r->channels; i++)
-    atomic_init(&r->probed[i], false);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   pthread_mutex_init(&r->mu, NULL);
-  pthread_cond_init(&r->cond, &ca);
+  pthread_cond_init(&r->work, &ca);
+  pthread_cond_init(&r->done, &ca);
   pthread_condattr_destroy(&ca);
+  atomic_init(&r->started, false);
   *out = r;
   return 0;
 }
 
-static void *runner_main(void *arg) {
-  struct tc_readiness *r = arg;
-  for (size_t i = 0; i < r->channels; i++) {
+/* 1 when every channel of the current view had its startup probe. */
+static bool all_probed(struct tc_readiness *r) {
+  struct tc_dispatch_routes *v = tc_dispatcher_view(r->disp);
+  bool all = true;
+  for (size_t i = 0; all && i < tc_dispatch_view_count(v); i++) {
     struct tc_dispatch_channel_info info;
-    tc_dispatcher_channel_info(r->disp, i, &info);
+    all = tc_dispatch_view_info(v, i, &info) == 0 && info.probed;
+  }
+  tc_dispatch_view_release(v);
+  return all;
+}
+
+/* One pass over the current view: probe what was never probed. */
+static void probe_pass(struct tc_readiness *r) {
+  struct tc_dispatch_routes *v = tc_dispatcher_view(r->disp);
+  for (size_t i = 0; i < tc_dispatch_view_count(v); i++) {
+    struct tc_dispatch_channel_info info;
+    if (tc_dispatch_view_info(v, i, &info) != 0 || info.probed)
+      continue;
     char *detail = NULL;
-    int rc = tc_dispatcher_channel_probe(r->disp, i, &detail);
+    int rc = tc_dispatch_view_probe(v, i, &detail);
     if (rc != TC_ENOTSUP) {
       const char *what = rc == TC_OK      ? "mcp startup probe ok"
                          : rc == TC_AGAIN ? "mcp startup probe still pending"
@@ -74,16 +89,34 @@ static void *runner_main(void *arg) {
              NULL);
     }
     free(detail);
-    atomic_store(&r->probed[i], true);
+    tc_dispatch_view_mark_probed(v, i);
+    pthread_mutex_lock(&r->mu);
+    pthread_cond_broadcast(&r->done);
+    pthread_mutex_unlock(&r->mu);
   }
+  tc_dispatch_view_release(v);
+}
+
+static void *runner_main(void *arg) {
+  struct tc_readiness *r = arg;
   pthread_mutex_lock(&r->mu);
-  r->finished = true;
-  pthread_cond_broadcast(&r->cond);
+  for (;;) {
+    while (r->pending == 0 && !r->stopping)
+      pthread_cond_wait(&r->work, &r->mu);
+    if (r->stopping)
+      break;
+    r->pending = 0;
+    pthread_mutex_unlock(&r->mu);
+    probe_pass(r);
+    pthread_mutex_lock(&r->mu);
+    pthread_cond_broadcast(&r->done);
+  }
   pthread_mutex_unlock(&r->mu);
   return NULL;
 }
 
 int tc_readiness_start_probes(struct tc_readiness *r, char **err) {
+  r->pending = 1;
   int rc = pthread_create(&r->thread, NULL, runner_main, r);
   if (rc != 0) {
     if (asprintf(err, "cannot start the startup probe thread: %s",
@@ -91,8 +124,17 @@ int tc_readiness_start_probes(struct tc_readiness *r, char **err) {
       *err = NULL;
     return -1;
   }
-  r->started = true;
+  atomic_store(&r->started, true);
   return 0;
+}
+
+void tc_readiness_probe_new(struct tc_readiness *r) {
+  if (r == NULL)
+    return;
+  pthread_mutex_lock(&r->mu);
+  r->pending++;
+  pthread_cond_signal(&r->work);
+  pthread_mutex_unlock(&r->mu);
 }
 
 bool tc_readiness_wait_probes(struct tc_readiness *r, int timeout_ms) {
@@ -104,18 +146,26 @@ bool tc_readiness_wait_probes(struct tc_readiness *r, int timeout_ms) {
     until.tv_sec++;
     until.tv_nsec -= 1000000000L;
   }
-  pthread_mutex_lock(&r->mu);
-  while (!r->finished && r->started) {
-    if (pthread_cond_timedwait(&r->cond, &r->mu, &until) == ETIMEDOUT)
-      break;
+  for (;;) {
+    if (all_probed(r))
+      return true;
+    pthread_mutex_lock(&r->mu);
+    /* A probe that finished between the check and here broadcast before
+     * we waited: bound each wait so it is seen on the next round. */
+    struct timespec slice;
+    clock_gettime(CLOCK_MONOTONIC, &slice);
+    slice.tv_nsec += 50 * 1000000L;
+    if (slice.tv_nsec >= 1000000000L) {
+      slice.tv_sec++;
+      slice.tv_nsec -= 1000000000L;
+    }
+    bool last = slice.tv_sec > until.tv_sec || (slice.tv_sec == until.tv_sec &&
+                                                slice.tv_nsec >= until.tv_nsec);
+    int rc = pthread_cond_timedwait(&r->done, &r->mu, last ? &until : &slice);
+    pthread_mutex_unlock(&r->mu);
+    if (last && rc == ETIMEDOUT)
+      return all_probed(r);
   }
-  bool done = r->finished;
-  pthread_mutex_unlock(&r->mu);
-  return done;
-}
-
-bool tc_readiness_channel_probed(struct tc_readiness *r, size_t i) {
-  return r != NULL && i < r->channels && atomic_load(&r->probed[i]);
 }
 
 /* Append a reason (takes ownership); -1 on ENOMEM. */
@@ -165,17 +215,30 @@ static int check_hooks(const struct tc_registry *reg,
   return 0;
 }
 
+/* Stages 2 and 3 on one view, so a reload between them cannot mix sets. */
 static int check_channels(struct tc_readiness *r,
                           struct tc_readiness_verdict *v,
                           struct tc_sbuf *notes) {
-  for (size_t i = 0; i < r->channels; i++) {
+  struct tc_dispatch_routes *view = tc_dispatcher_view(r->disp);
+  size_t n = tc_dispatch_view_count(view);
+  int rc = 0;
+  bool probes_done = atomic_load(&r->started);
+  for (size_t i = 0; probes_done && i < n; i++) {
+    struct tc_dispatch_channel_info info;
+    probes_done = tc_dispatch_view_info(view, i, &info) == 0 && info.probed;
+  }
+  if (!probes_done) {
+    rc = add_reason(v, strdup("mcp startup probe pending"));
+    n = 0;
+  }
+  for (size_t i = 0; rc == 0 && i < n; i++) {
     char *detail = NULL;
-    int rc = tc_dispatcher_channel_probe(r->disp, i, &detail);
-    if (rc == TC_ENOTSUP) {
+    int prc = tc_dispatch_view_probe(view, i, &detail);
+    if (prc == TC_ENOTSUP) {
       free(detail);
       continue;
     }
-    if (rc == TC_OK) {
+    if (prc == TC_OK) {
       if (detail != NULL && detail[0] != '\0') {
         if (notes->len > 0)
           tc_sbuf_puts(notes, "; ");
@@ -186,12 +249,12 @@ static int check_channels(struct tc_readiness *r,
     }
     char *text = detail;
     if (text == NULL)
-      text = rc == TC_AGAIN ? strdup("mcp startup probe pending")
-                            : fmt("mcp probe failed: %s", tc_strerror(rc));
-    if (add_reason(v, text) != 0)
-      return -1;
+      text = prc == TC_AGAIN ? strdup("mcp startup probe pending")
+                             : fmt("mcp probe failed: %s", tc_strerror(prc));
+    rc = add_reason(v, text);
   }
-  return 0;
+  tc_dispatch_view_release(view);
+  return rc;
 }
 
 static int check_control_plane(struct tc_readiness_verdict *v) {
@@ -201,30 +264,19 @@ static int check_control_plane(struct tc_readiness_verdict *v) {
     return add_reason(v,
                       fmt("control plane not reached: %s",
                           st.last_error[0] ? st.last_error : "no answer yet"));
-  if (st.rejected) {
-    char *s = NULL;
-    if (asprintf(&s, "control plane rejected the API key (HTTP %d)",
-                 st.last_http_status) < 0)
-      s = NULL;
-    return add_reason(v, s);
-  }
-  return 0;
+  bool oom = false;
+  char *refusal = tc_cp_status_refusal(&st, &oom);
+  if (oom)
+    return -1;
+  return refusal != NULL ? add_reason(v, refusal) : 0;
 }
 
 int tc_readiness_check(struct tc_readiness *r, struct tc_readiness_verdict *v) {
   memset(v, 0, sizeof(*v));
   struct tc_sbuf notes = TC_SBUF_INIT;
   int rc = check_hooks(r->reg, v);
-  bool probes_done = true;
-  if (rc == 0) {
-    pthread_mutex_lock(&r->mu);
-    probes_done = r->finished;
-    pthread_mutex_unlock(&r->mu);
-    if (!probes_done)
-      rc = add_reason(v, strdup("mcp startup probe pending"));
-    else
-      rc = check_channels(r, v, &notes);
-  }
+  if (rc == 0)
+    rc = check_channels(r, v, &notes);
   if (rc == 0)
     rc = check_control_plane(v);
   char *note = tc_sbuf_finish(&notes);
@@ -261,10 +313,15 @@ void tc_readiness_verdict_clear(struct tc_readiness_verdict *v) {
 void tc_readiness_free(struct tc_readiness *r) {
   if (r == NULL)
     return;
-  if (r->started)
+  if (atomic_load(&r->started)) {
+    pthread_mutex_lock(&r->mu);
+    r->stopping = true;
+    pthread_cond_signal(&r->work);
+    pthread_mutex_unlock(&r->mu);
     pthread_join(r->thread, NULL);
-  pthread_cond_destroy(&r->cond);
+  }
+  pthread_cond_destroy(&r->work);
+  pthread_cond_destroy(&r->done);
   pthread_mutex_destroy(&r->mu);
-  free(r->probed);
   free(r);
 }

@@ -3,17 +3,23 @@
  *
  * Order, first failing stage wins (503 with its reason):
  *   1. every hook's readiness() (TC_AGAIN or < 0);
- *   2. the startup probe runner has not finished: "mcp startup probe pending";
+ *   2. a channel's startup probe has not run yet: "mcp startup probe
+ *      pending" (also right after a reload added or replaced a channel);
  *   3. each channel's probe() (TC_AGAIN or < 0; a TC_OK detail is a note);
  *   4. the control plane: "control plane not reached: <last error>" until
- *      its first HTTP answer, "control plane rejected the API key (HTTP
- *      401)" while it answers 401/403;
+ *      its first HTTP answer, then, while its latest definitive answer
+ *      refuses this agent (cp_status.h), what the refusal means and what
+ *      to check: "control plane rejected the API key (HTTP 401): ...",
+ *      "... refuses this tunnel to the API key (HTTP 403): ...", "...
+ *      does not know this tunnel id (HTTP 404): ...";
  * then 200 "ready" or "ready (<note>; <note>)".
  *
- * The runner is one background thread that calls every channel's probe()
- * once, in config order (each may block up to the transport's own probe
- * timeout, or the startup wait). Threads: new/start/free on the main
- * thread; check and the waits from any thread. */
+ * The runner is one background thread that calls the probe() of every
+ * channel whose startup probe has not run yet, in config order (each may
+ * block up to the transport's own probe timeout, or the startup wait), then
+ * sleeps until a reload brings new channels (tc_readiness_probe_new).
+ * Threads: new/start/probe_new/free on the main thread; check and the
+ * waits from any thread. */
 #ifndef TC_OPS_READINESS_H
 #define TC_OPS_READINESS_H
 
@@ -30,10 +36,11 @@ int tc_readiness_new(struct tc_readiness **out, const struct tc_registry *reg,
                      struct tc_dispatcher *d);
 /* Start the startup probe runner. 0, or -1 with *err (malloc()ed). */
 int tc_readiness_start_probes(struct tc_readiness *r, char **err);
-/* Wait up to timeout_ms for the runner to finish; true when it has. */
+/* Wait up to timeout_ms until every current channel had its startup probe;
+ * true when they all had. */
 bool tc_readiness_wait_probes(struct tc_readiness *r, int timeout_ms);
-/* True once the runner finished channel i's startup probe. */
-bool tc_readiness_channel_probed(struct tc_readiness *r, size_t i);
+/* After a reload committed new channels: probe those not probed yet. */
+void tc_readiness_probe_new(struct tc_readiness *r);
 
 struct tc_readiness_verdict {
   bool ready;
@@ -46,8 +53,9 @@ struct tc_readiness_verdict {
 int tc_readiness_check(struct tc_readiness *r, struct tc_readiness_verdict *v);
 void tc_readiness_verdict_clear(struct tc_readiness_verdict *v);
 
-/* Join the runner (it may still be in a probe: bounded by the probe and
- * startup-wait timeouts) and free. Call before the dispatcher is freed.
+/* Stop and join the runner (it may still be in a probe: bounded by the
+ * probe and startup-wait timeouts) and free. Call before the dispatcher is
+ * freed.
  * NULL is a no-op. */
 void tc_readiness_free(struct tc_readiness *r);
 

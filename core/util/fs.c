@@ -34,6 +34,11 @@ static int write_fully(int fd, const char *p, size_t n) {
 
 int tc_fs_write_atomic(const char *path, const void *data, size_t len,
                        mode_t mode, char **err) {
+  return tc_fs_write_atomic_id(path, data, len, mode, NULL, err);
+}
+
+int tc_fs_write_atomic_id(const char *path, const void *data, size_t len,
+                          mode_t mode, struct tc_file_id *id, char **err) {
   if (path == NULL || path[0] == '\0') {
     errno = EINVAL;
     set_err(err, "write", "(empty path)", EINVAL);
@@ -57,8 +62,9 @@ int tc_fs_write_atomic(const char *path, const void *data, size_t len,
     return -1;
   }
   int rc = -1, e = 0;
+  struct stat st;
   if (fchmod(fd, mode) != 0 || write_fully(fd, data, len) != 0 ||
-      fsync(fd) != 0) {
+      fsync(fd) != 0 || fstat(fd, &st) != 0) {
     e = errno;
     close(fd);
   } else if (close(fd) != 0) {
@@ -67,6 +73,10 @@ int tc_fs_write_atomic(const char *path, const void *data, size_t len,
     e = errno;
   } else {
     rc = 0;
+    if (id != NULL) {
+      id->dev = st.st_dev;
+      id->ino = st.st_ino;
+    }
     /* Make the rename itself durable; failure here is not fatal. */
     char *dir = dirlen ? strndup(path, dirlen) : strdup(".");
     int dfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
@@ -88,6 +98,19 @@ int tc_fs_write_atomic(const char *path, const void *data, size_t len,
 int tc_fs_remove_if_exists(const char *path) {
   if (path == NULL || path[0] == '\0')
     return 0;
+  if (unlink(path) == 0 || errno == ENOENT)
+    return 0;
+  return -1;
+}
+
+int tc_fs_remove_if_same(const char *path, dev_t dev, ino_t ino) {
+  if (path == NULL || path[0] == '\0')
+    return 0;
+  struct stat st;
+  if (lstat(path, &st) != 0)
+    return errno == ENOENT ? 0 : -1;
+  if (st.st_dev != dev || st.st_ino != ino)
+    return 1;
   if (unlink(path) == 0 || errno == ENOENT)
     return 0;
   return -1;

@@ -15,6 +15,24 @@
 int tc_fs_write_atomic(const char *path, const void *data, size_t len,
                        mode_t mode, char **err);
 
+/* The identity of a file we wrote, to remove it later only if the path
+ * still names it (another process may have replaced it meanwhile). */
+struct tc_file_id {
+  dev_t dev;
+  ino_t ino;
+};
+
+/* tc_fs_write_atomic() that also reports the identity of the new file. */
+int tc_fs_write_atomic_id(const char *path, const void *data, size_t len,
+                          mode_t mode, struct tc_file_id *id, char **err);
+
+/* unlink(path) only while it names the file (dev, ino): 0 when removed or
+ * missing, 1 when the path names another file (left alone), -1 on error
+ * (errno). Uses only lstat() and unlink(), so it is safe on a thread that
+ * is about to _exit(). A replacement between the two calls cannot be
+ * ruled out: the window is one system call wide. */
+int tc_fs_remove_if_same(const char *path, dev_t dev, ino_t ino);
+
 /* unlink(path); a missing file counts as success. Returns 0 or -1 (errno). */
 int tc_fs_remove_if_exists(const char *path);
 

@@ -16,7 +16,7 @@
 /* ---- reply buffers (mh_buf.c) --------------------------------------------
  * A growable byte buffer (always NUL-terminated once allocated) whose
  * capacity is reserved from the host's in-flight reply budget
- * (host->reply_reserve, ABI 1.3; without it nothing is counted) and given
+ * (host->reply_reserve, ABI 1.4; without it nothing is counted) and given
  * back by mh_buf_free. `limit` bounds the length (one reply). Not
  * thread-safe; one owner. */
 struct mh_buf {

@@ -2,7 +2,7 @@
  * speaking newline-delimited JSON-RPC over stdin/stdout.
  *
  * The command is split shell-style (ms_argv.c) and spawned without a shell
- * (PATH lookup, env and cwd inherited). stderr lines go to the log with
+ * (PATH lookup, cwd inherited). stderr lines go to the log with
  * the channel as instance. Concurrent calls are multiplexed: each request's
  * id is replaced by a unique internal integer before it is written, and the
  * reply carrying that integer gets the original id text back — by splicing
@@ -20,6 +20,15 @@
  * answered with -32601. A call that times out or is canceled retires its
  * internal id (ids are never reused); a late reply is dropped.
  *
+ * The child's environment and descriptors: the binding's child_env (ABI
+ * 1.3: the agent's environment without its secrets; `environ` from an
+ * older core), and no descriptor but its three pipes: every other one is
+ * closed in the child before exec (glibc's closefrom action: close_range,
+ * or a walk of /proc/self/fd), also those libraries open without
+ * close-on-exec. stderr is logged within limits (ms_stderr.c: per-line
+ * cut, a token bucket, a summary of what was dropped); its last lines are
+ * kept for the admin API (admin_state, ABI 1.3).
+ *
  * When the child exits, in-flight calls fail with transport_closed/eof and
  * the child is restarted with backoff (200 ms doubling up to
  * restart_backoff_max); the last successful `initialize` is replayed to the
@@ -33,6 +42,9 @@
  * tunnel never saw), which then restarts uninitialized. A replayed
  * initialize that gets no reply within MS_REPLAY_TIMEOUT_MS kills the child
  * again.
+ *
+ * A configuration reload keeps the instance (and its child) as long as the
+ * command line is the same (reusable_for).
  *
  * Threads: one supervisor thread per instance reads the child's stdout and
  * restarts it; one stderr thread per child. call() runs on worker threads;
@@ -60,6 +72,11 @@
 
 extern char **environ;
 
+#if !defined(__GLIBC__) ||                                                     \
+    (__GLIBC__ < 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ < 34))
+#error "mcp-stdio needs posix_spawn_file_actions_addclosefrom_np (glibc 2.34+)"
+#endif
+
 #define MS_LINE_MAX (64u * 1024u * 1024u) /* one JSON-RPC message */
 #define MS_READ_BUF (64u * 1024u) /* the stdout buffer between messages */
 #define MS_PEEK 256 /* bytes kept of a line too large to hold (its id) */
@@ -71,11 +88,16 @@ extern char **environ;
 struct ms_config {
   int64_t restart_backoff_max_ms;
   int64_t shutdown_grace_ms;
+  int64_t stderr_line_max;
+  int64_t stderr_lines_per_second;
+  int64_t stderr_burst;
+  int64_t stderr_tail_lines;
 };
 
 /* Set by init on the main thread before any instance exists. */
 static int64_t ms_backoff_max_ms = 10000;
 static int64_t ms_grace_ms = 2000;
+static struct ms_stderr_limits ms_stderr_lim = {1024, 20, 200, 20};
 
 enum ms_state { MS_IDLE, MS_RESTARTING, MS_RUNNING, MS_STOPPED };
 
@@ -108,7 +130,9 @@ struct ms_pending {
 struct ms_inst {
   const struct tc_host *host;
   char *channel;
+  char *command; /* the binding's command line, as given */
   char **argv;
+  char *const *envp;    /* the binding's child_env (borrowed) or environ */
   pthread_mutex_t lock; /* guards everything below but in_fd */
   pthread_cond_t cond;  /* CLOCK_MONOTONIC; state/pending/pid changes */
   enum ms_state state;
@@ -117,6 +141,9 @@ struct ms_inst {
   int out_fd, err_fd;
   pthread_t sup_thr, err_thr;
   int sup_started, err_started;
+  long err_pid;                /* the child err_thr reads from */
+  struct ms_stderr err_state;  /* limits, counters, last lines */
+  unsigned long long restarts; /* children started after the first */
   uint64_t next_id;
   uint64_t replay_id; /* internal id of a replayed initialize, or 0 */
   uint64_t replay_started_ns;
@@ -200,7 +227,7 @@ static void msgs_free(struct ms_msg *m) {
   }
 }
 
-/* The in-flight reply budget (ABI 1.3; without it nothing is counted). */
+/* The in-flight reply budget (ABI 1.4; without it nothing is counted). */
 static int budget_reserve(const struct tc_host *h, size_t n) {
   if (n == 0 || !TC_HOST_HAS(h, reply_reserve) || h->reply_reserve == NULL)
     return TC_OK;
@@ -242,6 +269,15 @@ static int spawn_child(struct ms_inst *mi) {
   posix_spawn_file_actions_adddup2(&fa, in[0], 0);
   posix_spawn_file_actions_adddup2(&fa, out[1], 1);
   posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  /* Nothing else crosses exec: not our pipes' other ends, not sockets
+   * that libraries opened without close-on-exec. */
+  int cfrc = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+  if (cfrc != 0) {
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    rc = cfrc;
+    goto done;
+  }
   sigset_t none, defs;
   sigemptyset(&none);
   sigemptyset(&defs);
@@ -253,7 +289,7 @@ static int spawn_child(struct ms_inst *mi) {
   posix_spawnattr_setflags(&attr,
                            POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid = 0;
-  rc = posix_spawnp(&pid, mi->argv[0], &fa, &attr, mi->argv, environ);
+  rc = posix_spawnp(&pid, mi->argv[0], &fa, &attr, mi->argv, mi->envp);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   if (rc != 0)
@@ -267,6 +303,7 @@ static int spawn_child(struct ms_inst *mi) {
   out[0] = -1;
   mi->err_fd = err[0];
   err[0] = -1;
+  mi->err_pid = (long)pid;
   if (pthread_create(&mi->err_thr, NULL, stderr_main, mi) == 0)
     mi->err_started = 1;
   mi->host->log(mi->host, TC_LOG_INFO, mi->channel,
@@ -334,35 +371,8 @@ static void reap_child(struct ms_inst *mi) {
 
 static void *stderr_main(void *arg) {
   struct ms_inst *mi = arg;
-  char buf[4096];
-  size_t len = 0;
-  for (;;) {
-    ssize_t r = read(mi->err_fd, buf + len, sizeof(buf) - 1 - len);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r <= 0)
-      break;
-    len += (size_t)r;
-    char *start = buf, *nl;
-    while ((nl = memchr(start, '\n', len - (size_t)(start - buf))) != NULL) {
-      *nl = '\0';
-      if (nl > start && nl[-1] == '\r')
-        nl[-1] = '\0';
-      mi->host->log(mi->host, TC_LOG_INFO, mi->channel, "stderr: %s", start);
-      start = nl + 1;
-    }
-    len -= (size_t)(start - buf);
-    memmove(buf, start, len);
-    if (len == sizeof(buf) - 1) { /* overlong line: log it in pieces */
-      buf[len] = '\0';
-      mi->host->log(mi->host, TC_LOG_INFO, mi->channel, "stderr: %s", buf);
-      len = 0;
-    }
-  }
-  if (len > 0) {
-    buf[len] = '\0';
-    mi->host->log(mi->host, TC_LOG_INFO, mi->channel, "stderr: %s", buf);
-  }
+  ms_stderr_drain(&mi->err_state, mi->err_fd, mi->err_pid, mi->host,
+                  mi->channel);
   return NULL;
 }
 
@@ -776,6 +786,7 @@ static void *supervisor_main(void *arg) {
       mi->host->log(mi->host, TC_LOG_INFO, mi->channel,
                     "restarting the MCP server process after %lld ms",
                     (long long)backoff);
+      mi->restarts++;
       backoff =
           backoff * 2 > ms_backoff_max_ms ? ms_backoff_max_ms : backoff * 2;
       int rc = spawn_child(mi);
@@ -831,7 +842,12 @@ static int ms_create(const struct tc_host *host,
   mi->host = host;
   mi->argv = argv;
   mi->in_fd = mi->out_fd = mi->err_fd = -1;
+  mi->envp = environ;
+  if (TC_HAS_FIELD(binding, struct tc_binding, child_env) &&
+      binding->child_env != NULL)
+    mi->envp = (char *const *)(uintptr_t)binding->child_env; /* exec API */
   mi->channel = host->format("%s", channel);
+  mi->command = host->format("%s", binding->command);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -839,7 +855,12 @@ static int ms_create(const struct tc_host *host,
   pthread_condattr_destroy(&ca);
   pthread_mutex_init(&mi->lock, NULL);
   pthread_mutex_init(&mi->write_lock, NULL);
-  if (mi->channel == NULL) {
+  int err_ok = ms_stderr_init(&mi->err_state, &ms_stderr_lim) == 0;
+  if (mi->channel == NULL || mi->command == NULL || !err_ok) {
+    if (err_ok)
+      ms_stderr_destroy(&mi->err_state);
+    host->free(mi->channel);
+    host->free(mi->command);
     ms_argv_free(argv);
     pthread_cond_destroy(&mi->cond);
     pthread_mutex_destroy(&mi->lock);
@@ -1231,8 +1252,54 @@ static void ms_destroy(void *inst) {
   pthread_cond_destroy(&mi->cond);
   pthread_mutex_destroy(&mi->lock);
   pthread_mutex_destroy(&mi->write_lock);
+  ms_stderr_destroy(&mi->err_state);
   mi->host->free(mi->channel);
+  mi->host->free(mi->command);
   mi->host->free(mi);
+}
+
+/* Admin state (ABI 1.3): the child's pid, restarts and stderr. Takes the
+ * instance lock only to read two numbers. */
+static int ms_admin_state(void *inst, char **json) {
+  struct ms_inst *mi = inst;
+  pthread_mutex_lock(&mi->lock);
+  long pid = (long)mi->pid;
+  unsigned long long restarts = mi->restarts;
+  const char *state = mi->state == MS_RUNNING      ? "running"
+                      : mi->state == MS_RESTARTING ? "restarting"
+                      : mi->state == MS_STOPPED    ? "stopped"
+                                                   : "idle";
+  pthread_mutex_unlock(&mi->lock);
+  json_t *j = json_pack(
+      "{s:s,s:s,s:o,s:I,s:o}", "command", mi->argv[0], "state", state, "pid",
+      pid != 0 ? json_integer(pid) : json_null(), "restarts",
+      (json_int_t)restarts, "stderr", ms_stderr_state(&mi->err_state));
+  *json = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+  json_decref(j);
+  return *json != NULL ? TC_OK : TC_ENOMEM;
+}
+
+/* Same NULL-terminated environment? */
+static int env_same(char *const *a, const char *const *b) {
+  size_t i = 0;
+  for (; a[i] != NULL && b[i] != NULL; i++)
+    if (strcmp(a[i], b[i]) != 0)
+      return 0;
+  return a[i] == b[i];
+}
+
+/* A reload changed the binding: the child only depends on the command and
+ * the environment it starts with (the HTTP settings of a binding mean
+ * nothing to it), so while both are the same the child keeps running. */
+static int ms_reusable_for(void *inst, const struct tc_binding *next) {
+  const struct ms_inst *mi = inst;
+  if (next->command == NULL || strcmp(next->command, mi->command) != 0)
+    return TC_DECLINED;
+  const char *const *env = (const char *const *)environ;
+  if (TC_HAS_FIELD(next, struct tc_binding, child_env) &&
+      next->child_env != NULL)
+    env = next->child_env;
+  return env_same(mi->envp, env) ? TC_OK : TC_DECLINED;
 }
 
 static const struct tc_transport_vtable ms_transport = {
@@ -1245,6 +1312,8 @@ static const struct tc_transport_vtable ms_transport = {
     .probe = ms_probe,
     .stop = ms_stop,
     .destroy = ms_destroy,
+    .admin_state = ms_admin_state,
+    .reusable_for = ms_reusable_for,
 };
 
 static int ms_init(const struct tc_host *host, struct tc_registrar *reg,
@@ -1254,6 +1323,10 @@ static int ms_init(const struct tc_host *host, struct tc_registrar *reg,
   if (c != NULL) { /* both durations: validated by the core's bounds */
     ms_backoff_max_ms = c->restart_backoff_max_ms;
     ms_grace_ms = c->shutdown_grace_ms;
+    ms_stderr_lim.line_max = c->stderr_line_max;
+    ms_stderr_lim.lines_per_second = c->stderr_lines_per_second;
+    ms_stderr_lim.burst = c->stderr_burst;
+    ms_stderr_lim.tail_lines = c->stderr_tail_lines;
   }
   return reg->add_transport(reg, &ms_transport, errmsg);
 }
@@ -1267,6 +1340,21 @@ static const struct tc_config_field ms_fields[] = {
      offsetof(struct ms_config, shutdown_grace_ms),
      "time the MCP server process gets to exit after SIGTERM before SIGKILL", 0,
      60000},
+    {"stderr_line_max", TC_CFG_INT, "1024",
+     offsetof(struct ms_config, stderr_line_max),
+     "bytes of a stderr line that are logged and kept; the rest is counted", 80,
+     65536},
+    {"stderr_lines_per_second", TC_CFG_INT, "20",
+     offsetof(struct ms_config, stderr_lines_per_second),
+     "stderr lines logged per second at most (more are dropped and counted)", 1,
+     100000},
+    {"stderr_burst", TC_CFG_INT, "200",
+     offsetof(struct ms_config, stderr_burst),
+     "stderr lines logged at once before the per-second limit applies", 1,
+     100000},
+    {"stderr_tail_lines", TC_CFG_INT, "20",
+     offsetof(struct ms_config, stderr_tail_lines),
+     "last stderr lines kept for /api/channels and doctor", 1, 1000},
     TC_CONFIG_END};
 
 TC_MODULE_DEFINE(mcp_stdio, .name = "mcp-stdio", .version = "0.3.0",

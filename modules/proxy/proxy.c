@@ -21,7 +21,13 @@
  * plane only; the binding's client-cert=/client-key= pair, else
  * mcp.client_cert/_key, only when the URL has the MCP binding's origin.
  * A missing/empty bundle or a key that does not match its certificate
- * fails at start (per-binding pairs on their first connection). */
+ * fails at start (per-binding pairs on their first connection).
+ *
+ * Reload: the instance holds no process-wide state, so a configuration
+ * reload makes a new one (TC_NET_RECREATE_ON_RELOAD): the settings, the CA
+ * bundle file and the pair checks are all read again, and the health check
+ * restarts against the new control-plane proxy. */
+#define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -98,6 +104,10 @@ static void px_free_inst(struct px_inst *p) {
   h->free(p->cp_key);
   h->free(p->mcp_cert);
   h->free(p->mcp_key);
+  for (size_t i = 0; i < p->npairs; i++) {
+    free(p->pairs[i].cert);
+    free(p->pairs[i].key);
+  }
   free(p->pairs);
   pthread_mutex_destroy(&p->lock);
   h->free(p);
@@ -249,8 +259,8 @@ static int px_binding_pair_ok(struct px_inst *p, const struct tc_binding *b,
                               char **errmsg) {
   pthread_mutex_lock(&p->lock);
   for (size_t i = 0; i < p->npairs; i++)
-    if (p->pairs[i].cert == b->client_cert &&
-        p->pairs[i].key == b->client_key) {
+    if (strcmp(p->pairs[i].cert, b->client_cert) == 0 &&
+        strcmp(p->pairs[i].key, b->client_key) == 0) {
       int ok = p->pairs[i].ok;
       pthread_mutex_unlock(&p->lock);
       if (!ok)
@@ -264,10 +274,14 @@ static int px_binding_pair_ok(struct px_inst *p, const struct tc_binding *b,
            b->channel ? b->channel : "?");
   int rc = px_pair_check(what, b->client_cert, b->client_key, errmsg);
   struct px_checked_pair *n = realloc(p->pairs, (p->npairs + 1) * sizeof(*n));
-  if (n != NULL) {
+  char *cert = strdup(b->client_cert), *key = strdup(b->client_key);
+  if (n != NULL)
     p->pairs = n;
-    n[p->npairs++] =
-        (struct px_checked_pair){b->client_cert, b->client_key, rc == TC_OK};
+  if (n != NULL && cert != NULL && key != NULL) {
+    n[p->npairs++] = (struct px_checked_pair){cert, key, rc == TC_OK};
+  } else { /* not remembered: checked again on the next connection */
+    free(cert);
+    free(key);
   }
   pthread_mutex_unlock(&p->lock);
   return rc;
@@ -340,6 +354,7 @@ static const struct tc_net_vtable px_net = {
     .prepare = px_prepare,
     .stop = px_stop,
     .destroy = px_destroy,
+    .flags = TC_NET_RECREATE_ON_RELOAD,
 };
 
 static int px_init(const struct tc_host *host, struct tc_registrar *reg,

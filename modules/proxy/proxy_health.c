@@ -6,8 +6,13 @@
  * anything else (refused, timeout, 407, 403...) "unhealthy"; without a
  * proxy the state is "direct". State changes are logged with the proxy's
  * origin only (never its credentials) and exported as metrics:
+ *   tunnel_client_proxy_configured{route="control_plane"} 1 / 0
  *   tunnel_client_proxy_healthy{route="control_plane"}   1 / 0
  *   tunnel_client_proxy_checks_total{route="control_plane",result}
+ * "configured" says whether the route uses a proxy now (a reload may add or
+ * remove one; without any proxy since start the families do not exist);
+ * "healthy" is the last check's result, 0 until the first check of the
+ * current proxy finished.
  * Threads: start/stop on the main thread; the checker owns its own handle. */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -30,7 +35,7 @@ struct px_health {
   pthread_cond_t cv;
   int stopping, running;
   int checked; /* a check has completed (the first result is always logged) */
-  struct tc_metric *up, *checks;
+  struct tc_metric *up, *checks, *configured;
   const char *state; /* "unhealthy" (initial), "healthy", "direct" */
 };
 
@@ -55,12 +60,35 @@ static void register_metrics(struct px_health *h) {
       px_check_labels,
       NULL,
       0};
+  static const struct tc_metric_desc configured = {
+      sizeof(struct tc_metric_desc),
+      "tunnel_client_proxy_configured",
+      "1 when the route goes through a proxy now (the proxy settings, or "
+      "HTTPS_PROXY/HTTP_PROXY), else 0",
+      TC_METRIC_GAUGE,
+      px_route_labels,
+      NULL,
+      0};
   char *err = NULL;
   h->up = host->metric_register(host, &up, &err);
   host->free(err);
   err = NULL;
   h->checks = host->metric_register(host, &checks, &err);
   host->free(err);
+  err = NULL;
+  h->configured = host->metric_register(host, &configured, &err);
+  host->free(err);
+}
+
+/* Publish whether the control-plane route uses a proxy now (and, when it
+ * starts to, that the new proxy is not known healthy yet). */
+static void publish_configured(struct px_health *h, int on) {
+  const struct tc_host *host = h->p->host;
+  const char *route[] = {"control_plane"};
+  if (on && h->up != NULL)
+    host->metric_set(h->up, route, 0);
+  if (h->configured != NULL)
+    host->metric_set(h->configured, route, on ? 1 : 0);
 }
 
 /* One CONNECT through the proxy. 1 healthy, 0 not; *why gets a short
@@ -146,11 +174,26 @@ static void *checker(void *arg) {
   return NULL;
 }
 
+static int px_configured_seen(void *ud, const struct tc_metric_sample *s) {
+  if (strcmp(s->desc->name, "tunnel_client_proxy_configured") == 0)
+    *(int *)ud = 1;
+  return TC_OK;
+}
+
 int px_health_start(struct px_inst *p, const char *proxy, char **errmsg) {
   const struct tc_host *host = p->host;
   if (proxy == NULL || p->cp_base == NULL) {
     host->log(host, TC_LOG_DEBUG, "health",
               "no proxy for the control plane: proxy health is \"direct\"");
+    int had_proxy = 0; /* an earlier instance (before a reload) had one */
+    host->metrics_visit(host, px_configured_seen, &had_proxy);
+    if (had_proxy) {
+      struct px_health direct;
+      memset(&direct, 0, sizeof(direct));
+      direct.p = p;
+      register_metrics(&direct);
+      publish_configured(&direct, 0);
+    }
     return TC_OK;
   }
   struct px_health *h = calloc(1, sizeof(*h));
@@ -175,6 +218,7 @@ int px_health_start(struct px_inst *p, const char *proxy, char **errmsg) {
     return TC_ECONFIG;
   }
   register_metrics(h);
+  publish_configured(h, 1);
   pthread_mutex_init(&h->mu, NULL);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);

@@ -12,10 +12,10 @@
 
 struct px_health;
 
-/* One verified per-binding client certificate pair (paths borrowed from
- * the binding, which outlives the instance). */
+/* One verified per-binding client certificate pair, by path (copies: an
+ * instance may see bindings of several configurations across reloads). */
 struct px_checked_pair {
-  const char *cert, *key;
+  char *cert, *key;
   int ok;
 };
 

@@ -32,7 +32,7 @@ static char *px_fmt(const char *fmt, ...) {
 
 /* Whole file into *out (NUL-terminated). 0 or errno. */
 static int read_all(const char *path, char **out, size_t *len) {
-  FILE *f = fopen(path, "rb");
+  FILE *f = fopen(path, "rbe");
   if (f == NULL)
     return errno;
   char *buf = NULL;
@@ -102,7 +102,7 @@ static const char *system_ca_file(void) {
   if (found[0] != '\0')
     return found;
   for (size_t i = 0; fallbacks[i] != NULL; i++) {
-    FILE *f = fopen(fallbacks[i], "rb");
+    FILE *f = fopen(fallbacks[i], "rbe");
     if (f != NULL) {
       fclose(f);
       return fallbacks[i];
@@ -159,7 +159,7 @@ int px_ca_load(const char *path, char **pem, size_t *len, int *count,
 
 int px_pair_check(const char *what, const char *cert_path, const char *key_path,
                   char **errmsg) {
-  FILE *cf = fopen(cert_path, "rb");
+  FILE *cf = fopen(cert_path, "rbe");
   if (cf == NULL) {
     *errmsg = px_fmt("%s: cannot read the client certificate %s: %s", what,
                      cert_path, strerror(errno));
@@ -172,7 +172,7 @@ int px_pair_check(const char *what, const char *cert_path, const char *key_path,
     *errmsg = px_fmt("%s: %s holds no PEM certificate", what, cert_path);
     return TC_ECONFIG;
   }
-  FILE *kf = fopen(key_path, "rb");
+  FILE *kf = fopen(key_path, "rbe");
   if (kf == NULL) {
     X509_free(cert);
     *errmsg = px_fmt("%s: cannot read the client key %s: %s", what, key_path,

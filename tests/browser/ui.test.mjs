@@ -7,7 +7,10 @@
 //   - a log line this test caused (a call on a unique unknown channel) shows
 //     up in the Logs tab;
 //   - the log-level toggle changes the level (checked via GET /api/status);
-//   - tabs follow the keyboard (ArrowRight / End).
+//   - tabs follow the keyboard (ArrowRight / End);
+//   - an agent whose tunnel id the control plane does not know (`run`
+//     against a separate `dev control-plane`) shows "not ready" with the
+//     reason, the refused tunnel access and no successful poll.
 // Screenshots go to ARTIFACT_DIR (their paths are printed).
 //
 // usage: node ui.test.mjs TUNNEL_CLIENT_BINARY ARTIFACT_DIR
@@ -36,13 +39,14 @@ try {
 const work = mkdtempSync(join(tmpdir(), 'tc-ui-'));
 let daemon = null;
 let browser = null;
+const extra = []; // more processes of the test (killed by cleanup)
 let daemonOut = '';
 
 async function cleanup() {
   if (browser) await browser.close().catch(() => {});
   browser = null;
-  if (daemon && daemon.exitCode === null && daemon.signalCode === null) {
-    daemon.kill('SIGKILL');
+  for (const p of [daemon, ...extra]) {
+    if (p && p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
   }
   rmSync(work, { recursive: true, force: true });
 }
@@ -255,6 +259,55 @@ async function main() {
     (id) => document.getElementById('hdr-tunnel').textContent === id, tunnelId, 10000);
   check(thrown.length === 0, 'the page threw with endpoints missing: ' + thrown.join('; '));
   await degraded.close();
+
+  // ---- an unknown tunnel id -------------------------------------------------
+  step('unknown tunnel id');
+  const cpFile = join(work, 'cp.url');
+  const cp = spawn(bin, ['dev', 'control-plane', '--listen', '127.0.0.1:0', '--url-file', cpFile], {
+    env: daemonEnv(), stdio: ['ignore', 'pipe', 'pipe']
+  });
+  extra.push(cp);
+  await waitFor('the dev control plane URL file', 10000, () => existsSync(cpFile) && readFileSync(cpFile, 'utf8') !== '');
+  const cpUrl = readFileSync(cpFile, 'utf8').trim();
+  const badFile = join(work, 'bad-health.url');
+  const bad = spawn(bin, ['run', '--embedded-mcp-stub', '--control-plane.base-url', cpUrl,
+    '--control-plane.tunnel-id', 'tunnel_33333333333333333333333333333333', '--control-plane.poll-timeout', '1s',
+    '--health.listen-addr', '127.0.0.1:0', '--health.url-file', badFile], {
+    env: { ...daemonEnv(), CONTROL_PLANE_API_KEY: 'local-tunnel-client-dev-proxy' }, stdio: ['ignore', 'pipe', 'pipe']
+  });
+  extra.push(bad);
+  bad.stdout.on('data', (d) => { daemonOut += d; });
+  bad.stderr.on('data', (d) => { daemonOut += d; });
+  await waitFor('the second agent\'s health URL file', 10000, () => existsSync(badFile) && readFileSync(badFile, 'utf8') !== '');
+  const badBase = readFileSync(badFile, 'utf8').trim();
+  const unknown = /^control plane does not know this tunnel id \(HTTP 404\): check control_plane\.tunnel_id/;
+  await waitFor('/readyz 503 for the unknown tunnel id', 10000, async () => {
+    const rz = await fetch(badBase + '/readyz');
+    return rz.status === 503 && unknown.test(await rz.text());
+  });
+  const unknownPage = await browser.newPage();
+  const unknownProblems = [];
+  unknownPage.on('pageerror', (e) => unknownProblems.push('page error: ' + e.message));
+  unknownPage.on('console', (m) => { if (m.type() === 'error') unknownProblems.push('console error: ' + m.text()); });
+  await unknownPage.goto(badBase + '/ui');
+  await until(unknownPage, 'the refusal as the readiness', (re) =>
+    new RegExp(re).test(document.getElementById('ov-readiness').textContent), unknown.source, 10000);
+  check(await unknownPage.textContent('#hdr-ready') === 'not ready', 'the badge does not say "not ready" for an unknown tunnel id');
+  check(await unknownPage.textContent('#cp-access') === 'refused (HTTP 404, see Readiness)',
+    `tunnel access shows '${await unknownPage.textContent('#cp-access')}'`);
+  check(await unknownPage.textContent('#cp-last-ok-poll') === 'never', 'a successful poll is shown although none happened');
+  check(await unknownPage.textContent('#cp-reachable') === 'yes', 'the control plane is not shown as reachable');
+  const badShot = join(artifactDir, 'ui-unknown-tunnel.png');
+  await unknownPage.screenshot({ path: badShot, fullPage: true });
+  console.log('screenshot: ' + badShot);
+  check(unknownProblems.length === 0, 'the page reported problems:\n  ' + unknownProblems.join('\n  '));
+  // The working agent's page says the opposite.
+  await until(page, "tunnel access 'accepted' for the working agent", () =>
+    document.getElementById('cp-access').textContent === 'accepted' &&
+    !['never', '…', ''].includes(document.getElementById('cp-last-ok-poll').textContent), null, 10000);
+  await unknownPage.close();
+  bad.kill('SIGTERM');
+  cp.kill('SIGTERM');
 
   await browser.close();
   browser = null;

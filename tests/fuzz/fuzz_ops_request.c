@@ -137,8 +137,9 @@ static void start_agent(void) {
     die("startup probes did not finish within 20 s", NULL);
 
   /* Something for /api/status, /api/logs and /metrics to show. */
-  tc_cp_status_record(TC_CP_STATUS_POLL, 200, true, NULL, 2);
-  tc_cp_status_record(TC_CP_STATUS_POLL, 0, false, "connection refused", 0);
+  tc_cp_status_record(TC_CP_STATUS_POLL, 200, true, NULL, NULL, 2);
+  tc_cp_status_record(TC_CP_STATUS_POLL, 0, false, "connection refused", NULL,
+                      0);
   const char *ok[] = {"ok"}, *main_ch[] = {"main"};
   tc_metric_add(m->polls, ok, 3);
   tc_metric_observe(m->mcp_call_duration, main_ch, 0.25);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `tunnel-client doctor`: the checks, their order, text and JSON reports,
 # exit codes, secrets never printed, and the progress spinner on a TTY.
-# Real processes on 127.0.0.1 (dev mcp-stub, a node stand-in server).
+# Real processes on 127.0.0.1 (dev mcp-stub, dev control-plane, a node
+# stand-in server). TLS, mutual TLS and proxies: net_enterprise.sh.
 #
 # usage: cli_doctor.sh CASE TUNNEL_CLIENT_BINARY
 case_name=${1:?case}
@@ -10,6 +11,13 @@ source "$(dirname "$0")/cli_common.sh"
 
 tid=tunnel_0123456789abcdef0123456789abcdef
 key=doctorcanary0123456789
+
+# start_tunnel_cp: a dev control plane that knows $tid and accepts $key;
+# doctor finds it through CONTROL_PLANE_BASE_URL in tc_env.
+start_tunnel_cp() {
+  start_cp --tunnel-id "$tid" --api-key "$key"
+  tc_env=(CONTROL_PLANE_API_KEY="$key" CONTROL_PLANE_BASE_URL="$cp")
+}
 
 # doctor_json ARGS...: doctor --json into $work/d.json (stderr d.err);
 # sets $rc.
@@ -30,7 +38,7 @@ expect_fail() { # CHECK_ID
 case $case_name in
 doctor_ok_http)
   start_stub
-  tc_env=(CONTROL_PLANE_API_KEY="$key")
+  start_tunnel_cp
   doctor_json --control-plane.tunnel-id "$tid" --mcp.server-url "$stub/mcp" \
     --health.listen-addr 127.0.0.1:0
   [[ $rc == 0 ]] || fail "exit status $rc, want 0"
@@ -38,9 +46,14 @@ doctor_ok_http)
     (.next | startswith("tunnel-client run "))' "result ok with a run command"
   jq_check "$work/d.json" '[.checks[].id] == ["config_source","profile_load","tunnel_id",
     "control_plane_api_key","tunnels_management_url","runtime_api_keys_url",
-    "admin_api_keys_url","chatgpt_connector_settings_url","mcp_target",
-    "mcp_server_reachable","oauth_metadata","health_listener","ui","codex_plugin"]' \
+    "admin_api_keys_url","chatgpt_connector_settings_url","network_settings",
+    "control_plane_reachable","mcp_target","mcp_server_reachable","oauth_metadata",
+    "health_listener","ui","codex_plugin"]' \
     "checks in the documented order"
+  jq_check "$work/d.json" '[.checks[] | select(.id == "control_plane_reachable")][0].summary ==
+    "'"$cp"' knows tunnel '"$tid"' and accepts the API key (HTTP 200)"' "control plane reached"
+  jq_check "$work/d.json" 'all(.checks[]; (keys | sort) == ["evidence","id","next","status","summary","why"])' \
+    "every check has the same fields"
   jq_check "$work/d.json" '[.checks[] | select(.id == "oauth_metadata")][0].status == "PASS"' \
     "the stub's OAuth metadata is found"
   jq_check "$work/d.json" '[.checks[] | select(.id == "control_plane_api_key")][0].summary ==
@@ -88,15 +101,20 @@ doctor_bad_tunnel_id)
   ;;
 
 doctor_unreachable)
-  tc_env=(CONTROL_PLANE_API_KEY="$key")
+  start_tunnel_cp
   doctor_json --control-plane.tunnel-id "$tid" --mcp.server-url http://127.0.0.1:1/mcp \
     --health.listen-addr 127.0.0.1:0
   expect_fail mcp_server_reachable
+  jq_check "$work/d.json" '.failed_checks == ["mcp_server_reachable"]' "only the MCP server fails"
+  jq_check "$work/d.json" '[.checks[] | select(.id == "mcp_server_reachable")][0].summary |
+    startswith("cannot connect to http://127.0.0.1:1")' "connection refused named"
+  jq_check "$work/d.json" '[.checks[] | select(.id == "oauth_metadata")][0].status == "SKIP"' \
+    "OAuth not checked on an unreachable server"
   ;;
 
 doctor_oauth_broken)
   start_fake fake prmd-500
-  tc_env=(CONTROL_PLANE_API_KEY="$key")
+  start_tunnel_cp
   doctor_json --control-plane.tunnel-id "$tid" --mcp.server-url "$fake/mcp" \
     --health.listen-addr 127.0.0.1:0
   expect_fail oauth_metadata
@@ -109,8 +127,55 @@ doctor_oauth_broken)
   [[ $rc == 0 ]] || fail "all-404 discovery: exit $rc, want 0"
   ;;
 
+doctor_control_plane)
+  # control_plane_reachable asks the control plane about this tunnel with
+  # this key (GET /v1/tunnels/{id}, never a poll): each refusal and a
+  # control plane that is down fail it with what to do; a stdio target
+  # does not hide it.
+  start_stub
+  start_tunnel_cp
+  auth="Authorization: Bearer $key"
+  cp_check() { # SUMMARY_TEST WHAT
+    jq_check "$work/d.json" "[.checks[] | select(.id == \"control_plane_reachable\")][0] |
+      .status == \"FAIL\" and (.summary | $1) and (.next | length > 0)" "$2"
+  }
+  tc_env=(CONTROL_PLANE_API_KEY=not-the-key CONTROL_PLANE_BASE_URL="$cp")
+  doctor_json --control-plane.tunnel-id "$tid" --mcp.server-url "$stub/mcp" \
+    --health.listen-addr 127.0.0.1:0
+  expect_fail control_plane_reachable
+  cp_check "startswith(\"$cp rejected the API key (HTTP 401\")" "wrong key"
+  tc_env=(CONTROL_PLANE_API_KEY="$key" CONTROL_PLANE_BASE_URL="$cp")
+  doctor_json --control-plane.tunnel-id tunnel_ffffffffffffffffffffffffffffffff \
+    --mcp.command "sh -c cat" --health.listen-addr 127.0.0.1:0
+  expect_fail control_plane_reachable
+  cp_check ". == \"$cp does not know tunnel id tunnel_ffffffffffffffffffffffffffffffff (HTTP 404)\"" \
+    "unknown tunnel id (stdio target)"
+  jq_check "$work/d.json" '[.checks[] | select(.id == "control_plane_reachable")][0].next |
+    any(test("settings/organization/tunnels"))' "404: where to copy the id from"
+  # Text with --explain: the failure block says what to do.
+  tcli doctor --explain --control-plane.tunnel-id tunnel_ffffffffffffffffffffffffffffffff \
+    --mcp.server-url "$stub/mcp" --health.listen-addr 127.0.0.1:0 >"$work/d.out" 2>"$work/d.err"
+  [[ $? == 2 ]] || fail "text mode exit status, want 2"
+  grep -q '^CHECK control_plane_reachable  FAIL .*does not know tunnel id' "$work/d.out" ||
+    fail "no CHECK line for the control plane"
+  grep -q '^FAILED_CHECKS control_plane_reachable$' "$work/d.out" || fail "FAILED_CHECKS"
+  [[ $(cp_stat .polls) == 0 ]] || fail "doctor polled the control plane"
+  # The control plane is down.
+  tc_env=(CONTROL_PLANE_API_KEY="$key" CONTROL_PLANE_BASE_URL=http://127.0.0.1:1)
+  doctor_json --control-plane.tunnel-id "$tid" --mcp.server-url "$stub/mcp" \
+    --health.listen-addr 127.0.0.1:0
+  expect_fail control_plane_reachable
+  cp_check 'startswith("cannot connect to http://127.0.0.1:1")' "control plane down"
+  # Accepted: PASS.
+  tc_env=(CONTROL_PLANE_API_KEY="$key" CONTROL_PLANE_BASE_URL="$cp")
+  doctor_json --control-plane.tunnel-id "$tid" --mcp.server-url "$stub/mcp" \
+    --health.listen-addr 127.0.0.1:0
+  [[ $rc == 0 ]] || fail "accepted: exit $rc, want 0"
+  grep -q "$key" "$work/d.json" && fail "the API key is printed"
+  ;;
+
 doctor_stdio)
-  tc_env=(CONTROL_PLANE_API_KEY="$key")
+  start_tunnel_cp
   doctor_json --control-plane.tunnel-id "$tid" --mcp.command "no-such-mcp-server-xyz --stdio" \
     --health.listen-addr 127.0.0.1:0
   expect_fail mcp_command_executable
@@ -122,15 +187,34 @@ doctor_stdio)
   doctor_json --control-plane.tunnel-id "$tid" --mcp.command "$work/server.sh" \
     --health.listen-addr 127.0.0.1:0
   expect_fail mcp_command_executable
-  # sh -c wrapping a real program passes.
+  # sh -c 'exec ...' wrapping a real MCP server passes: it is started and
+  # answers initialize.
+  doctor_json --control-plane.tunnel-id "$tid" \
+    --mcp.command "sh -c 'exec $node_bin $here/faults_stdio_server.mjs'" \
+    --health.listen-addr 127.0.0.1:0
+  [[ $rc == 0 ]] || fail "a real stdio server: exit $rc, want 0 ($(cat "$work/d.json"))"
+  jq_check "$work/d.json" '[.checks[] | select(.id == "mcp_server_reachable")][0] |
+    .status == "PASS" and (.summary | test("answered initialize"))' "the server answered"
+  # A program that exists but is no MCP server fails the start check.
   doctor_json --control-plane.tunnel-id "$tid" --mcp.command "sh -c 'cat'" \
     --health.listen-addr 127.0.0.1:0
-  [[ $rc == 0 ]] || fail "sh -c cat: exit $rc, want 0"
+  expect_fail mcp_server_reachable
+  jq_check "$work/d.json" '[.checks[] | select(.id == "mcp_server_reachable")][0].summary |
+    test("wrote the initialize request back")' "cat is no MCP server"
+  # A server that dies at start: doctor shows its last stderr lines.
+  doctor_json --control-plane.tunnel-id "$tid" \
+    --mcp.command "sh -c 'echo starting up >&2; echo fatal: no config file >&2; exit 4'" \
+    --health.listen-addr 127.0.0.1:0
+  expect_fail mcp_server_reachable
+  jq_check "$work/d.json" '[.checks[] | select(.id == "mcp_server_reachable")][0] |
+    (.summary | test("exited with status 4")) and
+    (.evidence | index("stderr: fatal: no config file")) != null' \
+    "exit status and the last stderr lines"
   ;;
 
 doctor_health_taken)
   start_stub
-  tc_env=(CONTROL_PLANE_API_KEY="$key")
+  start_tunnel_cp
   hostport=${stub#http://}
   doctor_json --control-plane.tunnel-id "$tid" --mcp.server-url "$stub/mcp" \
     --health.listen-addr "$hostport"
@@ -173,11 +257,13 @@ doctor_tty_progress)
   # with --json (or without a TTY) nothing but the report is printed.
   command -v script >/dev/null || fail "script(1) is not installed (util-linux)"
   start_fake slowmcp ""
-  tc_env=(CONTROL_PLANE_API_KEY="$key")
+  start_tunnel_cp
   cmd="env -i PATH='$bindir:$PATH' HOME='$work' CONTROL_PLANE_API_KEY=$key '$bin' doctor \
---control-plane.tunnel-id $tid --mcp.server-url '$fake/mcp' --health.listen-addr 127.0.0.1:0"
+--control-plane.base-url '$cp' --control-plane.tunnel-id $tid --mcp.server-url '$fake/mcp' \
+--health.listen-addr 127.0.0.1:0"
   script -qfec "$cmd" /dev/null >"$work/tty.out" 2>&1 </dev/null
   grep -q 'checking mcp_server_reachable' "$work/tty.out" || fail "no progress on a TTY"
+  grep -q 'checking control_plane_reachable' "$work/tty.out" || fail "no progress for the control plane"
   grep -q $'\r' "$work/tty.out" || fail "progress does not redraw with CR"
   grep -q '^RESULT ok' <(tr -d '\r' <"$work/tty.out" | sed 's/\x1b\[K//g') ||
     fail "no RESULT ok under the TTY"

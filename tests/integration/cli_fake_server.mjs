@@ -8,8 +8,11 @@
 //   ready          /readyz -> 200 "ready"
 //   not-ready      /readyz -> 503 "mcp probe failed: connection refused"
 //   slow-ready     /readyz answers after 2 s
-//   polled         /api/status control_plane.last_poll_at is a timestamp
-//   (default)      /healthz -> 200 "live"; /api/status last_poll_at null;
+//   polled         /api/status control_plane.last_poll_at and
+//                  last_successful_poll_at are timestamps
+//   poll-failing   polls happen but none succeeded: last_poll_at is a
+//                  timestamp, last_successful_poll_at null, last_error set
+//   (default)      /healthz -> 200 "live"; /api/status poll times null;
 //                  /mcp -> 200 {}; OAuth well-known paths -> 404
 //   prmd-500       /.well-known/oauth-protected-resource* -> 500
 //   prmd-garbage   /.well-known/oauth-protected-resource* -> 200 "not json"
@@ -35,10 +38,16 @@ const server = createServer((req, res) => {
     return send(res, 404, 'not found');
   }
   if (path === '/api/status') {
-    const last = mode.has('polled') ? new Date().toISOString() : null;
+    const now = new Date().toISOString();
+    const polled = mode.has('polled'), failing = mode.has('poll-failing');
     return send(res, 200, JSON.stringify({
       ready: mode.has('ready'),
-      control_plane: { reachable: last !== null, last_poll_at: last, last_error: null },
+      control_plane: {
+        reachable: polled || failing,
+        last_poll_at: polled || failing ? now : null,
+        last_successful_poll_at: polled ? now : null,
+        last_error: failing ? 'poll to http://127.0.0.1:9 failed: HTTP 401' : null,
+      },
     }), 'application/json');
   }
   if (path === '/mcp') return send(res, 200, '{}', 'application/json');

@@ -79,6 +79,70 @@ health_poll)
   [[ $rc == 0 ]] || fail "polled: exit $rc, want 0"
   jq_check "$work/h.out" '.control_plane_poll.ok and
     (.control_plane_poll.last_poll_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T"))' "last poll shown"
+  # Polls that all failed do not count: only a successful one does.
+  start_fake failing ready,poll-failing
+  health --url "$fake" --json --require-control-plane-poll
+  [[ $rc == 2 ]] || fail "only failed polls: exit $rc, want 2"
+  jq_check "$work/h.out" '(.control_plane_poll.ok | not) and
+    (.control_plane_poll.error | test("no control-plane poll has succeeded yet.*HTTP 401"))' \
+    "failed polls reported as such"
+  ;;
+
+health_poll_failing)
+  # A real agent whose every poll fails — refused (401), unknown tunnel id
+  # (404), control plane down (connection refused) — never passes
+  # --require-control-plane-poll, and its last-successful-poll gauge stays 0;
+  # the same agent against a control plane that accepts it passes.
+  start_stub
+  start_cp --tunnel-id tunnel_22222222222222222222222222222222
+  down=http://127.0.0.1:$(free_port)
+  n=0
+  for setup in "wrong-key $cp tunnel_22222222222222222222222222222222" \
+    "local-tunnel-client-dev-proxy $cp tunnel_44444444444444444444444444444444" \
+    "local-tunnel-client-dev-proxy $down tunnel_22222222222222222222222222222222" \
+    "local-tunnel-client-dev-proxy $cp tunnel_22222222222222222222222222222222"; do
+    read -r akey base atid <<<"$setup"
+    n=$((n + 1))
+    env -i PATH="$PATH" HOME="$work" CONTROL_PLANE_API_KEY="$akey" "$bin" run \
+      --control-plane.base-url "$base" --control-plane.tunnel-id "$atid" \
+      --mcp.server-url "$stub/mcp" --health.listen-addr 127.0.0.1:0 \
+      --control-plane.poll-timeout 1s --health.url-file "$work/agent$n.url" \
+      >"$work/agent$n.log" 2>&1 &
+    apid=$!
+    pids+=("$apid")
+    wait_file "$work/agent$n.url" "$apid" "tunnel-client run"
+    h=$(cat "$work/agent$n.url")
+    if ((n < 4)); then
+      polls=0
+      for ((i = 0; i < 200 && polls < 2; i++)); do # two polls have failed
+        polls=$("$curl_bin" -sS --max-time 5 "$h/metrics" |
+          awk '$1 ~ /^tunnel_client_polls_total\{result="(http|network)_error"\}$/ {n += $2} END {print n + 0}')
+        sleep 0.05
+      done
+      ((polls >= 2)) || fail "setup $n ($setup): fewer than 2 failed polls"
+      health --url "$h" --json --require-control-plane-poll
+      [[ $rc == 2 ]] || fail "setup $n ($setup): exit $rc, want 2"
+      jq_check "$work/h.out" '.result == "fail" and (.control_plane_poll.ok | not) and
+        .control_plane_poll.last_poll_at == null and
+        (.control_plane_poll.error | startswith("no control-plane poll has succeeded yet"))' \
+        "setup $n ($setup): failed polls are not a poll"
+      gauge=$("$curl_bin" -sS --max-time 5 "$h/metrics" |
+        awk '$1 == "tunnel_client_last_successful_poll_timestamp_seconds" {print $2}')
+      [[ $gauge == 0 ]] || fail "setup $n ($setup): last successful poll gauge is '$gauge', want 0"
+    else
+      ok=
+      for ((i = 0; i < 100; i++)); do
+        health --url "$h" --json --require-control-plane-poll
+        [[ $rc == 0 ]] && { ok=1; break; }
+        sleep 0.1
+      done
+      [[ -n $ok ]] || fail "accepted agent: not OK within 10s: $(cat "$work/h.out")"
+      jq_check "$work/h.out" '.control_plane_poll.ok and
+        (.control_plane_poll.last_poll_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T"))' "successful poll shown"
+    fi
+    kill -TERM "$apid"
+    await_exit "$apid" 20 || fail "setup $n: agent still running after SIGTERM"
+  done
   ;;
 
 health_unix)

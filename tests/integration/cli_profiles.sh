@@ -157,19 +157,23 @@ profiles_edit)
   ;;
 
 init_cases)
-  # stdio: the sample is chosen by the flags, the program preflighted.
+  # stdio: the sample is chosen by the flags, the program preflighted. The
+  # server is a real one: doctor starts it and wants an initialize reply.
+  srv="$here/faults_stdio_server.mjs"
   run_tc init --profile-dir "$pd" --profile local --tunnel-id "$tid" \
-    --mcp-command "sh -c 'cat'" --health-listen-addr 127.0.0.1:0
+    --mcp-command "sh -c 'exec node $srv'" --health-listen-addr 127.0.0.1:0
   [[ $rc == 0 ]] || fail "stdio init: exit $rc: $(cat "$work/c.err")"
   grep -q '^Created profile local at ' "$work/c.out" || fail "no Created line"
   grep -q '^Sample: sample_mcp_stdio_local$' "$work/c.out" || fail "stdio sample not chosen"
   grep -q "tunnel-client doctor --profile-dir $pd --profile local" "$work/c.out" ||
     fail "Next does not show doctor"
   grep -q 'Canonical setup URLs:' "$work/c.out" || fail "no setup URLs"
-  grep -q 'command: "sh -c '"'"'cat'"'"'"' "$pd/local.yaml" || fail "command not written"
+  grep -qF "command: \"sh -c 'exec node $srv'\"" "$pd/local.yaml" || fail "command not written"
   [[ $(mode_of "$pd") == 700 && $(mode_of "$pd/local.yaml") == 600 ]] || fail "modes"
-  # The written profile passes doctor and is what run loads.
-  tc_env=(CONTROL_PLANE_API_KEY=k)
+  # The written profile passes doctor (against a control plane that knows
+  # the tunnel) and is what run loads.
+  start_cp --tunnel-id "$tid" --api-key k
+  tc_env=(CONTROL_PLANE_API_KEY=k CONTROL_PLANE_BASE_URL="$cp")
   run_tc doctor --profile-dir "$pd" --profile local
   [[ $rc == 0 ]] || fail "doctor on the init profile: exit $rc: $(cat "$work/c.out")"
   tc_env=()

@@ -286,6 +286,42 @@ runtimes_cleanup)
   tc x3 runtimes stop live
   ;;
 
+runtimes_unknown_tunnel)
+  # A well-formed tunnel id the control plane does not know: connect and
+  # status say healthy but not ready, with the agent's reason; the same
+  # commands for a known tunnel say ready.
+  start_helpers
+  unknown=tunnel_44444444444444444444444444444444
+  tc u1 runtimes connect --alias ghost --tunnel-id "$unknown" \
+    --mcp-server-url "$MCP" --control-plane-base-url "$CP" --wait 3s --json
+  [[ $rc -eq 0 ]] || fail "connect of an unknown tunnel id: exit $rc, want 0 (healthy)"
+  [[ $(jqf .runtime_state "$work/u1.stdout") == healthy && $(jqf .ready "$work/u1.stdout") == false ]] ||
+    fail "connect reports $(jqf .runtime_state "$work/u1.stdout") ready=$(jqf .ready "$work/u1.stdout"), want healthy, not ready"
+  tc u2 runtimes status ghost --json
+  [[ $(jqf .ready "$work/u2.stdout") == false ]] || fail "status: ready is not false"
+  [[ $(jqf .runtime_state "$work/u2.stdout") == healthy ]] ||
+    fail "status: runtime_state $(jqf .runtime_state "$work/u2.stdout"), want healthy"
+  [[ $(jqf .local.health.readyz_status "$work/u2.stdout") == 503 ]] || fail "status: /readyz status is not 503"
+  jqf .readiness "$work/u2.stdout" | grep -q '^control plane does not know this tunnel id (HTTP 404): check control_plane.tunnel_id' ||
+    fail "status: readiness is '$(jqf .readiness "$work/u2.stdout")'"
+  "$jq_bin" -e '.next_steps | any(startswith("not ready yet: control plane does not know this tunnel id"))' \
+    "$work/u2.stdout" >/dev/null || fail "status: next steps do not give the reason"
+  tc u3 runtimes status ghost
+  grep -q $'^ghost\thealthy\t'"$unknown" "$work/u3.stdout" || fail "text status: $(head -1 "$work/u3.stdout")"
+  grep -q 'does not know this tunnel id' "$work/u3.stdout" || fail "text status does not give the reason"
+  # The known tunnel: ready.
+  connect k1 known --json
+  [[ $rc -eq 0 ]] || fail "connect of the known tunnel: exit $rc"
+  [[ $(jqf .runtime_state "$work/k1.stdout") == ready && $(jqf .ready "$work/k1.stdout") == true ]] ||
+    fail "known tunnel: $(jqf .runtime_state "$work/k1.stdout") ready=$(jqf .ready "$work/k1.stdout"), want ready"
+  tc k2 runtimes status known --json
+  [[ $(jqf .ready "$work/k2.stdout") == true && $(jqf .readiness "$work/k2.stdout") == ready ]] ||
+    fail "status of the known tunnel is not ready"
+  tc s1 runtimes stop ghost
+  tc s2 runtimes stop known
+  assert_no_canary "$work"/*.stdout "$work"/*.stderr
+  ;;
+
 runtimes_errors)
   start_helpers
   tc h1 runtimes --help

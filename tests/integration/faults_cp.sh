@@ -127,6 +127,98 @@ faults_cp_duplicate) # the same command delivered twice: one terminal
   finish
   ;;
 
+faults_cp_post_reset_burst) # five resets and a 503 on one terminal POST
+  # More failures in a row than the official client's three attempts: the
+  # result still arrives, exactly once.
+  start_all
+  set_faults '{"response":[{"reset":true},{"reset":true},{"reset":true},
+    {"reset":true,"delay_ms":100},{"reset":true},{"status":503}]}'
+  code=$(call_echo c1 1 after-reset-burst)
+  [[ $code == 200 ]] || fail "call whose POST failed six times: status $code"
+  jq_check "$work/c1.body" '.id == 1 and .result.structuredContent.echoed == "after-reset-burst"' \
+    "echo result"
+  wait_stat '.faults_served == 6' "the six POST faults were not consumed"
+  jq_check <(dev_get stats) '.responses.jsonrpc_response == (1 + 13)' \
+    "one terminal response (plus the warm-up)"
+  finish
+  ;;
+
+faults_cp_post_outage) # the control plane is unreachable while a result is posted
+  # The agent reaches the control plane through a TCP relay. The relay dies
+  # while the MCP server works on a call and stays down until the agent has
+  # failed to post the result more often than the official client's three
+  # attempts (about 1-2 s); then it comes back on the same port. The
+  # caller must get the result exactly once.
+  start_faulty
+  start_cp
+  "$node_bin" "$here/tcp_relay.mjs" "$work/relay.url" "$cp" >>"$work/relay.log" 2>&1 &
+  relay_pid=$!
+  pids+=("$relay_pid")
+  wait_file "$work/relay.url" "$relay_pid" "tcp_relay.mjs"
+  relay=$(cat "$work/relay.url")
+  direct=$cp
+  cp=$relay start_agent
+  cp=$direct
+  baseline
+  mcp c1 "$(tool_call 1 echo '{"input":"slow:1500"}')" >"$work/c1.code" &
+  caller=$!
+  for ((i = 0; i < 200; i++)); do
+    grep -qx 'slow:1500' "$work/faulty.url.hits" 2>/dev/null && break
+    sleep 0.05
+  done
+  grep -qx 'slow:1500' "$work/faulty.url.hits" || fail "the slow call never reached the MCP server"
+  kill -KILL "$relay_pid"
+  wait "$relay_pid" 2>/dev/null
+  before=$(grep -c 'response POST failed; retrying' "$work/agent.log")
+  outage_from=$(now_ms)
+  for ((i = 0; i < 300; i++)); do
+    n=$(($(grep -c 'response POST failed; retrying' "$work/agent.log") - before))
+    ((n >= 4)) && break
+    grep -q 'response post failed' "$work/agent.log" && break
+    sleep 0.05
+  done
+  outage_ms=$(($(now_ms) - outage_from))
+  "$node_bin" "$here/tcp_relay.mjs" "$work/relay.url" "$cp" "${relay##*:}" >>"$work/relay.log" 2>&1 &
+  pids+=($!)
+  rm -f "$work/relay.url"
+  wait_file "$work/relay.url" $! "tcp_relay.mjs (restarted)"
+  wait "$caller"
+  code=$(cat "$work/c1.code")
+  [[ $code == 200 ]] ||
+    fail "the result posted during a ${outage_ms} ms control-plane outage was lost: status $code"
+  jq_check "$work/c1.body" '.id == 1 and .result.content[0].text == "slow:1500"' "the slow call's result"
+  echo "control plane unreachable for ${outage_ms} ms (relay down)"
+  grep -q 'response post failed' "$work/agent.log" && fail "the agent gave up a result"
+  jq_check <(dev_get stats) '.responses.jsonrpc_response == (1 + 13)' \
+    "one terminal response (plus the warm-up)"
+  finish
+  ;;
+
+faults_cp_post_retry_shutdown) # SIGTERM while a result is being retried
+  # The shutdown grace bounds the retries: with the control plane refusing
+  # every POST (503), the agent stops retrying once the 1 s grace ran out
+  # and exits 0, promptly, saying what it abandoned.
+  agent_args=(--shutdown.grace-period 1s)
+  start_all
+  faults=$(printf '{"status":503},%.0s' $(seq 1 60))
+  set_faults "{\"response\":[${faults%,}]}"
+  call_echo c1 1 never-posted >"$work/c1.code" &
+  before=$(grep -c 'response POST failed; retrying' "$work/agent.log")
+  for ((i = 0; i < 200; i++)); do
+    (($(grep -c 'response POST failed; retrying' "$work/agent.log") - before >= 2)) && break
+    sleep 0.05
+  done
+  t0=$(now_ms)
+  stop_pid "$agent_pid" "tunnel-client run" 10
+  took=$(($(now_ms) - t0))
+  echo "agent exited ${took} ms after SIGTERM (grace 1000 ms)"
+  ((took < 4000)) || fail "the agent took ${took} ms to stop with a 1 s grace"
+  grep -q 'abandoned: the shutdown grace period ran out' "$work/agent.log" ||
+    fail "the log does not say the result was abandoned at shutdown"
+  stop_pid "$cp_pid" "dev control-plane"
+  echo "ok [$case_name]"
+  ;;
+
 *)
   fail "unknown case"
   ;;

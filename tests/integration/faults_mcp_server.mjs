@@ -9,7 +9,8 @@
 //               destroyed without a result
 //   "reset"     the socket is destroyed before any reply
 //   "die"       the process exits (code 7) before replying
-//   "slow:MS"   the JSON result after MS milliseconds
+//   "slow:MS[:TAG]"  the JSON result after MS milliseconds
+// Requests without a body (OAuth discovery) get 404: no OAuth advertised.
 // usage: node faults_mcp_server.mjs URL_FILE [PORT]
 // Writes http://127.0.0.1:PORT to URL_FILE (tmp + rename) once listening and
 // appends one line per request ("<input>") to URL_FILE.hits.
@@ -23,6 +24,9 @@ const server = createServer((req, res) => {
   let body = "";
   req.on("data", (c) => (body += c));
   req.on("end", () => {
+    // The agent's OAuth discovery (GETs of .well-known documents, bodyless
+    // probes): nothing advertised, so /readyz does not wait on it.
+    if (body === "") { res.writeHead(404); return res.end(); }
     let msg = {};
     try { msg = JSON.parse(body); } catch { /* answered as ok */ }
     const input = String(msg?.params?.arguments?.input ?? msg?.method ?? "");
@@ -63,7 +67,7 @@ const server = createServer((req, res) => {
     }
     if (input === "reset") return req.socket.destroy();
     if (input === "die") process.exit(7);
-    if (input.startsWith("slow:")) return setTimeout(ok, Number(input.slice(5)));
+    if (input.startsWith("slow:")) return setTimeout(ok, parseInt(input.slice(5), 10));
     ok();
   });
 });

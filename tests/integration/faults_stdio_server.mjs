@@ -5,6 +5,9 @@
 //   "nonjson"  writes non-JSON lines (plain text, a NUL, CRLF) first, then
 //              answers
 //   "flood"    writes 8 MiB to stderr first, then answers
+//   "chatty:N" writes N short stderr lines, a Cookie line (a secret for the
+//              redaction check), then "chatty-last-line", then
+//              answers once stderr has taken all of it
 //   anything   answered with a text result echoing the input
 import { createInterface } from "node:readline";
 
@@ -27,6 +30,13 @@ createInterface({ input: process.stdin }).on("line", (line) => {
   if (input === "nonjson") {
     process.stdout.write("this is not json\n\0\u0001 binary\r\n{\"half\":\n");
     return answer(msg.id, input);
+  }
+  if (input.startsWith("chatty:")) {
+    const n = Number(input.slice(7));
+    let text = "";
+    for (let i = 0; i < n; i++) text += `chatty line ${i} of ${n}\n`;
+    text += "Cookie: chatty-cookie-SECRET\nchatty-last-line\n";
+    return process.stderr.write(text, () => answer(msg.id, input));
   }
   if (input === "flood") {
     const chunk = "e".repeat(1 << 16) + "\n";

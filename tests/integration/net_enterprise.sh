@@ -20,7 +20,7 @@ key=local-tunnel-client-dev-proxy
 # shellcheck source=../lib/common.sh
 source "$(dirname "$0")/../lib/common.sh"
 init_work tc-net
-fail_logs=('*.log' '*.body' '*.hdr')
+fail_logs=('*.log' '*.body' '*.hdr' '*.check')
 
 need_tools "$jq_bin" "$node_bin" "$curl_bin" openssl tinyproxy
 
@@ -134,6 +134,39 @@ mcp() {
     fail "$name: curl failed: $(cat "$work/$name.curlerr")"
 }
 
+# doctor_json NAME ARGS...: `doctor --json` against $cp and $target (the
+# API key in the environment) into $work/NAME.json; sets $rc.
+doctor_json() {
+  local name=$1
+  shift
+  env -i PATH="$PATH" HOME="$work" CONTROL_PLANE_API_KEY="${doctor_key:-$key}" "$bin" doctor --json \
+    --control-plane.base-url "$cp" --control-plane.tunnel-id "${doctor_tid:-$tid}" \
+    --health.listen-addr 127.0.0.1:0 "$@" >"$work/$name.json" 2>"$work/$name.err"
+  rc=$?
+  [[ ! -s $work/$name.err ]] || fail "$name: doctor wrote to stderr: $(cat "$work/$name.err")"
+}
+
+# check_is NAME ID STATUS [SUMMARY_JQ]: check ID of doctor report NAME has
+# STATUS, and its summary satisfies the jq test (on the summary string).
+check_is() {
+  local name=$1 id=$2 status=$3 test=${4:-true}
+  "$jq_bin" -r "[.checks[] | select(.id == \"$id\")][0] | .status + \" \" + .summary" "$work/$name.json" >"$work/$name.$id.check"
+  jq_check "$work/$name.json" "[.checks[] | select(.id == \"$id\")][0] |
+    .status == \"$status\" and (.summary | $test)" "$name: $id $status"
+}
+
+# start_tls_cp [CLIENT_CA]: tls_control_plane.mjs with the private CA's
+# server certificate; sets $cp and $tls_cp_log.
+start_tls_cp() {
+  tls_cp_log=$work/tlscp.jsonl
+  : >"$tls_cp_log"
+  "$node_bin" "$(dirname "$0")/tls_control_plane.mjs" "$work/tlscp.url" "$tls_cp_log" \
+    "$pki/srv.pem" "$pki/srv.key" "$tid" "$key" "$@" >"$work/tlscp.log" 2>&1 &
+  pids+=($!)
+  wait_file "$work/tlscp.url" $! "TLS control plane"
+  cp=$(cat "$work/tlscp.url")
+}
+
 echo_call='{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{"input":"through"}}}'
 init_call='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}'
 
@@ -191,6 +224,60 @@ net_proxy_bad_credentials)
   stop_agent
   ! grep -q 'wrongPass9' "$work/agent.log" || fail "the proxy password was logged"
   ;;
+net_proxy_reload)
+  # Proxy settings change live (SIGHUP): direct at start, through tinyproxy
+  # after a reload adds http_proxy (polls, response POSTs, MCP calls, the
+  # health check), direct again after a reload removes it — and then
+  # /api/status no longer claims a proxy. The password never shows.
+  start_stub
+  start_cp
+  start_tinyproxy tcuser 's3cretPass'
+  printf 'log:\n  level: info\n' >"$work/p.yaml"
+  run_agent --profile-file "$work/p.yaml"
+  health=$(cat "$work/health.url")
+  echo_ok direct_before
+  cp_port=${cp##*:}
+  stub_port=${stub##*:}
+  ! grep -q "127.0.0.1:$stub_port" "$work/tinyproxy.log" 2>/dev/null ||
+    fail "a call went through the proxy before it was configured"
+  # reload_to GEN: SIGHUP, then up to 10 s for reload generation GEN.
+  reload_to() {
+    kill -HUP "$agent_pid" || fail "the agent is not running"
+    local i
+    for ((i = 0; i < 200; i++)); do
+      "$curl_bin" -sS --max-time 5 "$health/api/status" >"$work/status.json" || fail "GET /api/status failed"
+      [[ $("$jq_bin" -r .reload.generation "$work/status.json") == "$1" ]] && return 0
+      sleep 0.05
+    done
+    fail "reload generation $1 not reached: $("$jq_bin" -c .reload "$work/status.json")"
+  }
+  printf 'http_proxy: "http://tcuser:s3cretPass@127.0.0.1:%s"\n' "$proxy_port" >"$work/p.yaml"
+  reload_to 1
+  jq_check "$work/status.json" '.reload.applied == ["http_proxy"]' "http_proxy applied"
+  echo_ok via_proxy
+  wait_log "$work/tinyproxy.log" "POST http://127.0.0.1:$stub_port/mcp" \
+    "MCP call did not go through the reloaded proxy"
+  wait_log "$work/tinyproxy.log" "GET http://127.0.0.1:$cp_port/v1/tunnels/$tid/poll" \
+    "control-plane poll did not go through the reloaded proxy"
+  wait_log "$work/tinyproxy.log" "POST http://127.0.0.1:$cp_port/v1/tunnels/$tid/response" \
+    "control-plane response did not go through the reloaded proxy"
+  wait_log "$work/agent.log" "proxy http://127.0.0.1:$proxy_port is healthy" \
+    "the reloaded proxy's health check did not run"
+  "$curl_bin" -sS --max-time 5 "$health/api/status" >"$work/status.json" || fail "GET /api/status failed"
+  jq_check "$work/status.json" '.proxy_health == [{"route":"control_plane","healthy":true}]' \
+    "proxy health after the reload"
+  # Removed again: the next calls go direct.
+  printf 'log:\n  level: info\n' >"$work/p.yaml"
+  reload_to 2
+  jq_check "$work/status.json" '.reload.applied == ["http_proxy"] and .proxy_health == []' \
+    "no proxy health once the proxy is removed"
+  via=$(grep -c "POST http://127.0.0.1:$stub_port/mcp" "$work/tinyproxy.log")
+  echo_ok direct_after
+  [[ $(grep -c "POST http://127.0.0.1:$stub_port/mcp" "$work/tinyproxy.log") == "$via" ]] ||
+    fail "a call went through the proxy after the reload removed it"
+  stop_agent
+  ! grep -q 's3cretPass' "$work/agent.log" "$work/status.json" || fail "the proxy password leaked"
+  ;;
 net_tls_ca_bundle)
   # HTTPS MCP server signed by a private CA: without the bundle the call
   # fails as a TLS failure; with a bundle of several certificates it works
@@ -224,6 +311,155 @@ net_mtls)
     --mcp.client-key "$pki/cli.key"
   echo_ok with_cert
   stop_agent
+  ;;
+net_doctor_tls)
+  # doctor reaches the control plane and the MCP server the way run does
+  # (CA bundle added to the system roots, mTLS pair, net hooks) and names
+  # each TLS failure with its fix; run agrees with every verdict.
+  make_pki
+  (
+    cd "$pki" || exit 1
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout othercli.key \
+      -out othercli.csr -subj "/CN=tc other client" &&
+      openssl x509 -req -in othercli.csr -CA other.pem -CAkey other.key -CAcreateserial \
+        -out othercli.pem -days 2 &&
+      openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout self.key \
+        -out self.pem -days 2 -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1"
+  ) >>"$work/openssl.log" 2>&1 || fail "openssl could not make the extra certificates"
+  start_stub
+  start_tls_cp "$pki/ca.pem"
+  good=(--ca-bundle "$pki/bundle.pem" --control-plane.client-cert "$pki/cli.pem"
+    --control-plane.client-key "$pki/cli.key")
+
+  # The control plane's certificate is not trusted without the bundle.
+  doctor_json no_bundle --mcp.server-url "$target"
+  [[ $rc == 2 ]] || fail "no bundle: exit $rc, want 2"
+  check_is no_bundle control_plane_reachable FAIL \
+    ". == \"TLS: the server certificate of $cp is not trusted by the system roots (no --ca-bundle is set)\""
+  jq_check "$work/no_bundle.json" '[.checks[] | select(.id == "control_plane_reachable")][0].next[0] |
+    startswith("If the server uses a private CA, point --ca-bundle")' "no bundle: the fix"
+  jq_check "$work/no_bundle.json" '.failed_checks == ["control_plane_reachable"]' "no bundle: only the control plane fails"
+  # run agrees: never ready, the TLS failure in /readyz.
+  run_agent --control-plane.client-cert "$pki/cli.pem" --control-plane.client-key "$pki/cli.key"
+  h=$(cat "$work/health.url")
+  for ((i = 0; i < 200; i++)); do
+    body=$("$curl_bin" -sS --max-time 5 "$h/readyz") || fail "GET /readyz"
+    [[ $body == "control plane not reached: "*SSL* ]] && break
+    sleep 0.05
+  done
+  [[ $body == "control plane not reached: "*SSL* ]] || fail "run without the bundle: /readyz '$body'"
+  stop_agent
+
+  # Trusted, but no client certificate: refused in the handshake.
+  doctor_json no_cert --mcp.server-url "$target" --ca-bundle "$pki/bundle.pem"
+  [[ $rc == 2 ]] || fail "no client certificate: exit $rc, want 2"
+  # (The refusal arrives as a TLS alert, or — when the server's close wins
+  # the race — as a connection closed right after the handshake.)
+  check_is no_cert control_plane_reachable FAIL \
+    "test(\"^TLS: $cp (requires a client certificate|closed the connection right after the TLS handshake: it may require a client certificate,) and none is configured$\")"
+  # A certificate from a CA the server does not trust.
+  doctor_json other_cert --mcp.server-url "$target" --ca-bundle "$pki/bundle.pem" \
+    --control-plane.client-cert "$pki/othercli.pem" --control-plane.client-key "$pki/othercli.key"
+  [[ $rc == 2 ]] || fail "untrusted client certificate: exit $rc, want 2"
+  check_is other_cert control_plane_reachable FAIL \
+    "test(\"^TLS: $cp (refused|closed the connection right after the TLS handshake: it refuses) the client certificate $pki/othercli.pem\")"
+  # A key that is not the certificate's: run refuses to start, doctor says so.
+  doctor_json bad_pair --mcp.server-url "$target" --ca-bundle "$pki/bundle.pem" \
+    --control-plane.client-cert "$pki/cli.pem" --control-plane.client-key "$pki/srv.key"
+  [[ $rc == 2 ]] || fail "mismatched pair: exit $rc, want 2"
+  check_is bad_pair network_settings FAIL 'test("does not match the certificate")'
+  check_is bad_pair control_plane_reachable SKIP
+  agent_refuses "does not match" --ca-bundle "$pki/bundle.pem" \
+    --control-plane.client-cert "$pki/cli.pem" --control-plane.client-key "$pki/srv.key"
+  # An unusable bundle fails doctor for a stdio target too, as it stops run.
+  doctor_json bad_bundle --mcp.command "sh -c cat" --ca-bundle "$pki/empty.pem"
+  [[ $rc == 2 ]] || fail "empty bundle with a stdio target: exit $rc, want 2"
+  check_is bad_bundle network_settings FAIL 'test("holds no PEM certificate")'
+  agent_refuses "holds no PEM certificate" --ca-bundle "$pki/empty.pem"
+
+  # Everything right: doctor passes (HTTP and stdio targets) and run works.
+  doctor_json good --mcp.server-url "$target" "${good[@]}"
+  [[ $rc == 0 ]] || fail "good settings: exit $rc, want 0: $(cat "$work/good.json")"
+  check_is good network_settings PASS \
+    "test(\"CA bundle $pki/bundle.pem added to the system roots; control-plane client certificate $pki/cli.pem\")"
+  check_is good control_plane_reachable PASS \
+    ". == \"$cp knows tunnel $tid and accepts the API key (HTTP 200)\""
+  "$jq_bin" -e -s 'any(.method == "GET" and .path == "/v1/tunnels/'"$tid"'" and .client_cert == "tc client")' \
+    "$tls_cp_log" >/dev/null || fail "doctor's request did not carry the client certificate"
+  "$jq_bin" -e -s 'all(.path | endswith("/poll") | not)' "$tls_cp_log" >/dev/null ||
+    fail "doctor polled (it would take commands meant for an agent)"
+  doctor_json good_stdio \
+    --mcp.command "sh -c 'exec $node_bin $(dirname "$0")/faults_stdio_server.mjs'" "${good[@]}"
+  [[ $rc == 0 ]] || fail "good settings, stdio: exit $rc, want 0"
+  run_agent "${good[@]}"
+  h=$(cat "$work/health.url")
+  env -i PATH="$PATH" HOME="$work" "$bin" health --url "$h" --require-control-plane-poll --json \
+    >"$work/health.json" 2>&1
+  for ((i = 0; i < 100; i++)); do
+    env -i PATH="$PATH" HOME="$work" "$bin" health --url "$h" --require-control-plane-poll --json \
+      >"$work/health.json" 2>&1 && break
+    sleep 0.1
+  done
+  jq_check "$work/health.json" '.result == "ok" and .readyz.body == "ready" and .control_plane_poll.ok' \
+    "run with the settings doctor passed is not healthy"
+  stop_agent
+
+  # The key and the tunnel id are checked too (what the service answers).
+  doctor_key=wrong-key doctor_json bad_key --mcp.server-url "$target" "${good[@]}"
+  check_is bad_key control_plane_reachable FAIL \
+    ". == \"$cp rejected the API key (HTTP 401 tunnel_use_forbidden)\""
+  doctor_tid=tunnel_55555555555555555555555555555555 doctor_json bad_tid --mcp.server-url "$target" "${good[@]}"
+  check_is bad_tid control_plane_reachable FAIL \
+    ". == \"$cp does not know tunnel id tunnel_55555555555555555555555555555555 (HTTP 404)\""
+  grep -q "$key" "$work"/*.json && fail "the API key is in a doctor report"
+
+  # An HTTPS MCP server whose certificate the bundle does not cover: a TLS
+  # failure of mcp_server_reachable (not an OAuth one); OAuth is skipped.
+  spawn stub2 "dev mcp-stub (self-signed)" env -i PATH="$PATH" HOME="$work" "$bin" dev mcp-stub \
+    --listen-addr 127.0.0.1:0 --url-file "$work/stub2.url" --tls-cert "$pki/self.pem" \
+    --tls-key "$pki/self.key"
+  stub=$spawned_url
+  target=$stub/mcp
+  doctor_json mcp_tls --mcp.server-url "$target" "${good[@]}"
+  [[ $rc == 2 ]] || fail "untrusted MCP server: exit $rc, want 2"
+  check_is mcp_tls mcp_server_reachable FAIL \
+    ". == \"TLS: the server certificate of $stub is not trusted by the CA bundle $pki/bundle.pem (nor by the system roots)\""
+  check_is mcp_tls oauth_metadata SKIP
+  jq_check "$work/mcp_tls.json" '.failed_checks == ["mcp_server_reachable"]' "only the MCP server fails"
+  jq_check "$work/mcp_tls.json" '[.checks[] | select(.id == "mcp_server_reachable")][0].next[0] |
+    startswith("Add the certificate of the CA that issued the server certificate")' "MCP TLS: the fix"
+  # With its certificate in the bundle, it passes, OAuth included.
+  cat "$pki/bundle.pem" "$pki/self.pem" >"$pki/bundle2.pem"
+  doctor_json mcp_tls_ok --mcp.server-url "$target" --ca-bundle "$pki/bundle2.pem" \
+    --control-plane.client-cert "$pki/cli.pem" --control-plane.client-key "$pki/cli.key"
+  [[ $rc == 0 ]] || fail "MCP server in the bundle: exit $rc, want 0: $(cat "$work/mcp_tls_ok.json")"
+  check_is mcp_tls_ok oauth_metadata PASS
+  ;;
+net_doctor_proxy)
+  # doctor goes through the configured proxy like run (credentials
+  # included, never shown), and a proxy that is down fails both checks
+  # instead of passing on a direct connection.
+  make_pki
+  start_stub
+  start_tls_cp
+  start_tinyproxy tcuser 's3cretPass'
+  doctor_json via_proxy --mcp.server-url "$target" --ca-bundle "$pki/ca.pem" \
+    --http-proxy "http://tcuser:s3cretPass@127.0.0.1:$proxy_port"
+  [[ $rc == 0 ]] || fail "through the proxy: exit $rc, want 0: $(cat "$work/via_proxy.json")"
+  check_is via_proxy network_settings PASS "test(\"proxy http://127.0.0.1:$proxy_port\")"
+  wait_log "$work/tinyproxy.log" "CONNECT 127.0.0.1:${cp##*:}" "doctor did not reach the control plane through the proxy"
+  wait_log "$work/tinyproxy.log" "GET http://127.0.0.1:${stub##*:}/mcp" "doctor did not reach the MCP server through the proxy"
+  ! grep -q 's3cretPass' "$work/via_proxy.json" || fail "the proxy password is in the report"
+  doctor_json dead_proxy --mcp.server-url "$target" --ca-bundle "$pki/ca.pem" \
+    --http-proxy "http://127.0.0.1:1"
+  [[ $rc == 2 ]] || fail "dead proxy: exit $rc, want 2"
+  check_is dead_proxy control_plane_reachable FAIL 'startswith("cannot connect to the proxy at 127.0.0.1:1")'
+  check_is dead_proxy mcp_server_reachable FAIL 'startswith("cannot connect to the proxy at 127.0.0.1:1")'
+  doctor_json bad_proxy_auth --mcp.server-url "$target" --ca-bundle "$pki/ca.pem" \
+    --http-proxy "http://tcuser:wrongPass9@127.0.0.1:$proxy_port"
+  [[ $rc == 2 ]] || fail "proxy refusing the credentials: exit $rc, want 2"
+  check_is bad_proxy_auth control_plane_reachable FAIL 'test("proxy")'
+  ! grep -q 'wrongPass9' "$work/bad_proxy_auth.json" || fail "the proxy password is in the report"
   ;;
 net_tls_bad_bundle)
   # Unreadable or certificate-less bundles, and a client key that does not

@@ -5,8 +5,10 @@
 #
 # usage: ops.sh CASE TUNNEL_CLIENT_BINARY PROBE_FIXTURE_SO
 #
-# Cases: listener_files, unix_socket, guards, remote_peer, bad_requests,
-# readyz_cp_down_then_up, readyz_cp_rejected, readyz_startup_wait,
+# Cases: listener_files, unix_socket, guards, probe_hosts,
+# allowed_hosts_config, remote_peer, bad_requests,
+# readyz_cp_down_then_up, readyz_cp_rejected, readyz_cp_unknown_tunnel,
+# readyz_cp_forbidden, readyz_startup_wait,
 # readyz_probe_failed, readyz_probe_note, metrics_flow, admin_api.
 # Every process runs under `env -i` with HOME in a private temp dir and is
 # killed by the EXIT trap if still alive; ports are ephemeral (a port picked
@@ -178,19 +180,20 @@ guards)
   start_cp
   start_agent --health.listen-addr 127.0.0.1:0
   port=$(port_of "$h")
-  get /healthz -H 'Host: evil.example'
-  expect 403 "" "forged Host on /healthz"
-  for p in /readyz /metrics /ui; do
+  # The admin routes need a Host that names the listener (the read-only
+  # probe routes answer any Host: probe_hosts).
+  for p in /ui /api/status /nothing-here; do
     get "$p" -H "Host: evil.example:$port"
     expect 403 "" "forged Host with our port on $p"
   done
-  get /healthz -H "Host: 127.0.0.1:1"
+  get /api/status -H "Host: 127.0.0.1:1"
   expect 403 "" "Host with another port"
-  get /healthz -H "Host: 127.0.0.1"
+  get /api/status -H "Host: 127.0.0.1"
   expect 403 "" "Host without the port"
   get /api/status -H 'Host: evil.example'
   expect 403 "" "forged Host on /api/status"
   jq_check '.error | test("Host")' "forged Host error"
+  jq_check '.error | test("--health.allowed-hosts")' "forged Host error names the setting"
   for host in "localhost:$port" "[::1]:$port" "LOCALHOST:$port"; do
     get /api/status -H "Host: $host"
     expect 200 "" "Host $host"
@@ -213,9 +216,159 @@ guards)
   expect 403 "" "Sec-Fetch-Site cross-site"
   get /healthz -X POST -H 'Origin: http://evil.example' --data x
   expect 403 "" "POST /healthz from another origin"
+  get /healthz -X POST -H 'Host: evil.example' --data x
+  expect 403 "" "POST /healthz with a forged Host"
+  get /api/log-level -X PUT -H 'Origin: https://evil.example' --data '{"level":"debug"}'
+  expect 403 "" "PUT from another https origin"
   get /api/log-level
   jq_check '.level == "info"' "level unchanged by refused requests"
   stop_agent
+  ;;
+
+probe_hosts)
+  # Probes and scrapes arrive with whatever Host their network gives them:
+  # a kubelet sends the pod IP with the container port, Prometheus a pod IP
+  # or a Service name, a port mapping the host's port. /healthz, /readyz and
+  # /metrics answer all of them (GET and HEAD); the admin routes and every
+  # other method keep the Host guard.
+  start_stub
+  start_cp
+  start_agent --health.listen-addr 0.0.0.0:0
+  port=$(port_of "$h")
+  h=http://127.0.0.1:$port
+  wait_readyz 200 ready
+  hosts=("10.1.2.3:8080" "10.1.2.3" "tunnel-client.ns.svc.cluster.local:8080"
+    "tunnel-client.ns.svc" "127.0.0.1:18080" "[fd00::5]:8080" "evil.example")
+  for host in "${hosts[@]}"; do
+    get /healthz -H "Host: $host"
+    expect 200 live "/healthz with Host $host"
+    get /healthz -I -H "Host: $host"
+    expect 200 "" "HEAD /healthz with Host $host"
+    get /readyz -H "Host: $host"
+    expect 200 ready "/readyz with Host $host"
+    get /metrics -H "Host: $host"
+    expect 200 "" "/metrics with Host $host"
+    grep -q '^tunnel_client_ready 1$' "$work/resp.out" || fail "/metrics with Host $host lacks the ready gauge"
+    for p in /ui /api/status /assets/app.js /; do
+      get "$p" -H "Host: $host"
+      expect 403 "" "$p with Host $host"
+    done
+    get /healthz -X POST -H "Host: $host" --data x
+    expect 403 "" "POST /healthz with Host $host"
+    get /metrics -X PUT -H "Host: $host" --data x
+    expect 403 "" "PUT /metrics with Host $host"
+  done
+  stop_agent
+  # --health.allowed-hosts: the operator's names reach the admin routes too
+  # (a name, a .domain suffix, a host:port); others still do not.
+  start_agent --health.listen-addr 0.0.0.0:0 \
+    --health.allowed-hosts tunnel-client.ns.svc.cluster.local,.corp.example \
+    --health.allowed-hosts 127.0.0.1:18080 --health.allowed-hosts '[fd00::5]'
+  port=$(port_of "$h")
+  h=http://127.0.0.1:$port
+  for host in tunnel-client.ns.svc.cluster.local:8080 TUNNEL-CLIENT.ns.svc.cluster.local \
+    ui.corp.example corp.example:443 127.0.0.1:18080 "[fd00::5]:9000" "[fd00:0::5]"; do
+    get /api/status -H "Host: $host"
+    expect 200 "" "/api/status with allowed Host $host"
+    get /ui -H "Host: $host"
+    expect 200 "" "/ui with allowed Host $host"
+  done
+  for host in 10.1.2.3:8080 127.0.0.1:18081 evilcorp.example tunnel-client.ns.svc \
+    corp.example.evil.example "[fd00::6]"; do
+    get /api/status -H "Host: $host"
+    expect 403 "" "/api/status with Host $host (not allowed)"
+  done
+  # Behind a TLS-terminating proxy the browser's Origin is https://<name>.
+  get /api/log-level -X PUT -H 'Host: ui.corp.example' -H 'Origin: https://ui.corp.example' \
+    --data '{"level":"info"}'
+  expect 200 "" "PUT from the allowed name over https"
+  get /api/log-level -X PUT -H 'Host: ui.corp.example' -H 'Origin: https://evil.example' \
+    --data '{"level":"debug"}'
+  expect 403 "" "PUT with an Origin that is not the allowed Host"
+  stop_agent
+  ;;
+
+allowed_hosts_config)
+  # HEALTH_ALLOWED_HOSTS (comma-separated) and health.allowed_hosts (a YAML
+  # list) work like the flag; malformed entries stop the start with one
+  # line naming the entry, where it came from and what to write instead;
+  # doctor and the profile commands take the key like run does.
+  start_stub
+  start_cp
+  env -i PATH="$PATH" HOME="$work" CONTROL_PLANE_API_KEY="$key" \
+    HEALTH_ALLOWED_HOSTS="ui.corp.example, .svc.cluster.local" "$bin" run \
+    --control-plane.base-url "$cp" --control-plane.tunnel-id "$tid" --mcp.server-url "$target" \
+    --health.listen-addr 127.0.0.1:0 --health.url-file "$work/health.url" >"$work/agent.log" 2>&1 &
+  agent_pid=$!
+  pids+=("$agent_pid")
+  wait_file "$work/health.url" "$agent_pid" "tunnel-client run"
+  h=$(cat "$work/health.url")
+  get /api/status -H 'Host: ui.corp.example'
+  expect 200 "" "env: allowed name"
+  get /api/status -H 'Host: tc.ns.svc.cluster.local:8080'
+  expect 200 "" "env: allowed suffix"
+  get /api/status -H 'Host: other.example'
+  expect 403 "" "env: other name"
+  stop_agent
+  mkdir -p "$work/p"
+  cat >"$work/p/ops.yaml" <<YAML
+config_version: 1
+control_plane:
+  base_url: "$cp"
+  tunnel_id: "$tid"
+mcp:
+  server_urls:
+    - "$target"
+health:
+  listen_addr: "127.0.0.1:0"
+  allowed_hosts:
+    - ui.corp.example
+    - "127.0.0.1:18080"
+YAML
+  env -i PATH="$PATH" HOME="$work" CONTROL_PLANE_API_KEY="$key" "$bin" run \
+    --profile-file "$work/p/ops.yaml" --health.url-file "$work/health.url" >"$work/agent.log" 2>&1 &
+  agent_pid=$!
+  pids+=("$agent_pid")
+  wait_file "$work/health.url" "$agent_pid" "tunnel-client run"
+  h=$(cat "$work/health.url")
+  get /ui -H 'Host: 127.0.0.1:18080'
+  expect 200 "" "YAML: allowed host:port"
+  get /ui -H 'Host: 127.0.0.1:18081'
+  expect 403 "" "YAML: another port"
+  stop_agent
+  # The profile passes doctor and the profile commands' validation.
+  env -i PATH="$PATH" HOME="$work" CONTROL_PLANE_API_KEY="$key" "$bin" doctor --json \
+    --profile-file "$work/p/ops.yaml" >"$work/doctor.json" 2>"$work/doctor.err" ||
+    fail "doctor on a profile with health.allowed_hosts: $(cat "$work/doctor.json" "$work/doctor.err")"
+  env -i PATH="$PATH" HOME="$work" "$bin" profiles --profile-dir "$work/pd" add ops \
+    --from-file "$work/p/ops.yaml" >"$work/add.out" 2>&1 ||
+    fail "profiles add refused health.allowed_hosts: $(cat "$work/add.out")"
+  # Malformed entries: exit 1, one line, nothing started.
+  refused() { # WANT ENV... -- FLAGS...
+    local want=$1 envs=()
+    shift
+    while [[ $1 != -- ]]; do envs+=("$1"); shift; done
+    shift
+    env -i PATH="$PATH" HOME="$work" CONTROL_PLANE_API_KEY="$key" "${envs[@]}" timeout 20 "$bin" run \
+      --control-plane.base-url "$cp" --control-plane.tunnel-id "$tid" --mcp.server-url "$target" \
+      --health.listen-addr 127.0.0.1:0 "$@" >"$work/refused.out" 2>&1
+    local rc=$?
+    [[ $rc == 1 ]] || fail "malformed allowed host ($*${envs[*]}): exit $rc, want 1"
+    [[ $(wc -l <"$work/refused.out") == 1 ]] || fail "want one line: $(cat "$work/refused.out")"
+    grep -qF -- "$want" "$work/refused.out" || fail "error lacks '$want': $(cat "$work/refused.out")"
+  }
+  refused 'invalid health allowed host in --health.allowed-hosts: "https://ui.example.com" (write the host name only' \
+    -- --health.allowed-hosts https://ui.example.com
+  refused '"*.example.com" (wildcards are not supported: write .example.com' -- --health.allowed-hosts '*.example.com'
+  refused '"ui.example.com:99999" (the port after the host must be a number from 1 to 65535)' \
+    -- --health.allowed-hosts ui.example.com:99999
+  refused '"ui.example.com/ui"' -- --health.allowed-hosts ui.example.com/ui
+  refused '"300.1.2.3" (not a valid IPv4 address' -- --health.allowed-hosts 300.1.2.3
+  refused 'in HEALTH_ALLOWED_HOSTS: "" (empty entry' HEALTH_ALLOWED_HOSTS=a.example,,b.example --
+  printf 'config_version: 1\nhealth:\n  allowed_hosts: ui.corp.example\n' >"$work/p/scalar.yaml"
+  refused 'scalar.yaml:3' -- --profile-file "$work/p/scalar.yaml"
+  printf 'config_version: 1\nhealth:\n  allowed_hosts:\n    - "ui.corp.example:0"\n' >"$work/p/port0.yaml"
+  refused 'port0.yaml:4 (health.allowed_hosts[0]): "ui.corp.example:0"' -- --profile-file "$work/p/port0.yaml"
   ;;
 
 remote_peer)
@@ -320,13 +473,68 @@ readyz_cp_rejected)
   start_stub
   start_cp
   agent_key=some-other-key start_agent --health.listen-addr 127.0.0.1:0
-  wait_readyz 503 "control plane rejected the API key (HTTP 401)"
+  wait_readyz 503 "control plane rejected the API key (HTTP 401): set control_plane.api_key (CONTROL_PLANE_API_KEY) to a runtime API key of the organization that owns the tunnel"
   [[ $(metric 'tunnel_client_ready') == 0 ]] || fail "readiness gauge is not 0"
   for ((i = 0; i < 200; i++)); do # the metadata fetch may be refused first
     [[ $(metric 'tunnel_client_polls_total{result="http_error"}') -ge 1 ]] && break
     sleep 0.05
   done
   [[ $(metric 'tunnel_client_polls_total{result="http_error"}') -ge 1 ]] || fail "no http_error poll counted"
+  stop_agent
+  ;;
+
+readyz_cp_unknown_tunnel)
+  # A well-formed tunnel id the control plane does not know: every poll is
+  # answered 404. Never ready; /api/status and the metrics agree; once the
+  # service knows the id (restarted with it on the same port), ready.
+  start_stub
+  start_cp
+  cp_pid=$spawned_pid
+  cport=$(port_of "$cp")
+  tid=tunnel_33333333333333333333333333333333
+  start_agent --health.listen-addr 127.0.0.1:0
+  why="control plane does not know this tunnel id (HTTP 404): check control_plane.tunnel_id against https://platform.openai.com/settings/organization/tunnels, and that control_plane.base_url and url_path name the service that hosts it"
+  for ((i = 0; i < 200; i++)); do # the 404 of a poll, not only of the metadata fetch
+    [[ $(metric 'tunnel_client_polls_total{result="http_error"}') -ge 2 ]] && break
+    sleep 0.05
+  done
+  [[ $(metric 'tunnel_client_polls_total{result="http_error"}') -ge 2 ]] || fail "fewer than 2 polls answered 404"
+  get /readyz
+  expect 503 "$why" "/readyz for an unknown tunnel id"
+  [[ $(metric 'tunnel_client_ready') == 0 ]] || fail "readiness gauge is not 0"
+  [[ $(metric 'tunnel_client_last_successful_poll_timestamp_seconds') == 0 ]] ||
+    fail "last successful poll gauge moved without a successful poll"
+  get /api/status
+  export WHY=$why
+  jq_check '.ready == false and .readiness == env.WHY and .control_plane.reachable == true and .control_plane.refusal == env.WHY and .control_plane.refused_status == 404 and .control_plane.last_http_status == 404 and .control_plane.last_successful_poll_at == null and (.control_plane.last_poll_at | type == "string")' "status for an unknown tunnel id"
+  get /healthz
+  expect 200 live "/healthz stays live"
+  # The service learns the id: the next poll succeeds and the agent is ready.
+  stop_pid "$cp_pid" "dev control-plane"
+  spawn cp2 "dev control-plane" env -i PATH="$PATH" HOME="$work" "$bin" dev control-plane \
+    --listen "127.0.0.1:$cport" --url-file "$work/cp2.url" --tunnel-id "$tid"
+  wait_readyz 200 ready
+  get /api/status
+  jq_check '.control_plane.refusal == null and .control_plane.refused_status == null and (.control_plane.last_successful_poll_at | type == "string")' "status once the tunnel is known"
+  awk -v v="$(metric 'tunnel_client_last_successful_poll_timestamp_seconds')" 'BEGIN {exit !(v > 0)}' ||
+    fail "last successful poll gauge still 0 after a successful poll"
+  stop_agent
+  ;;
+
+readyz_cp_forbidden)
+  # Polls answered 403 (the key may not use this tunnel): 503 with what it
+  # means, as long as the refusals last; ready once they stop.
+  start_stub
+  start_cp
+  auth="Authorization: Bearer $key"
+  faults=$("$jq_bin" -cn '{poll: [range(64) | {status: 403}]}')
+  set_faults "$faults" >/dev/null
+  start_agent --health.listen-addr 127.0.0.1:0
+  wait_readyz 503 "control plane refuses this tunnel to the API key (HTTP 403): use a runtime API key of the organization or project that owns the tunnel, and set control_plane.organization_id when the tunnel belongs to an organization"
+  get /api/status
+  jq_check '.ready == false and .control_plane.refused_status == 403 and (.control_plane.refusal | startswith("control plane refuses this tunnel"))' "status while refused"
+  "$curl_bin" -sS --max-time 5 -X DELETE -H "$auth" "$cp/_dev/faults" >/dev/null || fail "clear faults"
+  wait_readyz 200 ready
   stop_agent
   ;;
 
@@ -445,7 +653,7 @@ admin_api)
   get /api/status
   expect 200 "" "/api/status"
   jq_check '(.version | type == "string") and (.client_instance_id | test("^[0-9a-f]{32}$")) and .tunnel_id == "'"$tid"'" and (.started_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$")) and (.uptime_seconds | type == "number") and .health_url == "'"$h"'" and .ready == true and .readiness == "ready" and .readiness_reasons == [] and .log_level == "info"' "status fields"
-  jq_check '.control_plane.base_url == "'"$cp"'" and .control_plane.reachable == true and (.control_plane.last_poll_at | type == "string") and .control_plane.last_error == null and .control_plane.polls_total >= 1 and .control_plane.poll_errors_total == 0' "status control_plane"
+  jq_check '.control_plane.base_url == "'"$cp"'" and .control_plane.reachable == true and (.control_plane.last_poll_at | type == "string") and (.control_plane.last_successful_poll_at | type == "string") and .control_plane.last_http_status == 204 and .control_plane.refusal == null and .control_plane.last_error == null and .control_plane.polls_total >= 1 and .control_plane.poll_errors_total == 0' "status control_plane"
   jq_check '[.modules[] | select(.name == "metrics-prometheus" and .kinds == ["metrics-sink"] and (.version | type == "string"))] | length == 1' "status modules"
   grep -q "$key" <<<"$body" && fail "/api/status shows the API key"
   get /api/channels

@@ -225,6 +225,152 @@ run_start_error)
   [[ $rc -eq 0 ]] || fail "first daemon exit status $rc"
   ;;
 
+run_shared_pid_file)
+  # Two agents given the same --pid.file and --health.url-file: the second
+  # must refuse (naming the first one's pid) and touch neither file.
+  write_profile
+  run_tc first --health.listen-addr 127.0.0.1:0 \
+    --health.url-file "$work/health.url" --pid.file "$work/tc.pid"
+  first=$last_pid
+  wait_for_file "$work/health.url" "$first"
+  wait_for_file "$work/tc.pid" "$first"
+  first_url=$(cat "$work/health.url")
+  run_fg second run --profile-file "$work/profile.yaml" \
+    --mcp.server-url "$MCP_URL" --health.listen-addr 127.0.0.1:0 \
+    --health.url-file "$work/health.url" --pid.file "$work/tc.pid"
+  [[ $rc -eq 1 ]] || fail "second agent exit status $rc, want 1"
+  [[ $(wc -l <"$work/second.stderr") -eq 1 ]] ||
+    fail "second agent stderr is not one line"
+  grep -q "^start tunnel-client: pid file .*tc.pid is held by another tunnel-client (pid $first)" \
+    "$work/second.stderr" || fail "stderr does not name the holder's pid $first"
+  [[ $(cat "$work/tc.pid") == "$first" ]] ||
+    fail "pid file now holds '$(cat "$work/tc.pid")', want $first"
+  [[ $(cat "$work/health.url") == "$first_url" ]] ||
+    fail "url file now holds '$(cat "$work/health.url")', want $first_url"
+  code=$("$curl_bin" -sS --max-time 5 -o /dev/null -w '%{http_code}' \
+    "$first_url/healthz") || fail "first agent's /healthz failed"
+  [[ $code == 200 ]] || fail "first agent's /healthz status $code"
+  assert_no_canary "$work/second.stderr" "$work/second.stdout"
+  kill -TERM "$first"
+  wait_exit "$first" 5
+  [[ $rc -eq 0 ]] || fail "first agent exit status $rc"
+  [[ ! -e $work/tc.pid ]] || fail "pid file left behind"
+  [[ ! -e $work/health.url ]] || fail "url file left behind"
+  # A stale pid file (no agent holds it) is taken over.
+  echo 999999 >"$work/tc.pid"
+  run_tc third --health.listen-addr 127.0.0.1:0 --pid.file "$work/tc.pid"
+  third=$last_pid
+  for ((i = 0; i < 200; i++)); do
+    [[ $(cat "$work/tc.pid" 2>/dev/null) == "$third" ]] && break
+    kill -0 "$third" 2>/dev/null || fail "agent refused a stale pid file"
+    sleep 0.05
+  done
+  [[ $(cat "$work/tc.pid") == "$third" ]] || fail "stale pid file not taken over"
+  kill -TERM "$third"
+  wait_exit "$third" 5
+  [[ ! -e $work/tc.pid ]] || fail "pid file left behind by the third agent"
+  ;;
+
+run_files_replaced)
+  # An agent removes its pid file and URL file on stop only while they are
+  # still its own. Another agent that shares the URL file (with its own pid
+  # file) takes the URL file over; the first must leave it in place.
+  write_profile
+  run_tc first --health.listen-addr 127.0.0.1:0 \
+    --health.url-file "$work/health.url" --pid.file "$work/first.pid"
+  first=$last_pid
+  wait_for_file "$work/health.url" "$first"
+  wait_for_file "$work/first.pid" "$first"
+  first_url=$(cat "$work/health.url")
+  run_tc second --health.listen-addr 127.0.0.1:0 \
+    --health.url-file "$work/health.url" --pid.file "$work/second.pid"
+  second=$last_pid
+  wait_for_file "$work/second.pid" "$second"
+  for ((i = 0; i < 200; i++)); do
+    [[ $(cat "$work/health.url") != "$first_url" ]] && break
+    sleep 0.05
+  done
+  second_url=$(cat "$work/health.url")
+  [[ $second_url != "$first_url" ]] || fail "second agent did not write the url file"
+  # Someone replaces the first agent's pid file too.
+  echo 424242 >"$work/first.pid.new"
+  mv "$work/first.pid.new" "$work/first.pid"
+  kill -TERM "$first"
+  wait_exit "$first" 5
+  [[ $rc -eq 0 ]] || fail "first agent exit status $rc"
+  [[ $(cat "$work/health.url" 2>/dev/null) == "$second_url" ]] ||
+    fail "first agent removed or changed the second agent's url file"
+  [[ $(cat "$work/first.pid" 2>/dev/null) == 424242 ]] ||
+    fail "first agent removed a pid file that was no longer its own"
+  # The second signal's fast exit follows the same rule.
+  echo 434343 >"$work/second.pid.new"
+  mv "$work/second.pid.new" "$work/second.pid"
+  echo "http://127.0.0.1:1" >"$work/health.url.new"
+  mv "$work/health.url.new" "$work/health.url"
+  kill -TERM "$second"
+  kill -TERM "$second" 2>/dev/null
+  wait_exit "$second" 5
+  [[ $(cat "$work/second.pid" 2>/dev/null) == 434343 ]] ||
+    fail "second signal removed a pid file that was no longer the agent's"
+  [[ $(cat "$work/health.url" 2>/dev/null) == "http://127.0.0.1:1" ]] ||
+    fail "second signal removed a url file that was no longer the agent's"
+  ;;
+
+run_stdio_child_isolation)
+  # A stdio MCP server gets only descriptors 0, 1 and 2 and none of the
+  # agent's secrets: the API key, OPENAI_ADMIN_KEY and a variable behind an
+  # env: reference of a secret setting (a header value). A variable listed
+  # in --mcp.command-pass-env is passed all the same. The child exits once
+  # and is checked when restarted, by which time the agent's listener and
+  # control-plane client hold descriptors of their own.
+  write_profile
+  mkdir "$work/child"
+  child="sh -c 'd=\$TC_TEST_DIR; n=\$(ls \$d | grep -c ^fds); ls /proc/self/fd >\$d/fds.\$n; env >\$d/env.\$n; [ \$n -ge 1 ] || exit 3; exec sleep 600'"
+  env -i PATH="$PATH" HOME="$work" CONTROL_PLANE_API_KEY="$CANARY" \
+    OPENAI_ADMIN_KEY=admin-canary-ADMIN HDR_SECRET=hdr-canary-HDR \
+    OPENAI_API_KEY=passed-openai-key KEEP_ME=kept TC_TEST_DIR="$work/child" \
+    "$bin" run --profile-file "$work/profile.yaml" \
+    --health.listen-addr 127.0.0.1:0 --health.url-file "$work/health.url" \
+    --control-plane.extra-headers "X-Custom: env:HDR_SECRET" \
+    --mcp.command-pass-env OPENAI_API_KEY --mcp.command "$child" \
+    --log.file "$work/tc.log" >"$work/d.stdout" 2>"$work/d.stderr" &
+  pid=$!
+  pids+=("$pid")
+  wait_for_file "$work/health.url" "$pid"
+  wait_for_file "$work/child/env.1" "$pid"
+  for ((i = 0; i < 100; i++)); do
+    grep -q '^KEEP_ME=' "$work/child/env.1" && break
+    sleep 0.05
+  done
+  fds=$(tr '\n' ' ' <"$work/child/fds.1")
+  # ls lists its own descriptors: stdio plus 3, the directory it reads.
+  # Anything inherited from the agent would take 3 and push that to 4+.
+  [[ $fds == "0 1 2 3 " ]] ||
+    fail "the restarted child holds descriptors '$fds', want only 0 1 2 (and ls's own 3)"
+  grep -q '^KEEP_ME=kept$' "$work/child/env.1" || fail "an ordinary variable was not passed"
+  grep -q '^OPENAI_API_KEY=passed-openai-key$' "$work/child/env.1" ||
+    fail "OPENAI_API_KEY listed in --mcp.command-pass-env was not passed"
+  for v in CONTROL_PLANE_API_KEY OPENAI_ADMIN_KEY HDR_SECRET; do
+    grep -q "^$v=" "$work/child/env.0" "$work/child/env.1" &&
+      fail "the child inherited $v"
+  done
+  grep -qF -- "${CANARY#sk-canary-}" "$work/child/env.0" "$work/child/env.1" &&
+    fail "the API key value reached the child"
+  grep -q 'withheld=.*CONTROL_PLANE_API_KEY' "$work/tc.log" ||
+    fail "the log does not name the withheld variables"
+  kill -TERM "$pid"
+  wait_exit "$pid" 10
+  [[ $rc -eq 0 ]] || fail "exit status $rc"
+  assert_no_canary "$work/tc.log" "$work/d.stderr"
+  ;;
+
+config_bad_pass_env)
+  write_profile
+  run_fg c run --profile-file "$work/profile.yaml" --mcp.server-url "$MCP_URL" \
+    --mcp.command-pass-env "1BAD"
+  assert_config_error c "invalid variable name in --mcp.command-pass-env"
+  ;;
+
 run_bad_pid_file)
   write_profile
   run_fg c run --profile-file "$work/profile.yaml" --mcp.server-url "$MCP_URL" \

@@ -1,6 +1,7 @@
 /* test_loader.c — the module loader against fixture modules that each break
  * one rule, and against the six real modules from the build tree.
- * Usage: test_loader [descriptor|registrar|config|search|builtins|lifecycle]
+ * Usage: test_loader
+ *   [descriptor|registrar|config|search|builtins|lifecycle|reload]
  * (no argument runs every group). */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -169,10 +170,10 @@ static void test_older_minor_module_works(void **state) {
   tc_registry_free(&reg);
 }
 
-/* ABI 1.3 host members: json_members looks into JSON without decoding
+/* ABI 1.4 host members: json_members looks into JSON without decoding
  * (any number size, last duplicate wins, more than 8 keys), and the reply
  * budget is shared by every module's table. */
-static void test_host_13_members(void **state) {
+static void test_host_14_members(void **state) {
   struct tc_registry reg = {0};
   struct tc_config cfg;
   cfg_with_dirs(&cfg, NULL, 0);
@@ -1095,6 +1096,106 @@ static void test_lifecycle_start_failure(void **state) {
   tc_registry_free(&reg);
 }
 
+/* ---- reload ---------------------------------------------------------------
+ */
+
+/* A configuration from flags only (lenient: nothing required). */
+static void cfg_from_flags(struct tc_config *cfg, const char *interval,
+                           const char *ca_bundle) {
+  char *argv[] = {"--proxy.check-interval", (char *)(uintptr_t)interval,
+                  "--ca-bundle", (char *)(uintptr_t)ca_bundle, NULL};
+  char *err = NULL;
+  if (tc_config_load(cfg, 4, argv, TC_CONFIG_LENIENT, NULL, NULL, NULL, &err) !=
+      0)
+    fail_msg("config: %s", err);
+}
+
+static void *fixture_sym(struct tc_registry *reg, size_t module,
+                         const char *name) {
+  void *f = lt_dlsym((lt_dlhandle)reg->modules[module]->handle, name);
+  assert_non_null(f);
+  return f;
+}
+
+/* Net hooks flagged TC_NET_RECREATE_ON_RELOAD get a new instance reading
+ * the new settings; a 1.0 net hook (no flags) and the hooks keep theirs;
+ * a refused prepare changes nothing; config_get answers outlive their
+ * configuration. */
+static void test_reload_net_hooks(void **state) {
+  struct tc_registry reg = {0};
+  struct tc_config c0, c1, c2;
+  cfg_from_flags(&c0, "5s", "/etc/ca-a.pem");
+  char *err = NULL;
+  reg.cfg = &c0;
+  assert_int_equal(
+      tc_loader_load_one(&reg, &c0, fixture("reload"), NULL, "test", &err), 0);
+  assert_int_equal(
+      tc_loader_load_one(&reg, &c0, fixture("abi_1_0"), NULL, "test", &err), 0);
+  reg.frozen = 1;
+  const char *(*events)(void) =
+      (const char *(*)(void))fixture_sym(&reg, 0, "fixture_reload_events");
+  int (*intact)(void) =
+      (int (*)(void))fixture_sym(&reg, 0, "fixture_reload_answers_intact");
+  int (*old_creates)(void) =
+      (int (*)(void))fixture_sym(&reg, 1, "fixture_abi_1_0_net_creates");
+  assert_int_equal(tc_registry_start(&reg, &err), 0);
+  assert_int_equal(tc_registry_reloadable_nets(&reg), 1);
+  assert_int_equal(old_creates(), 1);
+  const struct tc_host *h = &reg.modules[0]->host;
+  char *msg = NULL;
+  assert_int_equal(h->net_prepare(h, NULL, TC_NET_MCP, "http://x/", NULL, &msg),
+                   TC_OK);
+
+  /* A refused reload: the new instance is gone, config_get reads c0. */
+  struct tc_registry_reload *r = NULL;
+  cfg_from_flags(&c2, "13s", "/etc/ca-a.pem");
+  assert_int_equal(tc_registry_reload_prepare(&reg, &c2, &r, &err), -1);
+  assert_null(r);
+  assert_contains(err, "net hook \"rl-net\" (module fixture-reload)");
+  assert_contains(err, "an interval of 13s is unlucky");
+  free(err);
+  err = NULL;
+  assert_ptr_equal(reg.cfg, &c0);
+  tc_config_free(&c2);
+
+  cfg_from_flags(&c1, "9s", "/etc/ca-b.pem");
+  assert_int_equal(tc_registry_reload_prepare(&reg, &c1, &r, &err), 0);
+  /* Until the commit, prepare() still runs on the old instance. */
+  assert_int_equal(h->net_prepare(h, NULL, TC_NET_MCP, "http://x/", NULL, &msg),
+                   TC_OK);
+  tc_registry_reload_commit(&reg, r);
+  assert_int_equal(h->net_prepare(h, NULL, TC_NET_MCP, "http://x/", NULL, &msg),
+                   TC_OK);
+  assert_string_equal(events(),
+                      "create:5s start:5s hook.create prepare:5s "
+                      "create:9s start:9s prepare:5s stop:5s destroy:5s "
+                      "prepare:9s");
+  assert_int_equal(old_creates(), 1); /* the 1.0 net hook kept its instance */
+
+  /* What the modules read outside a recreated instance is fixed: a change
+   * to it is named with the module; what rl-net's create() read is not. */
+  char *changed[] = {"proxy.check_interval", "ca_bundle", "log.format",
+                     "log.level"};
+  char **fixed = NULL;
+  size_t nfixed = 0;
+  assert_int_equal(
+      tc_registry_fixed_settings(&reg, changed, 4, &fixed, &nfixed), 0);
+  assert_int_equal(nfixed, 2);
+  assert_string_equal(fixed[0], "log.format (module fixture-reload)");
+  assert_string_equal(fixed[1], "ca_bundle (module fixture-reload)");
+  for (size_t i = 0; i < nfixed; i++)
+    free(fixed[i]);
+  free(fixed);
+
+  /* c0 is gone: every answer handed out still reads as it did. */
+  tc_config_free(&c0);
+  assert_int_equal(intact(), 4); /* log.format, 5s, ca-a, 9s */
+  tc_registry_stop(&reg);
+  assert_contains(events(), "prepare:9s stop:9s destroy:9s");
+  tc_registry_free(&reg);
+  tc_config_free(&c1);
+}
+
 /* ---- main ------------------------------------------------------------------
  */
 
@@ -1104,7 +1205,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_major_mismatch),
       cmocka_unit_test(test_minor_newer),
       cmocka_unit_test(test_older_minor_module_works),
-      cmocka_unit_test(test_host_13_members),
+      cmocka_unit_test(test_host_14_members),
       cmocka_unit_test(test_short_struct_size),
       cmocka_unit_test(test_missing_init),
       cmocka_unit_test(test_missing_name),
@@ -1158,6 +1259,9 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_lifecycle_order),
       cmocka_unit_test(test_lifecycle_start_failure),
   };
+  const struct CMUnitTest reload[] = {
+      cmocka_unit_test(test_reload_net_hooks),
+  };
   const char *group = argc > 1 ? argv[1] : NULL;
   int failed = 0, ran = 0;
 #define TC_GROUP(g)                                                            \
@@ -1171,6 +1275,7 @@ int main(int argc, char **argv) {
   TC_GROUP(search)
   TC_GROUP(builtins)
   TC_GROUP(lifecycle)
+  TC_GROUP(reload)
 #undef TC_GROUP
   if (ran == 0) {
     fprintf(stderr, "unknown group \"%s\"\n", group);

@@ -102,6 +102,8 @@ static void test_binding_errors(void **state) {
            NULL);
   load_bad("channel \"harpoon\" is reserved", "--mcp.server-url",
            "channel=harpoon,url=http://a.example", NULL);
+  load_bad("channel \"__unknown__\" is reserved", "--mcp.command",
+           "channel=__unknown__,command=cat", NULL);
   load_bad("invalid channel name in --mcp.server-url: \"a b\"",
            "--mcp.server-url", "channel=a b,url=http://a.example", NULL);
   load_bad("unix-socket and http-proxy are mutually exclusive in "

@@ -3,6 +3,7 @@
  * values. */
 #include "config_test_support.h"
 #include "tc/host.h"
+#include "util/child_env.h"
 #include "util/redact.h"
 
 #define TID2 "tunnel_ffffffffffffffffffffffffffffffff"
@@ -495,6 +496,68 @@ static void test_shutdown_grace(void **state) {
   free(prof);
 }
 
+static void expect_error(const char *want, ...) {
+  va_list ap;
+  va_start(ap, want);
+  free(vload_error(want, ap));
+  va_end(ap);
+}
+
+/* --mcp.command-pass-env through its three layers, and which variables
+ * stdio children lose: the API key's, OPENAI_ADMIN_KEY, the variables of
+ * secret keys and the NAME behind an env: reference of a secret value. */
+static void test_command_pass_env(void **state) {
+  (void)state;
+  struct tc_config cfg;
+  char *err = NULL;
+  char *prof = write_file("p.yaml", "mcp:\n"
+                                    "  command_pass_env: [YAML_A, YAML_B]\n");
+  assert_int_equal(load(&cfg, TC_CONFIG_LENIENT, &err, "--config", prof, NULL),
+                   0);
+  assert_int_equal(cfg.mcp_command_pass_env_count, 2);
+  assert_string_equal(cfg.mcp_command_pass_env[1], "YAML_B");
+  tc_config_free(&cfg);
+  setenv("MCP_COMMAND_PASS_ENV", "ENV_A,ENV_B,ENV_C", 1);
+  assert_int_equal(load(&cfg, TC_CONFIG_LENIENT, &err, "--config", prof, NULL),
+                   0);
+  assert_int_equal(cfg.mcp_command_pass_env_count, 3);
+  assert_string_equal(cfg.mcp_command_pass_env[2], "ENV_C");
+  tc_config_free(&cfg);
+  setenv("MY_HEADER_SECRET", "hv", 1);
+  assert_int_equal(load(&cfg, TC_CONFIG_LENIENT, &err, "--config", prof,
+                        "--mcp.command-pass-env", "OPENAI_ADMIN_KEY",
+                        "--mcp.extra-headers", "X-Tok: env:MY_HEADER_SECRET",
+                        NULL),
+                   0);
+  assert_int_equal(cfg.mcp_command_pass_env_count, 1);
+  assert_true(tc_child_env_is_withheld("CONTROL_PLANE_API_KEY"));
+  assert_true(tc_child_env_is_withheld("OPENAI_API_KEY"));
+  assert_true(tc_child_env_is_withheld("MCP_EXTRA_HEADERS"));
+  assert_true(tc_child_env_is_withheld("MY_HEADER_SECRET"));
+  assert_false(tc_child_env_is_withheld("HOME"));
+  char *const env[] = {"HOME=/h", "CONTROL_PLANE_API_KEY=k",
+                       "OPENAI_ADMIN_KEY=a", "MY_HEADER_SECRET=hv", NULL};
+  char **child = tc_child_env_build(env, cfg.mcp_command_pass_env,
+                                    cfg.mcp_command_pass_env_count);
+  assert_non_null(child);
+  assert_string_equal(child[0], "HOME=/h");
+  assert_string_equal(child[1], "OPENAI_ADMIN_KEY=a"); /* passed */
+  assert_null(child[2]);
+  free(child);
+  char *dropped = tc_child_env_dropped(env, cfg.mcp_command_pass_env,
+                                       cfg.mcp_command_pass_env_count);
+  assert_string_equal(dropped, "CONTROL_PLANE_API_KEY, MY_HEADER_SECRET");
+  free(dropped);
+  tc_config_free(&cfg);
+  unsetenv("MY_HEADER_SECRET");
+  expect_error("duplicate variable in --mcp.command-pass-env",
+               "--mcp.command-pass-env", "A", "--mcp.command-pass-env", "A",
+               NULL);
+  setenv("MCP_COMMAND_PASS_ENV", "GOOD,9BAD", 1);
+  expect_error("invalid variable name in MCP_COMMAND_PASS_ENV", NULL);
+  free(prof);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
@@ -517,6 +580,7 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_mtls_base_url, setup, teardown),
       cmocka_unit_test_setup_teardown(test_shutdown_grace, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_command_pass_env, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,7 +13,9 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
@@ -23,6 +25,9 @@
 #include "cli/cli.h"
 #include "config/config.h"
 #include "controlplane/client.h"
+#include "ops/core_metrics.h"
+#include "ops/metrics_registry.h"
+#include "tc/errors.h"
 #include "util/log.h"
 #include "util/net_listen.h"
 #include "util/sbuf.h"
@@ -310,7 +315,7 @@ static void test_post_headers_and_body(void **state) {
   make_cmd(&cmd, "client-rid-7");
   make_resp(&r, TC_CP_RESP_JSONRPC_RESPONSE);
   char *err = NULL;
-  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, &err), 0);
+  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, NULL, &err), 0);
   assert_null(err);
   char *want = tc_cp_response_encode(&r, &err);
   assert_non_null(want);
@@ -330,7 +335,7 @@ static void test_post_headers_and_body(void **state) {
   /* Without X-Request-Id in the command there is no X-Client-Request-Id. */
   make_cmd(&cmd, NULL);
   make_resp(&r, TC_CP_RESP_NOTIFY_ACK);
-  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, &err), 0);
+  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, NULL, &err), 0);
   assert_int_equal(nrecords(), 2);
   assert_null(hdr(1, "X-Client-Request-Id"));
   assert_string_equal(hdr(1, "X-Tunnel-Shard-Token"), SHARD);
@@ -347,7 +352,7 @@ static void test_post_503_then_200(void **state) {
   make_cmd(&cmd, NULL);
   make_resp(&r, TC_CP_RESP_JSONRPC_RESPONSE);
   char *err = NULL;
-  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, &err), 0);
+  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, NULL, &err), 0);
   assert_null(err);
   assert_int_equal(nrecords(), 2);
   /* Identical body and headers; the first backoff is exactly 200 ms. */
@@ -366,7 +371,7 @@ static void test_post_429_retry_after(void **state) {
   make_cmd(&cmd, NULL);
   make_resp(&r, TC_CP_RESP_JSONRPC_RESPONSE);
   uint64_t t0 = tc_cp_now_ns();
-  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, NULL), 0);
+  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, NULL, NULL), 0);
   assert_true(ms_since(t0) >= 900);
   assert_int_equal(nrecords(), 2);
 }
@@ -381,7 +386,7 @@ static void test_post_404_is_terminal(void **state) {
   make_cmd(&cmd, NULL);
   make_resp(&r, TC_CP_RESP_JSONRPC_RESPONSE);
   char *err = NULL;
-  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, &err), 0);
+  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, NULL, &err), 0);
   assert_null(err);
   usleep(300000); /* a retry would have happened by now */
   assert_int_equal(nrecords(), 1);
@@ -398,7 +403,7 @@ static void test_post_400_fails_at_once(void **state) {
   make_cmd(&cmd, NULL);
   make_resp(&r, TC_CP_RESP_JSONRPC_RESPONSE);
   char *err = NULL;
-  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, &err), -1);
+  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, NULL, &err), -1);
   assert_non_null(err);
   assert_non_null(strstr(err, "req-1"));
   assert_non_null(strstr(err, "HTTP 400"));
@@ -409,22 +414,136 @@ static void test_post_400_fails_at_once(void **state) {
   assert_int_equal(nrecords(), 1);
 }
 
-static void test_post_three_attempts_max(void **state) {
+/* tunnel_client_response_posts_abandoned_total{reason} now. */
+struct abandoned_q {
+  const char *reason;
+  double value;
+};
+
+static int abandoned_visit(void *ud, const struct tc_metric_sample *s) {
+  struct abandoned_q *q = ud;
+  if (strcmp(s->desc->name, "tunnel_client_response_posts_abandoned_total") ==
+          0 &&
+      strcmp(s->label_values[0], q->reason) == 0)
+    q->value = s->value;
+  return TC_OK;
+}
+
+static double abandoned(const char *reason) {
+  struct abandoned_q q = {reason, 0};
+  (void)tc_core_metrics();
+  tc_metrics_visit(tc_metrics_registry_global(), abandoned_visit, &q);
+  return q.value;
+}
+
+/* A control plane that is down for a while (five 503s, a few seconds of
+ * backoff) does not lose a terminal response: it is retried until it gets
+ * its 200, and never posted again after that. */
+static void test_terminal_post_outlasts_an_outage(void **state) {
   (void)state;
-  struct step steps[] = {{502, "", NULL, 0},
-                         {502, "", NULL, 0},
-                         {502, "", NULL, 0},
-                         {200, "", NULL, 0}};
-  script(steps, 4);
+  struct step steps[] = {
+      {503, "", NULL, 0}, {503, "", NULL, 0},
+      {503, "", NULL, 0}, {503, "", NULL, 0},
+      {503, "", NULL, 0}, {200, "{\"status\":\"ok\"}", NULL, 0}};
+  script(steps, 6);
   struct tc_cp_command cmd;
   struct tc_cp_response r;
   make_cmd(&cmd, NULL);
   make_resp(&r, TC_CP_RESP_JSONRPC_RESPONSE);
   char *err = NULL;
-  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, &err), -1);
+  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, NULL, &err), 0);
+  assert_null(err);
+  assert_int_equal(nrecords(), 6);
+  for (size_t i = 1; i < 6; i++) {
+    assert_string_equal(g.rec[i].body, g.rec[0].body);
+    /* no wait longer than the 2 s backoff cap */
+    assert_true(g.rec[i].at_ns - g.rec[i - 1].at_ns < 2500000000ull);
+  }
+  usleep(300000); /* a post after the 200 would have happened by now */
+  assert_int_equal(nrecords(), 6);
+}
+
+/* Notifications keep the official limit of 3 attempts. */
+static void test_notify_three_attempts_max(void **state) {
+  (void)state;
+  struct step steps[] = {{429, "", NULL, 0},
+                         {429, "", NULL, 0},
+                         {429, "", NULL, 0},
+                         {200, "", NULL, 0}};
+  script(steps, 4);
+  struct tc_cp_command cmd;
+  struct tc_cp_response r;
+  make_cmd(&cmd, NULL);
+  make_resp(&r, TC_CP_RESP_JSONRPC_NOTIFY);
+  char *err = NULL;
+  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, NULL, &err), -1);
   assert_non_null(strstr(err, "3 attempt"));
   free(err);
   assert_int_equal(nrecords(), 3);
+}
+
+/* Without a deadline the retry budget bounds a terminal response; giving
+ * up is counted. */
+static void test_terminal_post_budget(void **state) {
+  (void)state;
+  struct step steps[16];
+  for (size_t i = 0; i < 16; i++)
+    steps[i] = (struct step){503, "", NULL, 0};
+  script(steps, 16);
+  /* The client reads its settings when they are applied (a reload). */
+  struct tc_cp_settings *st = NULL;
+  char *serr = NULL;
+  g_cfg.cp_response_retry_budget_ms = 1000;
+  assert_int_equal(tc_cp_settings_new(&g_cfg, &st, &serr), 0);
+  tc_cp_client_apply(g_client, st);
+  double before = abandoned("budget");
+  struct tc_cp_command cmd;
+  struct tc_cp_response r;
+  make_cmd(&cmd, NULL);
+  make_resp(&r, TC_CP_RESP_JSONRPC_RESPONSE);
+  char *err = NULL;
+  uint64_t t0 = tc_cp_now_ns();
+  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, NULL, &err), -1);
+  g_cfg.cp_response_retry_budget_ms = 0;
+  assert_int_equal(tc_cp_settings_new(&g_cfg, &st, &serr), 0);
+  tc_cp_client_apply(g_client, st);
+  assert_true(ms_since(t0) < 1500);
+  assert_true(nrecords() >= 2);
+  assert_non_null(strstr(err, "retry budget"));
+  free(err);
+  assert_true(abandoned("budget") == before + 1);
+}
+
+static void *stop_later(void *arg) {
+  usleep(300000);
+  atomic_store((atomic_int *)arg, 1);
+  return NULL;
+}
+
+/* Once the shutdown grace ran out the retries stop at once. */
+static void test_terminal_post_stops_at_shutdown(void **state) {
+  (void)state;
+  struct step steps[16];
+  for (size_t i = 0; i < 16; i++)
+    steps[i] = (struct step){503, "", "30", 0};
+  script(steps, 16);
+  double before = abandoned("shutdown");
+  atomic_int stop = 0;
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, stop_later, &stop), 0);
+  struct tc_cp_command cmd;
+  struct tc_cp_response r;
+  make_cmd(&cmd, NULL);
+  make_resp(&r, TC_CP_RESP_JSONRPC_RESPONSE);
+  char *err = NULL;
+  uint64_t t0 = tc_cp_now_ns();
+  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, &stop, &err), -1);
+  pthread_join(t, NULL);
+  assert_true(ms_since(t0) < 2000); /* not the 30 s Retry-After */
+  assert_int_equal(nrecords(), 1);
+  assert_non_null(strstr(err, "shutdown grace"));
+  free(err);
+  assert_true(abandoned("shutdown") == before + 1);
 }
 
 static void test_notify_retries_only_429(void **state) {
@@ -436,7 +555,7 @@ static void test_notify_retries_only_429(void **state) {
   make_cmd(&cmd, NULL);
   make_resp(&r, TC_CP_RESP_JSONRPC_NOTIFY);
   char *err = NULL;
-  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, &err), -1);
+  assert_int_equal(tc_cp_post(g_client, &cmd, &r, 0, NULL, &err), -1);
   free(err);
   assert_int_equal(nrecords(), 1);
 }
@@ -453,7 +572,8 @@ static void test_post_deadline_stops_retries(void **state) {
   char *err = NULL;
   uint64_t t0 = tc_cp_now_ns();
   assert_int_equal(
-      tc_cp_post(g_client, &cmd, &r, t0 + 1000ull * 1000000ull, &err), -1);
+      tc_cp_post(g_client, &cmd, &r, t0 + 1000ull * 1000000ull, NULL, &err),
+      -1);
   /* Retry-After 5 s would pass the 1 s deadline: give up without sleeping. */
   assert_true(ms_since(t0) < 900);
   assert_non_null(strstr(err, "deadline"));
@@ -463,8 +583,8 @@ static void test_post_deadline_stops_retries(void **state) {
   /* An already expired deadline sends nothing. */
   clear_records();
   err = NULL;
-  assert_int_equal(tc_cp_post(g_client, &cmd, &r, tc_cp_now_ns() - 1, &err),
-                   -1);
+  assert_int_equal(
+      tc_cp_post(g_client, &cmd, &r, tc_cp_now_ns() - 1, NULL, &err), -1);
   free(err);
   assert_int_equal(nrecords(), 0);
 }
@@ -508,6 +628,154 @@ static void test_cancel_flag(void **state) {
   assert_int_equal(nrecords(), 0);
 }
 
+/* ---- leaving a poll: a raw TCP service that controls when its reply is
+ * written relative to the client's stop. */
+
+struct raw_service {
+  int lfd, port;
+  int reply;                 /* 1: reply when told; 0: close at EOF */
+  atomic_int got_request;    /* the poll request was read */
+  atomic_int write_now;      /* the test lets the reply go */
+  atomic_int saw_half_close; /* read EOF from the client */
+  pthread_t thread;
+};
+
+static void raw_wait(atomic_int *flag) {
+  for (int i = 0; i < 500 && !atomic_load(flag); i++)
+    usleep(10000);
+  assert_true(atomic_load(flag));
+}
+
+static void *raw_main(void *arg) {
+  struct raw_service *s = arg;
+  int fd = accept(s->lfd, NULL, NULL);
+  if (fd < 0)
+    return NULL;
+  char buf[8192];
+  size_t len = 0;
+  while (len < sizeof(buf) - 1) {
+    ssize_t n = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
+    if (n <= 0)
+      break;
+    len += (size_t)n;
+    buf[len] = '\0';
+    if (strstr(buf, "\r\n\r\n") != NULL)
+      break;
+  }
+  atomic_store(&s->got_request, 1);
+  if (s->reply) {
+    while (!atomic_load(&s->write_now))
+      usleep(1000);
+    static const char body[] =
+        "{\"commands\":[{\"request_id\":\"held\",\"shard_token\":\"s1\","
+        "\"command_type\":\"jsonrpc\",\"channel\":\"main\","
+        "\"created_at\":\"2025-01-01T00:00:00Z\",\"headers\":{},"
+        "\"jsonrpc\":{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}}]}";
+    char reply[1024];
+    int n = snprintf(reply, sizeof(reply),
+                     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\n\r\n%s",
+                     strlen(body), body);
+    assert_int_equal(send(fd, reply, (size_t)n, MSG_NOSIGNAL), n);
+  }
+  /* Then wait for the client's half-close (EOF), 5 s at most. */
+  struct timeval tv = {5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  if (recv(fd, buf, sizeof(buf), 0) == 0)
+    atomic_store(&s->saw_half_close, 1);
+  close(fd);
+  return NULL;
+}
+
+static struct tc_cp_client *raw_start(struct raw_service *s, int reply) {
+  memset(s, 0, sizeof(*s));
+  s->reply = reply;
+  s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+  assert_int_equal(listen(s->lfd, 4), 0);
+  socklen_t al = sizeof(a);
+  getsockname(s->lfd, (struct sockaddr *)&a, &al);
+  s->port = ntohs(a.sin_port);
+  assert_int_equal(pthread_create(&s->thread, NULL, raw_main, s), 0);
+  static char base[64];
+  snprintf(base, sizeof(base), "http://127.0.0.1:%d", s->port);
+  static struct tc_config cfg; /* borrowed by the client */
+  cfg = g_cfg;
+  cfg.cp_base_url = base;
+  cfg.cp_url_path = NULL;
+  struct tc_cp_client *c = NULL;
+  char *err = NULL;
+  assert_int_equal(tc_cp_client_new(&c, &cfg, NULL, &err), 0);
+  return c;
+}
+
+struct poll_run {
+  struct tc_cp_client *c;
+  atomic_int cancel;
+  struct tc_cp_poll_result r;
+  int rc;
+};
+
+static void *poll_thread(void *arg) {
+  struct poll_run *p = arg;
+  p->rc = tc_cp_poll_once_cancel(p->c, 5, &p->cancel, &p->r);
+  return NULL;
+}
+
+/* The service wrote its reply just after the agent was told to stop, before
+ * the agent read it: the service counts those commands as delivered, so
+ * the agent must read and return them, not drop them with the connection. */
+static void test_stop_keeps_reply_already_sent(void **state) {
+  (void)state;
+  struct raw_service s;
+  struct poll_run p = {.c = raw_start(&s, 1)};
+  atomic_init(&p.cancel, 0);
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, poll_thread, &p), 0);
+  raw_wait(&s.got_request);
+  atomic_store(&p.cancel, 1); /* stop, not yet noticed: no wake-up */
+  atomic_store(&s.write_now, 1);
+  pthread_join(t, NULL);
+  pthread_join(s.thread, NULL);
+  assert_int_equal(p.rc, 0);
+  assert_false(p.r.interrupted);
+  assert_int_equal(p.r.status, 200);
+  assert_int_equal(p.r.commands.count, 1);
+  assert_string_equal(p.r.commands.items[0].request_id, "held");
+  assert_true(atomic_load(&s.saw_half_close));
+  tc_cp_poll_result_clear(&p.r);
+  tc_cp_client_free(p.c);
+  close(s.lfd);
+}
+
+/* A service that answers the half-close by closing: the poll ends at once
+ * as interrupted, without waiting out the leave time. */
+static void test_stop_half_closes_and_ends_at_eof(void **state) {
+  (void)state;
+  struct raw_service s;
+  struct poll_run p = {.c = raw_start(&s, 0)};
+  atomic_init(&p.cancel, 0);
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, poll_thread, &p), 0);
+  raw_wait(&s.got_request);
+  uint64_t t0 = tc_cp_now_ns();
+  atomic_store(&p.cancel, 1);
+  tc_cp_client_wake_poll(p.c);
+  pthread_join(t, NULL);
+  uint64_t took = ms_since(t0);
+  pthread_join(s.thread, NULL);
+  assert_int_equal(p.rc, -1);
+  assert_true(p.r.interrupted);
+  assert_int_equal(p.r.commands.count, 0);
+  assert_true(atomic_load(&s.saw_half_close));
+  assert_true(took < 450); /* ended by the EOF, not the 500 ms bound */
+  tc_cp_poll_result_clear(&p.r);
+  tc_cp_client_free(p.c);
+  close(s.lfd);
+}
+
 static void test_new_rejects_bad_config(void **state) {
   (void)state;
   struct tc_config cfg = g_cfg;
@@ -531,6 +799,63 @@ static void test_new_rejects_bad_config(void **state) {
   free(err);
 }
 
+/* A reload's settings apply from the next request on: headers (key,
+ * organization, extra headers, server info), poll channels and timeout;
+ * the base URL and tunnel id stay. Bad settings are refused whole, without
+ * the key in the error. */
+static void test_reloaded_settings(void **state) {
+  (void)state;
+  struct tc_config cfg = g_cfg;
+  cfg.cp_api_key = "rotated-key-4567";
+  cfg.cp_organization_id = "org-456";
+  cfg.cp_extra_headers = (struct tc_headers)TC_HEADERS_INIT;
+  tc_headers_add(&cfg.cp_extra_headers, "X-Extra", "extra-two");
+  char *one[] = {"main"};
+  cfg.cp_poll_channels = one;
+  cfg.cp_poll_channel_count = 1;
+  cfg.cp_poll_timeout_ms = 2000;
+  cfg.binding_count = 1;
+  cfg.cp_tunnel_id = "tunnel_ffffffffffffffffffffffffffffffff";
+  struct tc_cp_settings *st = NULL;
+  char *err = NULL;
+  assert_int_equal(tc_cp_settings_new(&cfg, &st, &err), 0);
+  tc_cp_client_apply(g_client, st);
+  struct step steps[] = {{204, NULL, NULL, 0}};
+  script(steps, 1);
+  struct tc_cp_poll_result r;
+  assert_int_equal(tc_cp_poll_once(g_client, 3, &r), 0);
+  tc_cp_poll_result_clear(&r);
+  struct tc_cp_command cmd;
+  struct tc_cp_response resp;
+  make_cmd(&cmd, NULL);
+  make_resp(&resp, TC_CP_RESP_JSONRPC_RESPONSE);
+  assert_int_equal(tc_cp_post(g_client, &cmd, &resp, 0, NULL, &err), 0);
+  tc_headers_clear(&cmd.headers);
+  assert_int_equal(nrecords(), 2);
+  assert_string_equal(g.rec[0].uri,
+                      "/gw/dev/v1/tunnels/" TUNNEL "/poll?channel=main&limit=3"
+                      "&timeout_ms=2000");
+  for (size_t i = 0; i < 2; i++) {
+    assert_string_equal(hdr(i, "Authorization"), "Bearer rotated-key-4567");
+    assert_string_equal(hdr(i, "OpenAI-Organization"), "org-456");
+    assert_string_equal(hdr(i, "X-Extra"), "extra-two");
+    assert_string_equal(hdr(i, "X-Tunnel-MCP-Server-Info"),
+                        "{\"version\":1,\"channels\":[{\"name\":\"main\"}]}");
+  }
+  assert_string_equal(g.rec[1].uri, "/gw/dev/v1/tunnels/" TUNNEL "/response");
+
+  cfg.cp_api_key = "bad key with spaces";
+  assert_int_equal(tc_cp_settings_new(&cfg, &st, &err), -1);
+  assert_null(st);
+  assert_non_null(strstr(err, "api-key"));
+  assert_null(strstr(err, "bad key"));
+  free(err);
+  tc_headers_clear(&cfg.cp_extra_headers);
+  /* Back to the start-up settings for the tests that follow. */
+  assert_int_equal(tc_cp_settings_new(&g_cfg, &st, &err), 0);
+  tc_cp_client_apply(g_client, st);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_base_url, reset),
@@ -542,12 +867,18 @@ int main(void) {
       cmocka_unit_test_setup(test_post_429_retry_after, reset),
       cmocka_unit_test_setup(test_post_404_is_terminal, reset),
       cmocka_unit_test_setup(test_post_400_fails_at_once, reset),
-      cmocka_unit_test_setup(test_post_three_attempts_max, reset),
+      cmocka_unit_test_setup(test_terminal_post_outlasts_an_outage, reset),
+      cmocka_unit_test_setup(test_notify_three_attempts_max, reset),
+      cmocka_unit_test_setup(test_terminal_post_budget, reset),
+      cmocka_unit_test_setup(test_terminal_post_stops_at_shutdown, reset),
       cmocka_unit_test_setup(test_notify_retries_only_429, reset),
       cmocka_unit_test_setup(test_post_deadline_stops_retries, reset),
       cmocka_unit_test_setup(test_interrupt_hanging_poll, reset),
       cmocka_unit_test_setup(test_cancel_flag, reset),
+      cmocka_unit_test_setup(test_stop_keeps_reply_already_sent, reset),
+      cmocka_unit_test_setup(test_stop_half_closes_and_ends_at_eof, reset),
       cmocka_unit_test_setup(test_new_rejects_bad_config, reset),
+      cmocka_unit_test_setup(test_reloaded_settings, reset),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

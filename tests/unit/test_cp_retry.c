@@ -131,14 +131,15 @@ static void test_poll_rows(void **state) {
 static void test_response_rows(void **state) {
   const enum tc_cp_request_kind R = TC_CP_REQ_RESPONSE;
   const enum tc_cp_transport_class OK = TC_CP_TRANSPORT_OK;
-  assert_int_equal(tc_cp_retry_max_attempts(R), 3);
+  /* No attempt limit: the caller bounds terminal retries by time. */
+  assert_int_equal(tc_cp_retry_max_attempts(R), 0);
   expect(R, 200, OK, 1, TC_CP_DONE, false, false);
   expect(R, 404, OK, 1, TC_CP_DONE_GONE, false, false);
   int retry[] = {408, 429, 502, 503, 504};
   for (size_t i = 0; i < sizeof(retry) / sizeof(retry[0]); i++) {
     expect(R, retry[i], OK, 1, TC_CP_RETRY, true, false);
-    expect(R, retry[i], OK, 2, TC_CP_RETRY, true, false);
-    expect(R, retry[i], OK, 3, TC_CP_FAIL, false, false); /* budget gone */
+    expect(R, retry[i], OK, 3, TC_CP_RETRY, true, false);
+    expect(R, retry[i], OK, 50, TC_CP_RETRY, true, false);
   }
   int fail[] = {201, 202, 204, 400, 409, 413, 500, 501};
   for (size_t i = 0; i < sizeof(fail) / sizeof(fail[0]); i++)
@@ -147,7 +148,7 @@ static void test_response_rows(void **state) {
   expect(R, 403, OK, 1, TC_CP_FAIL, false, true);
   expect(R, 0, TC_CP_TRANSPORT_NOT_SENT, 1, TC_CP_RETRY, false, false);
   expect(R, 0, TC_CP_TRANSPORT_SENT, 2, TC_CP_RETRY, false, false);
-  expect(R, 0, TC_CP_TRANSPORT_SENT, 3, TC_CP_FAIL, false, false);
+  expect(R, 0, TC_CP_TRANSPORT_SENT, 30, TC_CP_RETRY, false, false);
 }
 
 static void test_notify_rows(void **state) {

@@ -1045,6 +1045,103 @@ static void test_aborted_poll_loses_nothing(void **state) {
   json_decref(cmd);
 }
 
+/* /_dev/stats "instances": which agent process (X-Tunnel-Client-Instance-Id)
+ * was handed each command, which answered, and which held a command until
+ * the ingress gave up on it (the caller's 504). */
+static void test_instances_split_and_abandoned(void **state) {
+  (void)state;
+  struct tc_devcp *cp = NULL;
+  struct tc_devcp_options o = {.response_timeout_ms = 1500};
+  char *err = NULL;
+  assert_int_equal(tc_devcp_start(&cp, &o, &err), 0);
+  const char *base = tc_devcp_base_url(cp);
+  const char *tid = "tunnel_22222222222222222222222222222222";
+  const char *auth = "Authorization: Bearer local-tunnel-client-dev-proxy";
+  struct call in1 = {.method = "POST",
+                     .body = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\"}",
+                     .headers = {"Content-Type: application/json"}};
+  struct call in2 = in1;
+  in2.body = "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"x\"}";
+  snprintf(in1.url, sizeof(in1.url), "%s/v1/mcp/%s", base, tid);
+  snprintf(in2.url, sizeof(in2.url), "%s/v1/mcp/%s", base, tid);
+  pthread_t t1, t2;
+  pthread_create(&t1, NULL, call_thread, &in1);
+  /* Agent A takes the first command and never answers it. */
+  struct call pa = {.method = "GET",
+                    .headers = {auth, "X-Tunnel-Client-Instance-Id: aaaa"}};
+  snprintf(pa.url, sizeof(pa.url),
+           "%s/v1/tunnels/%s/poll?limit=1&timeout_ms=5000", base, tid);
+  do_call(&pa);
+  assert_int_equal(pa.status, 200);
+  call_free(&pa);
+  pthread_create(&t2, NULL, call_thread, &in2);
+  /* Agent B takes the second and answers it. */
+  struct call pb = pa;
+  pb.headers[1] = "X-Tunnel-Client-Instance-Id: bbbb";
+  do_call(&pb);
+  assert_int_equal(pb.status, 200);
+  json_t *v = json_loadb(pb.resp, pb.len, 0, NULL);
+  json_t *cmd = json_array_get(json_object_get(v, "commands"), 0);
+  char body[512], shard[128];
+  snprintf(body, sizeof(body),
+           "{\"request_id\":\"%s\",\"channel\":\"main\",\"resp_code\":200,"
+           "\"resp_type\":\"jsonrpc_response\",\"resp_json\":{\"jsonrpc\":"
+           "\"2.0\",\"id\":2,\"result\":{}}}",
+           json_string_value(json_object_get(cmd, "request_id")));
+  snprintf(shard, sizeof(shard), "X-Tunnel-Shard-Token: %s",
+           json_string_value(json_object_get(cmd, "shard_token")));
+  json_decref(v);
+  call_free(&pb);
+  struct call post = {.method = "POST",
+                      .body = body,
+                      .headers = {auth, "Content-Type: application/json", shard,
+                                  "X-Tunnel-Client-Instance-Id: bbbb"}};
+  snprintf(post.url, sizeof(post.url), "%s/v1/tunnels/%s/response", base, tid);
+  do_call(&post);
+  assert_int_equal(post.status, 200);
+  call_free(&post);
+  pthread_join(t2, NULL);
+  assert_int_equal(in2.status, 200);
+
+  /* While A holds its command: one unanswered, nothing abandoned. */
+  struct call st = {.method = "GET", .headers = {auth}};
+  snprintf(st.url, sizeof(st.url), "%s/_dev/stats", base);
+  do_call(&st);
+  v = json_loadb(st.resp, st.len, 0, NULL);
+  call_free(&st);
+  json_t *ins = json_object_get(v, "instances");
+  assert_int_equal(json_array_size(ins), 2);
+  json_t *a = json_array_get(ins, 0), *b = json_array_get(ins, 1);
+  assert_string_equal(json_string_value(json_object_get(a, "instance_id")),
+                      "aaaa");
+  assert_int_equal(json_integer_value(json_object_get(a, "delivered")), 1);
+  assert_int_equal(json_integer_value(json_object_get(a, "unanswered")), 1);
+  assert_int_equal(json_integer_value(json_object_get(a, "abandoned")), 0);
+  assert_string_equal(json_string_value(json_object_get(b, "instance_id")),
+                      "bbbb");
+  assert_int_equal(json_integer_value(json_object_get(b, "delivered")), 1);
+  assert_int_equal(json_integer_value(json_object_get(b, "answered")), 1);
+  assert_int_equal(json_integer_value(json_object_get(b, "unanswered")), 0);
+  json_decref(v);
+
+  /* The ingress gives up on A's command: the caller gets 504, and the
+   * command counts as abandoned by A. */
+  pthread_join(t1, NULL);
+  assert_int_equal(in1.status, 504);
+  do_call(&st);
+  v = json_loadb(st.resp, st.len, 0, NULL);
+  call_free(&st);
+  a = json_array_get(json_object_get(v, "instances"), 0);
+  assert_int_equal(json_integer_value(json_object_get(a, "polls")), 1);
+  assert_int_equal(json_integer_value(json_object_get(a, "answered")), 0);
+  assert_int_equal(json_integer_value(json_object_get(a, "unanswered")), 0);
+  assert_int_equal(json_integer_value(json_object_get(a, "abandoned")), 1);
+  json_decref(v);
+  call_free(&in1);
+  call_free(&in2);
+  tc_devcp_stop(cp);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_metadata_and_auth),
@@ -1062,6 +1159,7 @@ int main(void) {
       cmocka_unit_test(test_dev_commands_injected_as_given),
       cmocka_unit_test(test_trailing_slash_is_main),
       cmocka_unit_test(test_aborted_poll_loses_nothing),
+      cmocka_unit_test(test_instances_split_and_abandoned),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -17,6 +17,7 @@
 
 #include "dispatch/dispatch_internal.h"
 #include "dispatch/dispatcher.h"
+#include "ops/metrics_registry.h"
 #include "tc/errors.h"
 #include "tc/hook.h"
 
@@ -57,8 +58,9 @@ static char *dupn(const char *p, size_t n) {
 
 static int fake_post(void *ud, const struct tc_cp_command *cmd,
                      const struct tc_cp_response *r, uint64_t deadline_ns,
-                     char **err) {
+                     const atomic_int *stop_retries, char **err) {
   (void)ud;
+  (void)stop_retries;
   (void)err;
   pthread_mutex_lock(&g_mu);
   assert_true(g_nrec < sizeof(g_recs) / sizeof(g_recs[0]));
@@ -740,6 +742,54 @@ static void test_rejections(void **state) {
   reset();
 }
 
+/* Series in the global registry, all families. */
+static int count_series_visit(void *ud, const struct tc_metric_sample *s) {
+  (void)s;
+  (*(size_t *)ud)++;
+  return TC_OK;
+}
+
+static size_t series_count(void) {
+  size_t n = 0;
+  assert_int_equal(
+      tc_metrics_visit(tc_metrics_registry_global(), count_series_visit, &n),
+      TC_OK);
+  return n;
+}
+
+/* Channel names come from the wire: 10,000 distinct names no binding
+ * serves must not create 10,000 metric series (each would stay for the
+ * life of the process). They all share the one "__unknown__" label. */
+static void test_unknown_channels_share_one_series(void **state) {
+  (void)state;
+  struct tc_dispatcher *d = start(256, 4, 0);
+  struct tc_cp_command c;
+  /* Warm up: the first unknown channel creates the __unknown__ series. */
+  mk_call(&c, "unk-warm", "nobody-0", "echo", 1, 0);
+  submit(d, &c, tc_dispatch_now_ns());
+  wait_recs(1);
+  reset();
+  size_t before = series_count();
+  const size_t total = 10000, batch = 250;
+  for (size_t done = 0; done < total; done += batch) {
+    for (size_t i = 0; i < batch; i++) {
+      char rid[48], chan[48];
+      snprintf(rid, sizeof(rid), "unk-%zu", done + i);
+      snprintf(chan, sizeof(chan), "nobody-%zu", done + i + 1);
+      mk_call(&c, rid, chan, "echo", 1, 0);
+      submit(d, &c, tc_dispatch_now_ns());
+    }
+    wait_recs(batch);
+    for (size_t i = 0; i < batch; i++)
+      assert_int_equal(g_recs[i].code, 400);
+    reset();
+  }
+  assert_int_equal(atomic_load(&g_calls), 0);
+  assert_int_equal(series_count(), before);
+  tc_dispatcher_free(d);
+  reset();
+}
+
 static void test_session_termination_and_notification(void **state) {
   (void)state;
   struct tc_dispatcher *d = start(16, 2, 0);
@@ -984,6 +1034,7 @@ int main(void) {
       cmocka_unit_test(test_reply_held_once_and_budget_kind),
       cmocka_unit_test(test_deadlines),
       cmocka_unit_test(test_rejections),
+      cmocka_unit_test(test_unknown_channels_share_one_series),
       cmocka_unit_test(test_session_termination_and_notification),
       cmocka_unit_test(test_oauth_discovery_and_hooks),
       cmocka_unit_test(test_slots),

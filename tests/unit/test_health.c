@@ -413,12 +413,52 @@ static void test_unbound_serve_fd(void **state) {
   /* /healthz is public: answered right after the 403's body. */
   assert_non_null(strstr(out, "overrideHTTP/1.1 200 "));
   assert_string_equal(out + strlen(out) - 8, "\r\n\r\nlive");
+  /* A probe by another name or port is answered; an admin route is not. */
   unbound_exchange(srv, (const struct sockaddr *)&lo, sizeof(lo),
                    "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:9090\r\n\r\n", out,
                    sizeof(out));
+  assert_true(strncmp(out, "HTTP/1.1 200 ", 13) == 0);
+  unbound_exchange(srv, (const struct sockaddr *)&lo, sizeof(lo),
+                   "GET /nope HTTP/1.1\r\nHost: 127.0.0.1:9090\r\n\r\n", out,
+                   sizeof(out));
   assert_true(strncmp(out, "HTTP/1.1 403 ", 13) == 0);
   assert_non_null(strstr(out, "Host header does not name this listener"));
+  /* Any other method keeps the Host guard, also on /healthz. */
+  unbound_exchange(srv, (const struct sockaddr *)&lo, sizeof(lo),
+                   "POST /healthz HTTP/1.1\r\nHost: pod.example:8080\r\n"
+                   "Content-Length: 0\r\n\r\n",
+                   out, sizeof(out));
+  assert_true(strncmp(out, "HTTP/1.1 403 ", 13) == 0);
   tc_health_stop(srv);
+
+  /* --health.allowed-hosts names reach the admin routes. */
+  char *allowed[] = {"ui.example", ".svc.local:8080"};
+  cfg.health_allowed_hosts = allowed;
+  cfg.health_allowed_host_count = 2;
+  assert_int_equal(
+      tc_health_start_unbound(&srv, &cfg, NULL, "http://127.0.0.1:8080", &err),
+      0);
+  unbound_exchange(srv, (const struct sockaddr *)&lo, sizeof(lo),
+                   "GET /nope HTTP/1.1\r\nHost: UI.example:1234\r\n\r\n"
+                   "GET /nope HTTP/1.1\r\nHost: tc.ns.svc.local:8080\r\n\r\n",
+                   out, sizeof(out));
+  assert_true(strncmp(out, "HTTP/1.1 404 ", 13) == 0); /* past the guard */
+  assert_non_null(strstr(out + 13, "HTTP/1.1 404 "));
+  unbound_exchange(srv, (const struct sockaddr *)&lo, sizeof(lo),
+                   "GET /nope HTTP/1.1\r\nHost: tc.ns.svc.local:8081\r\n\r\n",
+                   out, sizeof(out));
+  assert_true(strncmp(out, "HTTP/1.1 403 ", 13) == 0);
+  tc_health_stop(srv);
+  /* An entry the loader would have refused is refused here too. */
+  char *bad[] = {"*.example"};
+  cfg.health_allowed_hosts = bad;
+  cfg.health_allowed_host_count = 1;
+  assert_int_equal(
+      tc_health_start_unbound(&srv, &cfg, NULL, "http://127.0.0.1:8080", &err),
+      -1);
+  assert_null(srv);
+  assert_non_null(strstr(err, "wildcards are not supported"));
+  free(err);
 }
 
 int main(void) {

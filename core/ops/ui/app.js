@@ -210,7 +210,12 @@
     const cp = s.control_plane && typeof s.control_plane === 'object' ? s.control_plane : {};
     setText('cp-url', cp.base_url);
     setText('cp-reachable', cp.reachable === true ? 'yes' : cp.reachable === false ? 'no' : '');
+    const refused = typeof cp.refusal === 'string' && cp.refusal !== '';
+    setText('cp-access', refused ? 'refused (HTTP ' + str(cp.refused_status) + ', see Readiness)'
+      : cp.last_successful_poll_at ? 'accepted' : 'not confirmed yet');
+    $('cp-access').title = refused ? cp.refusal : '';
     setText('cp-last-poll', cp.last_poll_at ? formatTime(cp.last_poll_at) : 'never');
+    setText('cp-last-ok-poll', cp.last_successful_poll_at ? formatTime(cp.last_successful_poll_at) : 'never');
     setText('cp-polls', formatNumber(cp.polls_total));
     setText('cp-poll-errors', formatNumber(cp.poll_errors_total));
     setText('cp-last-error', cp.last_error ? str(cp.last_error) : 'none');
@@ -226,7 +231,8 @@
     badge.textContent = 'status unavailable';
     badge.className = 'badge badge-unknown';
     for (const id of ['ov-tunnel', 'ov-instance', 'ov-version', 'ov-started', 'ov-uptime', 'ov-level',
-      'ov-readiness', 'cp-url', 'cp-reachable', 'cp-last-poll', 'cp-polls', 'cp-poll-errors', 'cp-last-error']) {
+      'ov-readiness', 'cp-url', 'cp-reachable', 'cp-access', 'cp-last-poll', 'cp-last-ok-poll', 'cp-polls',
+      'cp-poll-errors', 'cp-last-error']) {
       const e = $(id);
       if (e && (e.textContent === '…' || e.textContent === '')) e.textContent = 'unavailable';
     }

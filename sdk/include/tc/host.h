@@ -57,7 +57,8 @@ struct tc_host {
    * core, valid until exit, or NULL when unset, unknown or a secret (API
    * keys and tokens are never exposed; a proxy URL with credentials is
    * given only to the module named "proxy", which applies it). Main thread
-   * during init/start. */
+   * during init/start. Inside a create()/start() run by a configuration
+   * reload it answers with the reloaded values. */
   const char *(*config_get)(const struct tc_host *host, const char *key);
 
   /* Clocks: monotonic nanoseconds, and wall-clock milliseconds since epoch. */
@@ -95,7 +96,7 @@ struct tc_host {
   int (*metrics_visit)(const struct tc_host *host, tc_metric_visit_fn fn,
                        void *ud);
 
-  /* ABI 1.3: the in-flight reply budget, shared by every transport and
+  /* ABI 1.4: the in-flight reply budget, shared by every transport and
    * channel (--mcp.max-inflight-reply-bytes). Reserve before buffering
    * reply bytes — as a buffer grows, not per byte — and release what you
    * free. reply_reserve() never waits: TC_OK, or TC_ENOMEM when `bytes`
@@ -107,7 +108,7 @@ struct tc_host {
   int (*reply_reserve)(const struct tc_host *host, size_t bytes);
   void (*reply_release)(const struct tc_host *host, size_t bytes);
 
-  /* ABI 1.3: look into JSON text without decoding it. Validates that
+  /* ABI 1.4: look into JSON text without decoding it. Validates that
    * [obj, obj + len) is one JSON object (the core's rules: UTF-8, any
    * number size; docs/protocol.md) and finds its top-level members named
    * keys[0..count): offs[i]/lens[i] get the exact text of the value (the

@@ -37,9 +37,23 @@ struct tc_net_vtable {
    * with *errmsg (malloc()ed, no secrets). */
   int (*prepare)(void *inst, void *curl_easy, const struct tc_net_target *t,
                  char **errmsg);
-  /* Optional. Main thread at shutdown. */
+  /* Optional. Main thread at shutdown (or when replaced, see below). */
   void (*stop)(void *inst);
   void (*destroy)(void *inst);
+
+  /* ABI 1.3 (read only when struct_size covers it): enum tc_net_flags. */
+  unsigned flags;
+};
+
+enum tc_net_flags {
+  /* On every configuration reload (SIGHUP) the core creates and starts a
+   * new instance — create() reads the reloaded settings through the host —
+   * sends prepare() calls to it from then on, and stops and destroys the
+   * previous instance once no prepare() runs on it any more. Two instances
+   * exist for a moment, so an instance must not own process-wide state.
+   * Without this flag the instance made at start serves until exit, and a
+   * reload reports the settings it read as "needs restart". */
+  TC_NET_RECREATE_ON_RELOAD = 1u << 0
 };
 
 #ifdef __cplusplus

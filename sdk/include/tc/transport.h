@@ -4,9 +4,12 @@
  * core calls create() once per binding (channel) that names this transport,
  * so one module can serve several channels.
  *
- * Threads: create/start/stop/destroy run on the main thread. call(),
- * terminate_session() and probe() run on worker threads, concurrently on
- * the same instance unless TC_TRANSPORT_SERIAL is set. */
+ * Threads: create/start/stop/destroy (and reusable_for) run on the main
+ * thread. call(), terminate_session() and probe() run on worker threads,
+ * concurrently on the same instance unless TC_TRANSPORT_SERIAL is set.
+ * A configuration reload may create instances while others are running
+ * (several instances of one transport can exist at once); an instance
+ * being replaced is stopped only after its last call returned. */
 #ifndef TC_TRANSPORT_H
 #define TC_TRANSPORT_H
 
@@ -40,6 +43,14 @@ struct tc_binding {
    * probe() retries "connection refused" (and ENOENT on a unix socket) until
    * this much time has passed. Read only if struct_size covers it. */
   int64_t startup_wait_timeout_ms;
+  /* ABI 1.3: the environment ("NAME=value", NULL-terminated) for a child
+   * process this binding starts, e.g. a stdio MCP server: the agent's own
+   * without its secrets (the control-plane API key, OPENAI_API_KEY,
+   * OPENAI_ADMIN_KEY and the variables behind secret settings), except the
+   * names the operator passes with --mcp.command-pass-env. A transport that
+   * spawns a process must use it instead of `environ`. Read only if
+   * struct_size covers it; borrowed like the rest of the binding. */
+  const char *const *child_env;
 };
 
 /* One command handed to a transport. Borrowed for the duration of call(). */
@@ -60,7 +71,7 @@ struct tc_request {
 
 /* A message or result produced by a transport. Borrowed by the sink: the
  * core posts it before notify()/complete() return and keeps no copy of the
- * body (since 1.3), so a transport holds each reply once. */
+ * body (since 1.4), so a transport holds each reply once. */
 struct tc_response {
   size_t struct_size;
   int status;                       /* HTTP-like status (200, 202, 502...) */
@@ -129,6 +140,25 @@ struct tc_transport_vtable {
   void (*stop)(void *inst);
   /* Mandatory. Free the instance. */
   void (*destroy)(void *inst);
+  /* ABI 1.3, optional. The instance's state for the admin API as a JSON
+   * object (malloc()ed text in *json), shown under the channel's "state" in
+   * GET /api/channels, e.g. a child process's pid and its last stderr
+   * lines. Any thread, concurrently with call(); must answer at once and
+   * never wait on what a call holds. The core redacts known secrets. */
+  int (*admin_state)(void *inst, char **json);
+
+  /* ABI 1.3, optional (read only when struct_size covers it). A
+   * configuration reload (SIGHUP) produced `next` for this instance's
+   * channel and transport, and `next` differs from the binding the instance
+   * was created with. Return TC_OK when the instance would serve `next`
+   * exactly as it serves now, i.e. every field that differs is one it never
+   * reads: the core then keeps the instance (a stdio child keeps running),
+   * and the instance keeps the binding it was created with. Anything else,
+   * or no member, makes the core create and start a new instance from
+   * `next`; calls already running finish on this one, which is stopped and
+   * destroyed after the last of them. Main thread, while calls may run on
+   * the instance: a question only, without side effects or blocking. */
+  int (*reusable_for)(void *inst, const struct tc_binding *next);
 };
 
 #ifdef __cplusplus

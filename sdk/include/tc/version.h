@@ -8,10 +8,17 @@
  * meaning.
  *
  * ABI changelog (newest first; every entry dated):
- *   2026-12-07  1.3  tc_host.reply_reserve/reply_release (the in-flight
+ *   2026-12-07  1.4  tc_host.reply_reserve/reply_release (the in-flight
  *                    reply budget) and tc_host.json_members appended; the
  *                    sink's contract says the core holds no copy of a
  *                    body it was handed.
+ *   2026-12-07  1.3  tc_binding.child_env appended (the environment for a
+ *                    child process, without the agent's secrets);
+ *                    tc_transport_vtable.admin_state appended (optional JSON
+ *                    state for GET /api/channels);
+ *                    tc_transport_vtable.reusable_for and tc_net_vtable.flags
+ *                    (TC_NET_RECREATE_ON_RELOAD) appended: configuration
+ *                    reload (SIGHUP) keeps or replaces instances.
  *   2026-11-27  1.2  tc_hook_vtable.admin_state appended (optional JSON state
  *                    for the admin API, e.g. /api/oauth).
  *   2026-11-27  1.1  tc_binding.startup_wait_timeout_ms appended; the probe()
@@ -24,7 +31,7 @@
 #define TC_VERSION_H
 
 #define TC_ABI_MAJOR 1
-#define TC_ABI_MINOR 3
+#define TC_ABI_MINOR 4
 
 /* "TCMD" — first field of every module descriptor. */
 #define TC_MODULE_MAGIC 0x54434d44u
