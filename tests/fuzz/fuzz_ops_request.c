@@ -75,11 +75,12 @@ static __attribute__((noreturn)) void die(const char *what, const char *err) {
 /* No command ever reaches the dispatcher (nothing polls). */
 static int no_post(void *ud, const struct tc_cp_command *cmd,
                    const struct tc_cp_response *r, uint64_t deadline_ns,
-                   char **err) {
+                   const atomic_int *stop_retries, char **err) {
   (void)ud;
   (void)cmd;
   (void)r;
   (void)deadline_ns;
+  (void)stop_retries;
   *err = strdup("the fuzz target has no control plane");
   return -1;
 }
