@@ -14,8 +14,10 @@
  *
  * A server that does not offer the stream (405, or any answer that is not
  * a 2xx event stream) is not asked again for that session; a stream the
- * server ends is reopened by the next command of the session, with a
- * backoff (1 s doubling to 60 s) when it keeps ending early. Streams are
+ * server ends, or a 409 (the session has a stream already: another
+ * replica's, or that of an instance a reload replaces), is tried again by
+ * the next command of the session, with a backoff (1 s doubling to 60 s)
+ * when it keeps ending early. Streams are
  * bounded: a session with no command running for `idle_ms` is closed and
  * forgotten, and at `max` sessions the least recently used one is closed
  * to make room (one with no command running, when there is one). A
@@ -416,7 +418,11 @@ static void stream_ended(struct mh_streams *ss, struct mh_stream *e,
   const struct tc_host *h = ss->mi->host;
   long st = e->status;
   stream_close(ss, e);
-  if (e->state == MH_STREAM_REFUSED || (st != 0 && (st < 200 || st > 299))) {
+  /* 409: the session already has a stream (another replica's, or the one
+   * of an instance a reload is replacing): try again later. */
+  int busy = st == 409;
+  if (!busy &&
+      (e->state == MH_STREAM_REFUSED || (st != 0 && (st < 200 || st > 299)))) {
     e->state = MH_STREAM_REFUSED;
     if (st == 404) /* the session is gone */
       e->forget = 1;
@@ -424,7 +430,7 @@ static void stream_ended(struct mh_streams *ss, struct mh_stream *e,
            "the MCP server offers no stream for a session (GET %s -> %ld)",
            ss->mi->origin, st);
   } else {
-    uint64_t lived_ms = (now_ns(ss) - e->opened_ns) / 1000000u;
+    uint64_t lived_ms = busy ? 0 : (now_ns(ss) - e->opened_ns) / 1000000u;
     if (lived_ms >= MH_STREAM_SHORT_MS || e->backoff_ms == 0)
       e->backoff_ms = MH_STREAM_BACKOFF_MIN_MS;
     else if (e->backoff_ms < MH_STREAM_BACKOFF_MAX_MS)

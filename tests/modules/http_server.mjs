@@ -8,7 +8,8 @@
 //
 // Paths: /mcp       initialize (issues Mcp-Session-Id), notifications -> 202,
 //                   other requests -> result {echo: method}; GET holds a
-//                   text/event-stream open (the session's standalone stream;
+//                   text/event-stream open (the session's standalone stream,
+//                   one per session: 409 while one is open;
 //                   with --log-streams 1 its end is logged as method
 //                   "STREAM-CLOSED");
 //                   DELETE -> 204. tools/call "ask-client" sends a request
@@ -75,6 +76,10 @@ function handle(req, res, raw) {
   if (req.method === "GET") {
     if (opt["no-get"] !== undefined) { res.writeHead(405, { Allow: "POST, DELETE" }); return res.end(); }
     const sid = req.headers["mcp-session-id"];
+    if (sid && streams.has(sid)) { // one stream per session, as SDK servers
+      res.writeHead(409, { "Content-Type": "application/json" });
+      return res.end('{"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"Conflict: Only one SSE stream is allowed per session"}}');
+    }
     res.writeHead(200, { "Content-Type": "text/event-stream" });
     res.write(": open\n\n"); // held open until the client goes away
     if (sid) {

@@ -721,6 +721,47 @@ static void test_server_requests_answered(void **state) {
   server_stop(&s);
 }
 
+/* Two instances (a reload's replacement, or a replica) on one session: the
+ * second gets 409 while the first holds the stream, its calls go on, and
+ * it takes the stream over once the first one is gone. */
+static void test_stream_taken_over_after_409(void **state) {
+  (void)state;
+  struct server s;
+  const char *log_streams[] = {"--log-streams", "1", NULL};
+  server_start(&s, "busy", 0, log_streams);
+  char url[640], sid[32];
+  snprintf(url, sizeof(url), "%s/mcp", s.url);
+  struct tc_binding b;
+  binding_init(&b, url);
+  void *first = new_inst(&b);
+  void *second = new_inst(&b);
+  new_session(first, sid, sizeof(sid));
+  struct rec r;
+  session_call(first, sid, k_ask_ping, 8000, &r);
+  assert_contains(r.body, "client result: {}");
+  free(r.body);
+  session_call(second, sid, k_ping, 8000, &r); /* its GET gets 409 */
+  assert_int_equal(r.status, 200);
+  free(r.body);
+  end_inst(first); /* its stream closes */
+  assert_int_equal(wait_logged(&s, "STREAM-CLOSED", sid, 1), 1);
+  /* Within the backoff (1 s) a command of the session reopens it. */
+  int ok = 0;
+  for (int i = 0; i < 40 && !ok; i++) {
+    session_call(second, sid, k_ping, 8000, &r);
+    free(r.body);
+    sleep_ms(100);
+    ok = wait_logged(&s, "GET", sid, 3) >= 3;
+  }
+  assert_true(ok);
+  session_call(second, sid, k_ask_ping, 8000, &r);
+  assert_string_equal(r.source, "");
+  assert_contains(r.body, "client result: {}");
+  free(r.body);
+  end_inst(second);
+  server_stop(&s);
+}
+
 /* A server that offers no stream (405) is asked once per session; calls
  * are not held up. Sessions are bounded (max 2 here): a third evicts the
  * least recently used stream, and an idle one (1 s here) is closed. */
@@ -850,6 +891,7 @@ int main(int argc, char **argv) {
   const struct CMUnitTest stream_tests[] = {
       cmocka_unit_test(test_server_requests_answered),
       cmocka_unit_test(test_streams_refused_bounded_idle),
+      cmocka_unit_test(test_stream_taken_over_after_409),
   };
   if (argc > 1 && strcmp(argv[1], "streams") == 0) {
     g_streams_group = 1;
