@@ -118,8 +118,10 @@ start_recording_proxy() {
     http.createServer((req, res) => {
       const id = req.headers["x-tunnel-client-instance-id"] ?? "-";
       fs.appendFileSync(logFile, `${req.method} ${req.url.split("?")[0]} ${id}\n`);
+      // Host names the upstream, as a reverse proxy sets it by default
+      // (the control plane refuses a Host that does not name it).
       const fwd = http.request({ host: up.hostname, port: up.port, method: req.method,
-                                 path: req.url, headers: req.headers }, (r) => {
+                                 path: req.url, headers: { ...req.headers, host: up.host } }, (r) => {
         res.writeHead(r.statusCode, r.headers);
         r.pipe(res);
       });
