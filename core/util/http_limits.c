@@ -160,7 +160,8 @@ static struct hl_conn *oldest_idle_locked(const struct tc_http_conns *t,
                                           uint64_t now) {
   uint64_t grace = (uint64_t)t->lim.grace_ms * 1000000u;
   for (struct hl_conn *e = t->head; e != NULL; e = e->next)
-    if (!e->cut && e->phase != HL_BUSY && now - e->since_ns >= grace &&
+    if (!e->cut && e->phase != HL_BUSY && e->since_ns <= now &&
+        now - e->since_ns >= grace &&
         (addr == NULL || addr_eq(&e->addr, addr)) && !has_unread_bytes(e))
       return e;
   return NULL;
@@ -315,8 +316,8 @@ static void on_started(struct tc_http_conns *t, struct MHD_Connection *c,
   e->fd = fdi->connect_fd;
   addr_key(ai != NULL ? ai->client_addr : NULL, &e->addr);
   e->phase = HL_HEADERS;
-  e->since_ns = now_ns();
   pthread_mutex_lock(&t->mu);
+  e->since_ns = now_ns(); /* under the lock: no phase began after it */
   e->prev = t->tail;
   if (t->tail != NULL)
     t->tail->next = e;
