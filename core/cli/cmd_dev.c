@@ -29,6 +29,10 @@ static const char dev_usage[] =
     "  load       drive an MCP server with tools/call echo and report\n"
     "             req/s and latency percentiles\n"
     "\n"
+    "mcp-stub, control-plane and proxy refuse a request whose Host or Origin\n"
+    "names another site (DNS-rebinding protection); --allowed-hosts NAME\n"
+    "adds names for a stand-in reached by another name.\n"
+    "\n"
     "Run 'tunnel-client dev help <command>' for a command's flags.\n";
 
 int tc_cmd_dev(int argc, char **argv) {

@@ -11,7 +11,7 @@
 const char tc_dev_control_plane_usage[] =
     "Usage: tunnel-client dev control-plane [--listen 127.0.0.1:0]\n"
     "         [--tunnel-id ID] [--api-key KEY] [--admin-key KEY]\n"
-    "         [--response-timeout 30s]\n"
+    "         [--response-timeout 30s] [--allowed-hosts NAME[,NAME...]]\n"
     "         [--url-file F]\n"
     "\n"
     "Serves an in-memory tunnel service until SIGINT or SIGTERM (then exits "
@@ -42,6 +42,9 @@ const char tc_dev_control_plane_usage[] =
     "       (stats include the limit of each recent poll, and per agent\n"
     "       instance: commands delivered, answered, abandoned)\n"
     "/v1/tunnels/... and /_dev/... need 'Authorization: Bearer <api key>'.\n"
+    "Every route refuses a request whose Host or Origin names another site\n"
+    "(403; DNS-rebinding protection), a cross-site browser request (403) and\n"
+    "two Host or two Origin headers (400).\n"
     "\n"
     "Flags:\n"
     "  --listen HOST:PORT        address to bind (default 127.0.0.1:0; port 0\n"
@@ -58,7 +61,7 @@ const char tc_dev_control_plane_usage[] =
     "                            (e.g. 30s, 1500ms; default 30s)\n"
     "  --url-file F              write the base URL (http://host:port, no\n"
     "                            newline, mode 0600) once serving; removed on\n"
-    "                            exit\n";
+    "                            exit\n" TC_DEV_ALLOWED_HOSTS_HELP;
 
 struct devcp_flags {
   char *listen;
@@ -67,29 +70,41 @@ struct devcp_flags {
   char *admin_key;
   char *response_timeout;
   char *url_file;
+  struct tc_dev_list allowed_hosts;
 };
 
+static int run_control_plane(struct devcp_flags *fl, int prc);
+
 int tc_cmd_dev_control_plane(int argc, char **argv) {
-  struct devcp_flags f = {"127.0.0.1:0", NULL, NULL, NULL, "30s", NULL};
+  struct devcp_flags f = {"127.0.0.1:0", NULL, NULL,     NULL,
+                          "30s",         NULL, {NULL, 0}};
   const struct tc_dev_flag known[] = {
-      {"--listen", &f.listen, NULL, false},
-      {"--tunnel-id", &f.tunnel_id, NULL, false},
-      {"--api-key", &f.api_key, NULL, false},
-      {"--admin-key", &f.admin_key, NULL, false},
-      {"--response-timeout", &f.response_timeout, NULL, false},
-      {"--url-file", &f.url_file, NULL, false},
+      {"--listen", &f.listen, NULL, false, NULL},
+      {"--tunnel-id", &f.tunnel_id, NULL, false, NULL},
+      {"--api-key", &f.api_key, NULL, false, NULL},
+      {"--admin-key", &f.admin_key, NULL, false, NULL},
+      {"--response-timeout", &f.response_timeout, NULL, false, NULL},
+      {"--url-file", &f.url_file, NULL, false, NULL},
+      {"--allowed-hosts", NULL, NULL, false, &f.allowed_hosts},
   };
   int prc = tc_dev_parse_flags(
       "control-plane", tc_dev_control_plane_usage,
       "flags are --listen, --tunnel-id, --api-key, --admin-key, "
-      "--response-timeout and "
-      "--url-file",
+      "--response-timeout, --allowed-hosts and --url-file",
       known, sizeof(known) / sizeof(known[0]), argc, argv);
+  int rc = run_control_plane(&f, prc);
+  tc_dev_list_free(&f.allowed_hosts);
+  return rc;
+}
+
+static int run_control_plane(struct devcp_flags *fl, int prc) {
+  const struct devcp_flags f = *fl;
   if (prc != 0)
     return prc == 2 ? 0 : 1;
   int64_t timeout_ms = 0;
   if (tc_dev_response_timeout_ms("control-plane", f.response_timeout,
-                                 &timeout_ms) != 0)
+                                 &timeout_ms) != 0 ||
+      tc_dev_check_allowed_hosts("control-plane", &f.allowed_hosts) != 0)
     return 1;
 
   sigset_t signals;
@@ -99,7 +114,10 @@ int tc_cmd_dev_control_plane(int argc, char **argv) {
                                .tunnel_id = f.tunnel_id,
                                .api_key = f.api_key,
                                .admin_key = f.admin_key,
-                               .response_timeout_ms = timeout_ms};
+                               .response_timeout_ms = timeout_ms,
+                               .allowed_hosts =
+                                   (const char *const *)f.allowed_hosts.items,
+                               .allowed_host_count = f.allowed_hosts.count};
   struct tc_devcp *cp = NULL;
   char *err = NULL;
   if (tc_devcp_start(&cp, &o, &err) != 0) {

@@ -331,12 +331,12 @@ int tc_cmd_dev_load(int argc, char **argv) {
   char *url = NULL, *conc = "1", *reqs = NULL, *dur = NULL, *payload = "1024";
   bool json = false;
   const struct tc_dev_flag known[] = {
-      {"--url", &url, NULL, true},
-      {"--concurrency", &conc, NULL, false},
-      {"--requests", &reqs, NULL, false},
-      {"--duration", &dur, NULL, false},
-      {"--payload-bytes", &payload, NULL, false},
-      {"--json", NULL, &json, false},
+      {"--url", &url, NULL, true, NULL},
+      {"--concurrency", &conc, NULL, false, NULL},
+      {"--requests", &reqs, NULL, false, NULL},
+      {"--duration", &dur, NULL, false, NULL},
+      {"--payload-bytes", &payload, NULL, false, NULL},
+      {"--json", NULL, &json, false, NULL},
   };
   int prc = tc_dev_parse_flags("load", tc_dev_load_usage,
                                "run 'tunnel-client dev help load'", known,

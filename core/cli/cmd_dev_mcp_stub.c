@@ -11,6 +11,7 @@ const char tc_dev_mcp_stub_usage[] =
     "Usage: tunnel-client dev mcp-stub [--listen-addr 127.0.0.1:0]\n"
     "         [--server-name mcp-stub] [--server-version 0.1.0] [--url-file "
     "F]\n"
+    "         [--allowed-hosts NAME[,NAME...]]\n"
     "\n"
     "Serves a small MCP server until SIGINT or SIGTERM (then exits 0):\n"
     "  POST/DELETE /mcp   Streamable HTTP; tools echo{input}, "
@@ -50,9 +51,14 @@ const char tc_dev_mcp_stub_usage[] =
     "  --oauth-token T           OAuth-protected mode: POST/DELETE /mcp need\n"
     "                            'Authorization: Bearer T', else 401 with\n"
     "                            WWW-Authenticate resource_metadata=...\n"
-    "  --oauth-issuer-mismatch   the AS metadata names another issuer\n"
+    "  --oauth-issuer-mismatch   the AS metadata names another "
+    "issuer\n" TC_DEV_ALLOWED_HOSTS_HELP
     "  GET /_stub/last-authorization shows the last Authorization header\n"
-    "  received on /mcp.\n";
+    "  received on /mcp; GET /_stub/last-headers every header of the last\n"
+    "  POST or DELETE /mcp.\n"
+    "Every route refuses a request whose Host or Origin names another site\n"
+    "(403; DNS-rebinding protection), a cross-site browser request (403) and\n"
+    "two Host or two Origin headers (400).\n";
 
 struct stub_flags {
   char *listen_addr;
@@ -61,6 +67,7 @@ struct stub_flags {
   char *url_file;
   char *tls_cert, *tls_key, *tls_client_ca, *oauth_token;
   bool issuer_mismatch;
+  struct tc_dev_list allowed_hosts;
 };
 
 static void print_banner(const struct tc_mcp_stub_options *o,
@@ -85,41 +92,56 @@ static void print_banner(const struct tc_mcp_stub_options *o,
   fflush(stdout);
 }
 
+static int run_stub(const struct stub_flags *fl, int prc);
+
 int tc_cmd_dev_mcp_stub(int argc, char **argv) {
   struct stub_flags f = {.listen_addr = "127.0.0.1:0",
                          .server_name = "mcp-stub",
                          .server_version = "0.1.0"};
   const struct tc_dev_flag known[] = {
-      {"--listen-addr", &f.listen_addr, NULL, false},
-      {"--server-name", &f.server_name, NULL, false},
-      {"--server-version", &f.server_version, NULL, false},
-      {"--url-file", &f.url_file, NULL, false},
-      {"--tls-cert", &f.tls_cert, NULL, true},
-      {"--tls-key", &f.tls_key, NULL, true},
-      {"--tls-client-ca", &f.tls_client_ca, NULL, true},
-      {"--oauth-token", &f.oauth_token, NULL, false},
-      {"--oauth-issuer-mismatch", NULL, &f.issuer_mismatch, false},
+      {"--listen-addr", &f.listen_addr, NULL, false, NULL},
+      {"--server-name", &f.server_name, NULL, false, NULL},
+      {"--server-version", &f.server_version, NULL, false, NULL},
+      {"--url-file", &f.url_file, NULL, false, NULL},
+      {"--tls-cert", &f.tls_cert, NULL, true, NULL},
+      {"--tls-key", &f.tls_key, NULL, true, NULL},
+      {"--tls-client-ca", &f.tls_client_ca, NULL, true, NULL},
+      {"--oauth-token", &f.oauth_token, NULL, false, NULL},
+      {"--oauth-issuer-mismatch", NULL, &f.issuer_mismatch, false, NULL},
+      {"--allowed-hosts", NULL, NULL, false, &f.allowed_hosts},
   };
   int prc = tc_dev_parse_flags(
       "mcp-stub", tc_dev_mcp_stub_usage,
       "flags are --listen-addr, --server-name, --server-version, "
-      "--url-file, --tls-cert, --tls-key, --tls-client-ca, --oauth-token "
-      "and --oauth-issuer-mismatch",
+      "--url-file, --tls-cert, --tls-key, --tls-client-ca, --oauth-token, "
+      "--oauth-issuer-mismatch and --allowed-hosts",
       known, sizeof(known) / sizeof(known[0]), argc, argv);
+  int rc = run_stub(&f, prc);
+  tc_dev_list_free(&f.allowed_hosts);
+  return rc;
+}
+
+static int run_stub(const struct stub_flags *fl, int prc) {
+  const struct stub_flags f = *fl;
   if (prc != 0)
     return prc == 2 ? 0 : 1;
+  if (tc_dev_check_allowed_hosts("mcp-stub", &f.allowed_hosts) != 0)
+    return 1;
 
   sigset_t signals;
   tc_dev_block_signals(&signals);
 
-  struct tc_mcp_stub_options o = {.listen_addr = f.listen_addr,
-                                  .server_name = f.server_name,
-                                  .server_version = f.server_version,
-                                  .tls_cert_file = f.tls_cert,
-                                  .tls_key_file = f.tls_key,
-                                  .tls_client_ca_file = f.tls_client_ca,
-                                  .oauth_token = f.oauth_token,
-                                  .oauth_issuer_mismatch = f.issuer_mismatch};
+  struct tc_mcp_stub_options o = {
+      .listen_addr = f.listen_addr,
+      .server_name = f.server_name,
+      .server_version = f.server_version,
+      .tls_cert_file = f.tls_cert,
+      .tls_key_file = f.tls_key,
+      .tls_client_ca_file = f.tls_client_ca,
+      .oauth_token = f.oauth_token,
+      .oauth_issuer_mismatch = f.issuer_mismatch,
+      .allowed_hosts = (const char *const *)f.allowed_hosts.items,
+      .allowed_host_count = f.allowed_hosts.count};
   struct tc_mcp_stub *stub = NULL;
   char *err = NULL;
   if (tc_mcp_stub_start(&stub, &o, &err) != 0) {

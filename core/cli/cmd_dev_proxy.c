@@ -37,6 +37,7 @@ const char tc_dev_proxy_usage[] =
     "[--print-json]\n"
     "         [--health-listen-addr 127.0.0.1:0] [--health-url-file F]\n"
     "         [--response-timeout 30s] [--duration D]\n"
+    "         [--allowed-hosts NAME[,NAME...]]\n"
     "\n"
     "Runs the dev control plane ('tunnel-client dev help control-plane') and\n"
     "the agent in one process until SIGINT or SIGTERM (then exits 0 after the\n"
@@ -69,7 +70,11 @@ const char tc_dev_proxy_usage[] =
     "  --print-json              also print the info JSON on stdout\n"
     "  --response-timeout D      how long an MCP call waits for its response\n"
     "                            (default 30s)\n"
-    "  --duration D              stop by itself after D (e.g. 2m), exit 0\n";
+    "  --duration D              stop by itself after D (e.g. 2m), exit "
+    "0\n" TC_DEV_ALLOWED_HOSTS_HELP
+    "The control plane and MCP ingress refuse a request whose Host or Origin\n"
+    "names another site (403; DNS-rebinding protection), a cross-site browser\n"
+    "request (403) and two Host or two Origin headers (400).\n";
 
 /* Values are borrowed from argv (or literals), hence not const: they go
  * into the agent's argv unchanged. */
@@ -87,24 +92,26 @@ struct proxy_flags {
   char *duration;
   bool embedded_stub;
   bool print_json;
+  struct tc_dev_list allowed_hosts;
 };
 
 /* Returns 0, 1 (error printed) or 2 (help printed: exit 0). */
 static int parse_proxy_flags(int argc, char **argv, struct proxy_flags *f) {
   const struct tc_dev_flag known[] = {
-      {"--listen", &f->listen, NULL, false},
-      {"--tunnel-id", &f->tunnel_id, NULL, false},
-      {"--mcp-server-url", &f->mcp_server_url, NULL, false},
-      {"--mcp-command", &f->mcp_command, NULL, true},
-      {"--profile", &f->profile, NULL, false},
-      {"--profile-file", &f->profile_file, NULL, false},
-      {"--health-listen-addr", &f->health_listen_addr, NULL, false},
-      {"--health-url-file", &f->health_url_file, NULL, false},
-      {"--url-file", &f->url_file, NULL, false},
-      {"--response-timeout", &f->response_timeout, NULL, false},
-      {"--duration", &f->duration, NULL, false},
-      {"--embedded-mcp-stub", NULL, &f->embedded_stub, false},
-      {"--print-json", NULL, &f->print_json, false},
+      {"--listen", &f->listen, NULL, false, NULL},
+      {"--tunnel-id", &f->tunnel_id, NULL, false, NULL},
+      {"--mcp-server-url", &f->mcp_server_url, NULL, false, NULL},
+      {"--mcp-command", &f->mcp_command, NULL, true, NULL},
+      {"--profile", &f->profile, NULL, false, NULL},
+      {"--profile-file", &f->profile_file, NULL, false, NULL},
+      {"--health-listen-addr", &f->health_listen_addr, NULL, false, NULL},
+      {"--health-url-file", &f->health_url_file, NULL, false, NULL},
+      {"--url-file", &f->url_file, NULL, false, NULL},
+      {"--response-timeout", &f->response_timeout, NULL, false, NULL},
+      {"--duration", &f->duration, NULL, false, NULL},
+      {"--embedded-mcp-stub", NULL, &f->embedded_stub, false, NULL},
+      {"--print-json", NULL, &f->print_json, false, NULL},
+      {"--allowed-hosts", NULL, NULL, false, &f->allowed_hosts},
   };
   return tc_dev_parse_flags("proxy", tc_dev_proxy_usage,
                             "see 'tunnel-client dev help proxy' for the flags",
@@ -130,7 +137,9 @@ static int check_proxy_flags(const struct proxy_flags *f, int64_t *timeout_ms,
     fprintf(stderr, "dev proxy: invalid --tunnel-id: %s\n", why);
     return -1;
   }
-  if (tc_dev_response_timeout_ms("proxy", f->response_timeout, timeout_ms) != 0)
+  if (tc_dev_response_timeout_ms("proxy", f->response_timeout, timeout_ms) !=
+          0 ||
+      tc_dev_check_allowed_hosts("proxy", &f->allowed_hosts) != 0)
     return -1;
   *duration_ms = 0;
   if (f->duration != NULL &&
@@ -312,12 +321,21 @@ static int proxy_agent_argv(const struct proxy_flags *f, char *cp_base,
   return n;
 }
 
+static int run_proxy(struct proxy_flags *fl, int prc);
+
 int tc_cmd_dev_proxy(int argc, char **argv) {
   struct proxy_flags f = {.listen = "127.0.0.1:0",
                           .tunnel_id = DEV_PROXY_DEFAULT_TUNNEL,
                           .health_listen_addr = "127.0.0.1:0",
                           .response_timeout = "30s"};
   int prc = parse_proxy_flags(argc, argv, &f);
+  int rc = run_proxy(&f, prc);
+  tc_dev_list_free(&f.allowed_hosts);
+  return rc;
+}
+
+static int run_proxy(struct proxy_flags *fl, int prc) {
+  struct proxy_flags f = *fl;
   if (prc != 0)
     return prc == 2 ? 0 : 1;
   int64_t timeout_ms = 0, duration_ms = 0;
@@ -337,7 +355,10 @@ int tc_cmd_dev_proxy(int argc, char **argv) {
   struct tc_devcp_options o = {.listen_addr = f.listen,
                                .tunnel_id = f.tunnel_id,
                                .api_key = DEV_PROXY_KEY,
-                               .response_timeout_ms = timeout_ms};
+                               .response_timeout_ms = timeout_ms,
+                               .allowed_hosts =
+                                   (const char *const *)f.allowed_hosts.items,
+                               .allowed_host_count = f.allowed_hosts.count};
   struct tc_devcp *cp = NULL;
   char *err = NULL;
   if (tc_devcp_start(&cp, &o, &err) != 0) {

@@ -9,6 +9,7 @@
 
 #include "controlplane/duration.h"
 #include "util/fs.h"
+#include "util/host_pattern.h"
 #include "util/log.h"
 
 /* A printable value without control characters, at most 256 bytes. */
@@ -20,6 +21,39 @@ static int plain_value(const char *v) {
     if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
       return 0;
   return 1;
+}
+
+/* Append the comma-separated entries of `value` (trimmed) to *l. 0, or
+ * one error line and -1. */
+static int list_add(const char *cmd, const char *flag, struct tc_dev_list *l,
+                    const char *value) {
+  for (const char *p = value;;) {
+    size_t n = strcspn(p, ",");
+    const char *b = p, *e = p + n;
+    while (b < e && (*b == ' ' || *b == '\t'))
+      b++;
+    while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+      e--;
+    if (e == b) {
+      fprintf(stderr,
+              "dev %s: %s has an empty entry; separate entries with single "
+              "commas\n",
+              cmd, flag);
+      return -1;
+    }
+    char **grown = realloc(l->items, (l->count + 1) * sizeof(*grown));
+    char *item = grown != NULL ? strndup(b, (size_t)(e - b)) : NULL;
+    if (grown != NULL)
+      l->items = grown;
+    if (item == NULL) {
+      fprintf(stderr, "dev %s: out of memory\n", cmd);
+      return -1;
+    }
+    l->items[l->count++] = item;
+    if (p[n] == '\0')
+      return 0;
+    p += n + 1;
+  }
 }
 
 /* `--flag` or `--flag=true|false`. Returns 1 when arg is the flag. */
@@ -67,7 +101,7 @@ int tc_dev_parse_flags(const char *cmd, const char *usage,
     size_t k = 0;
     char *value = NULL;
     for (; k < nflags; k++) {
-      if (flags[k].value == NULL)
+      if (flags[k].value == NULL && flags[k].list == NULL)
         continue;
       size_t len = strlen(flags[k].name);
       if (strncmp(arg, flags[k].name, len) != 0)
@@ -101,7 +135,33 @@ int tc_dev_parse_flags(const char *cmd, const char *usage,
               cmd, flags[k].name);
       return 1;
     }
-    *flags[k].value = value;
+    if (flags[k].list != NULL) {
+      if (list_add(cmd, flags[k].name, flags[k].list, value) != 0)
+        return 1;
+    } else {
+      *flags[k].value = value;
+    }
+  }
+  return 0;
+}
+
+void tc_dev_list_free(struct tc_dev_list *l) {
+  for (size_t i = 0; i < l->count; i++)
+    free(l->items[i]);
+  free(l->items);
+  l->items = NULL;
+  l->count = 0;
+}
+
+int tc_dev_check_allowed_hosts(const char *cmd, const struct tc_dev_list *l) {
+  for (size_t i = 0; i < l->count; i++) {
+    struct tc_host_pattern hp;
+    const char *why = NULL;
+    if (tc_host_pattern_parse(l->items[i], &hp, &why) != 0) {
+      fprintf(stderr, "dev %s: --allowed-hosts entry \"%.64s\": %s\n", cmd,
+              l->items[i], why);
+      return -1;
+    }
   }
   return 0;
 }

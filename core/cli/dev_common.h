@@ -19,16 +19,45 @@ extern const char tc_dev_mcp_stub_usage[];
 extern const char tc_dev_control_plane_usage[];
 extern const char tc_dev_proxy_usage[];
 
+/* A repeatable flag's values: every occurrence, each split at commas and
+ * trimmed (malloc()ed copies; release with tc_dev_list_free). */
+struct tc_dev_list {
+  char **items;
+  size_t count;
+};
+
 /* One accepted flag. A value flag (value != NULL) takes `--name V` or
  * `--name=V`; the value is borrowed from argv and must be 1..256 printable
  * characters, or any non-empty text when long_ok. A boolean flag (on !=
- * NULL) takes `--name`, `--name=true` or `--name=false`. */
+ * NULL) takes `--name`, `--name=true` or `--name=false`. A list flag (list
+ * != NULL) is a value flag that may repeat, each value a comma-separated
+ * list without empty entries. */
 struct tc_dev_flag {
   const char *name;
   char **value;
   bool *on;
   bool long_ok;
+  struct tc_dev_list *list;
 };
+
+void tc_dev_list_free(struct tc_dev_list *l);
+
+/* The --allowed-hosts lines of the stand-ins' help texts. */
+#define TC_DEV_ALLOWED_HOSTS_HELP                                              \
+  "  --allowed-hosts NAME      also accept NAME in the Host and Origin of a\n" \
+  "                            request (repeatable, or comma-separated): a\n"  \
+  "                            host name, .domain (it and every name under\n"  \
+  "                            it), an IP address or [IPv6], each "            \
+  "optionally\n"                                                               \
+  "                            with :port. By default only localhost,\n"       \
+  "                            127.0.0.1, [::1] and the listen address with\n" \
+  "                            its port are accepted (DNS-rebinding\n"         \
+  "                            protection)\n"
+
+/* --allowed-hosts of `dev <cmd>`: every entry must follow
+ * util/host_pattern.h. Returns 0, or prints one error line and returns
+ * -1. */
+int tc_dev_check_allowed_hosts(const char *cmd, const struct tc_dev_list *l);
 
 /* Parses argv against flags for `dev <cmd>`. Unknown arguments get
  * "dev <cmd>: unknown argument "..."; <unknown_hint>". Returns 0, 1 (one

@@ -10,6 +10,7 @@
 #include "controlplane/civil_time.h"
 #include "controlplane/duration.h"
 #include "controlplane/jsonrpc.h"
+#include "controlplane/request_headers.h"
 #include "tc/json_scan.h"
 #include "util/sbuf.h"
 
@@ -268,6 +269,8 @@ static int decode_one(const char *cs, const struct tc_json_span f[F_COUNT],
     *why = "headers is not an object of string arrays";
     return hr;
   }
+  /* Hop-by-hop and the other headers no transport may pass on. */
+  tc_cp_strip_request_headers(&c->headers);
 
   if (c->type == TC_CP_CMD_SESSION_TERMINATION &&
       tc_headers_get(&c->headers, "Mcp-Session-Id", 0) == NULL)

@@ -18,7 +18,11 @@
  *   GET /_dev/stats
  * /v1/tunnels/... and /_dev/... need "Authorization: Bearer <api key>"
  * (401 otherwise); another tunnel id is 404; unknown paths 404; a known
- * path with another method 405. Request bodies over 1 MiB get 413. */
+ * path with another method 405. Request bodies over 1 MiB get 413.
+ * Before any of that, on every route and before a body is read, the
+ * DNS-rebinding guard (util/http_guard.h): a foreign Host or Origin or a
+ * cross-site fetch gets 403, two Host or two Origin headers 400 — the
+ * envelope above, or a JSON-RPC error with id null on /v1/mcp/. */
 #include "dev/control_plane.h"
 
 #include <ctype.h>
@@ -30,9 +34,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "controlplane/response.h"
 #include "dev/control_plane_internal.h"
 #include "util/error.h"
-#include "util/http_server.h"
 #include "util/log.h"
 #include "util/net_listen.h"
 
@@ -262,17 +266,45 @@ static enum MHD_Result dispatch(struct tc_devcp *s, struct MHD_Connection *c,
   return not_found(c, "no such route");
 }
 
+/* The guard's refusal: a JSON-RPC error (id null) to an MCP client, the
+ * error envelope elsewhere. */
+static enum MHD_Result refuse(struct tc_devcp *s, struct MHD_Connection *c,
+                              const char *url, enum tc_http_guard_verdict v) {
+  char msg[256];
+  tc_http_guard_message(&s->guard, v, msg, sizeof(msg));
+  tc_log(TC_LOG_WARN, "devcp", "request refused", "reason", msg, "path", url,
+         NULL);
+  unsigned int status = tc_http_guard_status(v);
+  if (strncmp(url, "/v1/mcp/", 8) != 0)
+    return tc_devcp_respond_error(c, status, "invalid_request_error",
+                                  v == TC_GUARD_DUPLICATE
+                                      ? "duplicate_header"
+                                      : "forbidden_host_or_origin",
+                                  msg, NULL);
+  char *body = tc_cp_jsonrpc_error_body(NULL, -32000, msg, NULL);
+  if (body == NULL)
+    return MHD_NO;
+  enum MHD_Result ret =
+      tc_devcp_respond(c, status, "application/json", body, strlen(body), NULL);
+  free(body);
+  return ret;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   const char *url, const char *method,
                                   const char *version, const char *upload,
                                   size_t *upload_size, void **req_cls) {
   (void)version;
+  struct tc_devcp *s = cls;
   struct devcp_req *rq = *req_cls;
-  if (rq == NULL) { /* headers only */
+  if (rq == NULL) { /* headers only: the guard runs before any body */
     rq = calloc(1, sizeof(*rq));
     if (rq == NULL)
       return MHD_NO;
     *req_cls = rq;
+    enum tc_http_guard_verdict v = tc_http_guard_check(&s->guard, c);
+    if (v != TC_GUARD_PASS)
+      return refuse(s, c, url, v);
     return MHD_YES;
   }
   if (*upload_size != 0) {
@@ -281,7 +313,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     *upload_size = 0;
     return MHD_YES;
   }
-  return dispatch(cls, c, url, method, rq);
+  return dispatch(s, c, url, method, rq);
 }
 
 /* Commands of a poll reply that did not reach its client (reset, write
@@ -321,6 +353,7 @@ static void devcp_free(struct tc_devcp *s) {
   free(s->api_key);
   free(s->admin_key);
   json_decref(s->admin_tunnels);
+  tc_http_guard_clear(&s->guard);
   free(s);
 }
 
@@ -383,6 +416,13 @@ int tc_devcp_start(struct tc_devcp **out, const struct tc_devcp_options *opt,
     return -1;
   }
   s->base_url = l.base_url;
+  if (tc_http_guard_init(
+          &s->guard, s->base_url, opt ? opt->allowed_hosts : NULL,
+          opt ? opt->allowed_host_count : 0, "--allowed-hosts", err) != 0) {
+    close(l.fd);
+    devcp_free(s);
+    return -1;
+  }
   const struct tc_http_server_spec spec = {
       .component = "devcp",
       .listen_fd = l.fd,
@@ -393,8 +433,8 @@ int tc_devcp_start(struct tc_devcp **out, const struct tc_devcp_options *opt,
       .completed_cls = s,
       .connection_timeout_s = DEVCP_CONNECTION_TIMEOUT_S,
       .connection_limit = DEVCP_CONNECTION_LIMIT};
-  s->mhd = tc_http_server_start(&spec);
-  if (s->mhd == NULL) {
+  s->http = tc_http_server_start(&spec);
+  if (s->http == NULL) {
     close(l.fd);
     devcp_free(s);
     return tc_set_error(
@@ -420,6 +460,7 @@ void tc_devcp_stop(struct tc_devcp *cp) {
   cp->stopping = 1;
   pthread_cond_broadcast(&cp->changed);
   pthread_mutex_unlock(&cp->lock);
-  MHD_stop_daemon(cp->mhd); /* joins connection threads, closes the socket */
+  tc_http_server_stop(cp->http); /* joins connection threads, closes the
+                                    socket */
   devcp_free(cp);
 }

@@ -4,6 +4,13 @@
  * turns HTTP calls into polled commands (§4), with one-shot fault knobs.
  * The routes are listed in the top comment of control_plane.c.
  *
+ * DNS-rebinding protection: see allowed_hosts below; an MCP ingress call
+ * reaches the agent without its Host (the agent talks to the server by
+ * the binding URL's name) and without its Origin (an Origin the guard
+ * accepts names this service itself, so the server sees what a
+ * same-origin or non-browser caller sends: none). The server's own
+ * protection thus decides as it would for a direct call.
+ *
  * Threads: start/stop from one thread; requests are served on
  * libmicrohttpd's threads (one per connection), so long polls and waiting
  * ingress calls never block each other. Not for production: state lives in
@@ -11,6 +18,7 @@
 #ifndef TC_DEV_CONTROL_PLANE_H
 #define TC_DEV_CONTROL_PLANE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct tc_devcp;
@@ -24,6 +32,13 @@ struct tc_devcp_options {
                                   NULL = "local-tunnel-client-dev-admin" */
   int64_t response_timeout_ms; /* how long an ingress call waits for the
                                   terminal response; <= 0 = 30000 */
+  /* Extra names the Host and Origin of a request may carry besides
+   * loopback names and the listen address (util/host_pattern.h grammar;
+   * borrowed for the call). Every route refuses any other Host or Origin,
+   * two Host or two Origin headers, and Sec-Fetch-Site: cross-site
+   * (util/http_guard.h). */
+  const char *const *allowed_hosts;
+  size_t allowed_host_count;
 };
 
 /* Bind and start serving. Option strings are copied. Returns 0 and *out, or

@@ -4,7 +4,8 @@
  *
  *   POST /v1/mcp/{id}[/{channel}]  body = one JSON-RPC message (a JSON
  *        object; else 400). Queued as a `jsonrpc` command whose headers are
- *        the request's minus the blocklist (mcp-oauth-ops.md §1.2), then the
+ *        the request's minus the blocklist (mcp-oauth-ops.md §1.2) and
+ *        minus Origin (see blocked()), then the
  *        call waits up to the response timeout (504 JSON-RPC error -32603
  *        "timed out waiting for tunnel-client response" when nothing
  *        terminal arrived). When the caller's Accept contains
@@ -123,6 +124,13 @@ static enum MHD_Result collect_connection(void *cls, enum MHD_ValueKind kind,
 }
 
 static int blocked(const char *name, const char *connection) {
+  /* The guard let the request in only if its Origin (when any) names this
+   * service, i.e. the caller is same-origin to the ingress. The MCP server
+   * is another origin: passing that Origin on would make a server that
+   * checks Origin refuse a call it accepts from the same caller directly.
+   * What a same-origin or non-browser caller sends is no Origin at all. */
+  if (strcasecmp(name, "origin") == 0)
+    return 1;
   for (size_t i = 0; i < sizeof(blocked_headers) / sizeof(blocked_headers[0]);
        i++)
     if (strcasecmp(name, blocked_headers[i]) == 0)

@@ -17,6 +17,8 @@
 #include <time.h>
 
 #include "dev/control_plane.h"
+#include "util/http_guard.h"
+#include "util/http_server.h"
 #include "util/sbuf.h"
 
 #define DEVCP_MAX_BODY (1024u * 1024u)
@@ -99,7 +101,8 @@ struct devcp_stats {
 };
 
 struct tc_devcp {
-  struct MHD_Daemon *mhd;
+  struct tc_http_server *http;
+  struct tc_http_guard guard; /* Host/Origin: loopback, own, --allowed-hosts */
   char *base_url;
   char *tunnel_id;
   char *api_key;

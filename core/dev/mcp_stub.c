@@ -18,6 +18,9 @@
  *   GET    /jwks                                        {"keys":[]}
  *   GET    /_stub/last-authorization   {"authorization": the Authorization
  *                 header of the last POST/DELETE /mcp as received, or absent}
+ *   GET    /_stub/last-headers   {"headers": every request header of the
+ *                 last POST/DELETE /mcp as [name, value] pairs in order,
+ *                 or null} (what a tunnel forwarded)
  *
  * Options (mcp_stub.h): HTTPS with a certificate/key, optionally requiring
  * a client certificate from a given CA (403 without one); an OAuth mode
@@ -25,6 +28,11 @@
  * WWW-Authenticate Bearer resource_metadata=<PRMD URL>); an AS document
  * whose issuer differs from its URL (issuer mismatch).
  *   Anything else is 404; a known path with the wrong method is 405 + Allow.
+ *   Before any route, and before a body is read, the DNS-rebinding guard
+ *   (util/http_guard.h): a foreign Host or Origin, or Sec-Fetch-Site:
+ *   cross-site, gets 403 and two Host or two Origin headers 400 (a JSON-RPC
+ *   error with id null on /mcp, text elsewhere), as the MCP specification
+ *   asks of a local server.
  *   The advertised authorize/token/register endpoints are not implemented.
  *   Discovery documents use http://<Host header> as the base URL (the
  *   listener's URL when a request has no usable Host).
@@ -65,6 +73,7 @@
 
 #include "dev/mcp_stub_internal.h"
 #include "util/error.h"
+#include "util/http_guard.h"
 #include "util/http_server.h"
 #include "util/log.h"
 #include "util/net_listen.h"
@@ -79,7 +88,8 @@
 #define STUB_SESSION_NOT_FOUND (-32001)
 
 struct tc_mcp_stub {
-  struct MHD_Daemon *mhd;
+  struct tc_http_server *http;
+  struct tc_http_guard guard; /* Host/Origin: loopback, own, --allowed-hosts */
   char *base_url;
   char *name;
   char *version;
@@ -89,7 +99,9 @@ struct tc_mcp_stub {
   int require_client_cert;
   char *tls_cert, *tls_key, *tls_trust; /* PEM text while serving */
   char *last_authorization;             /* last Authorization on /mcp */
-  pthread_mutex_t lock; /* guards the session table, last_authorization */
+  json_t *last_headers;                 /* [[name, value]...] of it */
+  pthread_mutex_t lock; /* guards the session table, last_authorization,
+                           last_headers */
   char (*sessions)[STUB_SESSION_HEX + 1]; /* oldest first */
   size_t nsessions;
 };
@@ -405,6 +417,7 @@ enum stub_route {
   ROUTE_AS,
   ROUTE_JWKS,
   ROUTE_SEEN_AUTH,
+  ROUTE_SEEN_HEADERS,
 };
 
 static enum stub_route find_route(const char *url) {
@@ -419,6 +432,8 @@ static enum stub_route find_route(const char *url) {
     return ROUTE_JWKS;
   if (strcmp(url, "/_stub/last-authorization") == 0)
     return ROUTE_SEEN_AUTH;
+  if (strcmp(url, "/_stub/last-headers") == 0)
+    return ROUTE_SEEN_HEADERS;
   return ROUTE_NONE;
 }
 
@@ -463,17 +478,37 @@ static int client_cert_verified(struct MHD_Connection *c) {
   return gnutls_certificate_verify_peers2(session, &status) == 0 && status == 0;
 }
 
-/* OAuth mode: record the Authorization header as received and demand the
- * exact bearer token. 0 when the request may proceed, else 1 with the
- * queued 401 result in *ret. */
+static enum MHD_Result add_pair(void *cls, enum MHD_ValueKind kind,
+                                const char *key, const char *value) {
+  (void)kind;
+  json_array_append_new(cls, json_pack("[ss]", key, value ? value : ""));
+  return MHD_YES;
+}
+
+/* Remember the Authorization header and every header of this /mcp
+ * request as received. */
+static void record_request(struct tc_mcp_stub *s, struct MHD_Connection *c) {
+  const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_AUTHORIZATION);
+  json_t *pairs = json_array();
+  if (pairs != NULL)
+    MHD_get_connection_values(c, MHD_HEADER_KIND, add_pair, pairs);
+  pthread_mutex_lock(&s->lock);
+  free(s->last_authorization);
+  s->last_authorization = auth != NULL ? strdup(auth) : NULL;
+  json_decref(s->last_headers);
+  s->last_headers = pairs;
+  pthread_mutex_unlock(&s->lock);
+}
+
+/* OAuth mode: record the request and demand the exact bearer token. 0
+ * when the request may proceed, else 1 with the queued 401 result in
+ * *ret. */
 static int bearer_refused(struct tc_mcp_stub *s, struct MHD_Connection *c,
                           enum MHD_Result *ret) {
   const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_AUTHORIZATION);
-  pthread_mutex_lock(&s->lock);
-  free(s->last_authorization);
-  s->last_authorization = auth != NULL ? strdup(auth) : NULL;
-  pthread_mutex_unlock(&s->lock);
+  record_request(s, c);
   if (s->oauth_token == NULL)
     return 0;
   if (auth != NULL && strncmp(auth, "Bearer ", 7) == 0 &&
@@ -508,6 +543,14 @@ static enum MHD_Result handle_seen_auth(struct tc_mcp_stub *s,
   return respond_json(c, MHD_HTTP_OK, doc, NULL, NULL);
 }
 
+static enum MHD_Result handle_seen_headers(struct tc_mcp_stub *s,
+                                           struct MHD_Connection *c) {
+  pthread_mutex_lock(&s->lock);
+  json_t *doc = json_pack("{s:O?}", "headers", s->last_headers);
+  pthread_mutex_unlock(&s->lock);
+  return respond_json(c, MHD_HTTP_OK, doc, NULL, NULL);
+}
+
 static enum MHD_Result dispatch(struct tc_mcp_stub *s, struct MHD_Connection *c,
                                 const char *url, const char *method,
                                 struct stub_req *rq) {
@@ -524,6 +567,8 @@ static enum MHD_Result dispatch(struct tc_mcp_stub *s, struct MHD_Connection *c,
     return respond_text(c, MHD_HTTP_NOT_FOUND, "not found");
   case ROUTE_SEEN_AUTH:
     return is_get ? handle_seen_auth(s, c) : respond_405(c, "GET, HEAD");
+  case ROUTE_SEEN_HEADERS:
+    return is_get ? handle_seen_headers(s, c) : respond_405(c, "GET, HEAD");
   case ROUTE_MCP:
     if (strcmp(method, MHD_HTTP_METHOD_POST) == 0 ||
         strcmp(method, MHD_HTTP_METHOD_DELETE) == 0) {
@@ -543,17 +588,34 @@ static enum MHD_Result dispatch(struct tc_mcp_stub *s, struct MHD_Connection *c,
   return respond_text(c, MHD_HTTP_NOT_FOUND, "not found");
 }
 
+/* The guard's refusal: a JSON-RPC error (id null) on /mcp, text elsewhere. */
+static enum MHD_Result refuse(struct tc_mcp_stub *s, struct MHD_Connection *c,
+                              const char *url, enum tc_http_guard_verdict v) {
+  char msg[256];
+  tc_http_guard_message(&s->guard, v, msg, sizeof(msg));
+  tc_log(TC_LOG_WARN, "mcp-stub", "request refused", "reason", msg, "path", url,
+         NULL);
+  unsigned int status = tc_http_guard_status(v);
+  if (find_route(url) != ROUTE_MCP)
+    return respond_text(c, status, msg);
+  return respond_rpc_error(c, status, -32000, msg);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   const char *url, const char *method,
                                   const char *version, const char *upload,
                                   size_t *upload_size, void **req_cls) {
   (void)version;
+  struct tc_mcp_stub *s = cls;
   struct stub_req *rq = *req_cls;
-  if (rq == NULL) { /* headers only */
+  if (rq == NULL) { /* headers only: the guard runs before any body */
     rq = calloc(1, sizeof(*rq));
     if (rq == NULL)
       return MHD_NO;
     *req_cls = rq;
+    enum tc_http_guard_verdict v = tc_http_guard_check(&s->guard, c);
+    if (v != TC_GUARD_PASS)
+      return refuse(s, c, url, v);
     rq->collect = strcmp(method, MHD_HTTP_METHOD_POST) == 0 &&
                   find_route(url) == ROUTE_MCP;
     const char *clen = MHD_lookup_connection_value(
@@ -603,12 +665,14 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 
 static void stub_free(struct tc_mcp_stub *s) {
   pthread_mutex_destroy(&s->lock);
+  tc_http_guard_clear(&s->guard);
   free(s->scheme);
   free(s->oauth_token);
   free(s->tls_cert);
   free(s->tls_key);
   free(s->tls_trust);
   free(s->last_authorization);
+  json_decref(s->last_headers);
   free(s->sessions);
   free(s->base_url);
   free(s->name);
@@ -711,6 +775,13 @@ int tc_mcp_stub_start(struct tc_mcp_stub **out,
     free(s->base_url);
     s->base_url = https;
   }
+  if (tc_http_guard_init(
+          &s->guard, s->base_url, opt ? opt->allowed_hosts : NULL,
+          opt ? opt->allowed_host_count : 0, "--allowed-hosts", err) != 0) {
+    close(l.fd);
+    stub_free(s);
+    return -1;
+  }
   const struct tc_http_server_spec spec = {
       .component = "mcp-stub",
       .listen_fd = l.fd,
@@ -723,8 +794,8 @@ int tc_mcp_stub_start(struct tc_mcp_stub **out,
       .tls_cert_pem = s->tls_cert,
       .tls_key_pem = s->tls_key,
       .tls_trust_pem = s->tls_trust};
-  s->mhd = tc_http_server_start(&spec);
-  if (s->mhd == NULL) {
+  s->http = tc_http_server_start(&spec);
+  if (s->http == NULL) {
     close(l.fd);
     stub_free(s);
     return tc_set_error(
@@ -744,6 +815,6 @@ const char *tc_mcp_stub_base_url(const struct tc_mcp_stub *stub) {
 void tc_mcp_stub_stop(struct tc_mcp_stub *stub) {
   if (stub == NULL)
     return;
-  MHD_stop_daemon(stub->mhd); /* also closes the listening socket */
+  tc_http_server_stop(stub->http); /* also closes the listening socket */
   stub_free(stub);
 }

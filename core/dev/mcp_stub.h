@@ -10,6 +10,8 @@
 #ifndef TC_DEV_MCP_STUB_H
 #define TC_DEV_MCP_STUB_H
 
+#include <stddef.h>
+
 struct tc_mcp_stub;
 
 struct tc_mcp_stub_options {
@@ -31,6 +33,13 @@ struct tc_mcp_stub_options {
   /* AS metadata announces an issuer other than its own base URL
    * ("<base>/other-issuer"): the issuer-mismatch case of discovery. */
   int oauth_issuer_mismatch;
+  /* Extra names the Host and Origin of a request may carry besides
+   * loopback names and the listen address (util/host_pattern.h grammar;
+   * borrowed for the call). Every route refuses any other Host or Origin,
+   * two Host or two Origin headers, and Sec-Fetch-Site: cross-site
+   * (util/http_guard.h). */
+  const char *const *allowed_hosts;
+  size_t allowed_host_count;
 };
 
 /* Bind and start serving. The option strings are copied. Returns 0 and *out,

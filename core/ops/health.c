@@ -6,9 +6,14 @@
  * listener (no socket, no threads: tc_health_serve_fd hands connections in
  * with MHD_add_connection, tc_health_run drives them) runs the same guards
  * and routes for in-process drivers.
- * libmicrohttpd runs one polling thread plus a thread per connection, so a
- * slow or streaming client never holds up the others. Its diagnostics go to
- * tc_log at debug level (component "health").
+ * Every route answers from memory without blocking, so two epoll threads
+ * of libmicrohttpd serve all connections; an open connection costs no
+ * thread. Slow clients are cut by util/http_limits (header and body
+ * deadlines, per-address and total caps that make the oldest idle
+ * connections give way), so drippers and idle connections cannot crowd out
+ * a probe.
+ * libmicrohttpd's diagnostics go to tc_log at debug level (component
+ * "health").
  *
  * Routing is a table: adding a route is one entry in `routes` and a handler.
  *
@@ -39,23 +44,39 @@
 #include "ops/ui_routes.h"
 #include "util/error.h"
 #include "util/fs.h"
-#include "util/host_pattern.h"
+#include "util/http_guard.h"
 #include "util/http_server.h"
 #include "util/log.h"
 #include "util/net_listen.h"
 
-#define HEALTH_CONNECTION_TIMEOUT_S 30u
-#define HEALTH_CONNECTION_LIMIT 256u
 #define HEALTH_BODY_MAX (64u * 1024u)
+/* Slow clients (docs/operations.md, "Connection limits"): a request's
+ * headers must be in within 10 s of the connection (or of the previous
+ * response on a kept-alive one), its body within 10 s more; 32 connections
+ * per client address and 256 in all, the oldest idle ones giving way to
+ * newcomers, which get 250 ms to send their request; newcomers are refused
+ * only past 128 per address or 320 in all. The inactivity timeout stays as
+ * the bound for a client that stops reading a response. */
+#define HEALTH_HEADER_TIMEOUT_S 10u
+#define HEALTH_BODY_TIMEOUT_S 10u
+#define HEALTH_PER_ADDRESS 32u
+#define HEALTH_MAX_CONNECTIONS 256u
+#define HEALTH_GRACE_MS 250u
+#define HEALTH_HARD_PER_ADDRESS 128u
+#define HEALTH_HARD_MAX_CONNECTIONS 320u
+#define HEALTH_CONNECTION_TIMEOUT_S 30u
+/* Every route answers from memory, so a few polling threads serve any
+ * number of open connections. */
+#define HEALTH_POLLING_THREADS 2u
+/* libmicrohttpd's own count (divided among the polling threads) also
+ * holds connections being cut, so it sits well above the hard cap. */
+#define HEALTH_MHD_CONNECTION_LIMIT (2u * HEALTH_HARD_MAX_CONNECTIONS)
 
 struct tc_health_server {
-  struct MHD_Daemon *mhd;
-  struct tc_ops_context ctx;       /* copied at start; pointers borrowed */
-  atomic_bool allow_remote;        /* --allow-remote-ui; reloadable */
-  struct tc_host_pattern *allowed; /* --health.allowed-hosts */
-  size_t nallowed;
-  char own_host[256]; /* from the base URL, brackets stripped */
-  char own_port[8];
+  struct tc_http_server *http;
+  struct tc_ops_context ctx;  /* copied at start; pointers borrowed */
+  atomic_bool allow_remote;   /* --allow-remote-ui; reloadable */
+  struct tc_http_guard guard; /* own address, --health.allowed-hosts */
   char *base_url;
   char *url_file;           /* NULL when not configured */
   struct tc_file_id url_id; /* the URL file as we wrote it */
@@ -65,112 +86,6 @@ struct tc_health_server {
 };
 
 /* ---- guards ------------------------------------------------------------ */
-
-static int ascii_ieq(const char *a, size_t an, const char *b) {
-  size_t bn = strlen(b);
-  if (an != bn)
-    return 0;
-  for (size_t i = 0; i < an; i++) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z')
-      x = (char)(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z')
-      y = (char)(y - 'A' + 'a');
-    if (x != y)
-      return 0;
-  }
-  return 1;
-}
-
-/* Split a Host value into host (brackets stripped) and port ("" when
- * absent). 0, or -1 when malformed. */
-static int split_host(const char *v, const char **h, size_t *hn,
-                      const char **port) {
-  if (v[0] == '[') {
-    const char *close = strchr(v, ']');
-    if (close == NULL || (close[1] != '\0' && close[1] != ':'))
-      return -1;
-    *h = v + 1;
-    *hn = (size_t)(close - v - 1);
-    *port = close[1] == ':' ? close + 2 : "";
-  } else {
-    const char *colon = strchr(v, ':');
-    if (colon != NULL && strchr(colon + 1, ':') != NULL)
-      return -1; /* a bare IPv6 literal is not a valid Host */
-    *h = v;
-    *hn = colon != NULL ? (size_t)(colon - v) : strlen(v);
-    *port = colon != NULL ? colon + 1 : "";
-  }
-  for (const char *p = *port; *p; p++)
-    if (*p < '0' || *p > '9')
-      return -1;
-  return *hn > 0 ? 0 : -1;
-}
-
-static int is_loopback_name(const char *h, size_t hn) {
-  return ascii_ieq(h, hn, "localhost") || ascii_ieq(h, hn, "127.0.0.1") ||
-         ascii_ieq(h, hn, "::1");
-}
-
-/* The connection's local address as text (for a wildcard bind reached by
- * the machine's own IP). "" when unknown. */
-static void local_address(struct MHD_Connection *c, char *out, size_t len) {
-  out[0] = '\0';
-  const union MHD_ConnectionInfo *ci =
-      MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-  if (ci == NULL)
-    return;
-  struct sockaddr_storage ss;
-  socklen_t sl = sizeof(ss);
-  if (getsockname(ci->connect_fd, (struct sockaddr *)&ss, &sl) != 0)
-    return;
-  if (ss.ss_family == AF_INET) {
-    inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out,
-              (socklen_t)len);
-  } else if (ss.ss_family == AF_INET6) {
-    const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
-    if (IN6_IS_ADDR_V4MAPPED(a))
-      inet_ntop(AF_INET, &a->s6_addr[12], out, (socklen_t)len);
-    else
-      inet_ntop(AF_INET6, a, out, (socklen_t)len);
-  }
-}
-
-static int allowed_by_config(const struct tc_health_server *srv, const char *h,
-                             size_t hn, const char *port) {
-  unsigned pn = 80;
-  if (port[0] != '\0') {
-    if (strlen(port) > 5)
-      return 0;
-    pn = (unsigned)strtoul(port, NULL, 10);
-  }
-  for (size_t i = 0; i < srv->nallowed; i++)
-    if (tc_host_pattern_match(&srv->allowed[i], h, hn, pn))
-      return 1;
-  return 0;
-}
-
-/* DNS-rebinding guard: Host must name this listener, or be one of the
- * --health.allowed-hosts. */
-static int host_allowed(const struct tc_health_server *srv,
-                        struct MHD_Connection *c, const char *host) {
-  const char *h, *port;
-  size_t hn;
-  if (host == NULL || split_host(host, &h, &hn, &port) != 0)
-    return 0;
-  if (allowed_by_config(srv, h, hn, port))
-    return 1;
-  if (srv->unix_path != NULL) /* no port: any loopback name */
-    return is_loopback_name(h, hn);
-  const char *want = srv->own_port;
-  if (strcmp(port[0] ? port : "80", want) != 0)
-    return 0;
-  if (is_loopback_name(h, hn) || ascii_ieq(h, hn, srv->own_host))
-    return 1;
-  char local[INET6_ADDRSTRLEN];
-  local_address(c, local, sizeof(local));
-  return local[0] != '\0' && ascii_ieq(h, hn, local);
-}
 
 static int peer_is_loopback(const struct tc_health_server *srv,
                             struct MHD_Connection *c) {
@@ -204,20 +119,11 @@ static int is_safe_method(const char *m) {
  * what a browser sends through a TLS-terminating proxy that forwards the
  * name); no cross-site fetch. */
 static int origin_allowed(struct MHD_Connection *c, const char *host) {
-  const char *site =
-      MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
-  if (site != NULL && strcmp(site, "cross-site") == 0)
+  if (tc_http_cross_site(c))
     return 0;
   const char *origin =
       MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ORIGIN);
-  if (origin == NULL)
-    return 1;
-  if (host == NULL)
-    return 0;
-  size_t skip = strncmp(origin, "http://", 7) == 0    ? 7
-                : strncmp(origin, "https://", 8) == 0 ? 8
-                                                      : 0;
-  return skip != 0 && ascii_ieq(origin + skip, strlen(origin + skip), host);
+  return origin == NULL || tc_http_same_origin(origin, host);
 }
 
 /* ---- routes -------------------------------------------------------------- */
@@ -314,6 +220,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     return MHD_YES;
   }
 
+  if (tc_http_duplicate_host_or_origin(c))
+    return tc_ops_reply_error(c, url, MHD_HTTP_BAD_REQUEST,
+                              "bad request: more than one Host or Origin "
+                              "header; send each once");
   const char *host =
       MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
   const struct route *r = find_route(url);
@@ -321,7 +231,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
   /* Probes and scrapes come by pod IP, Service name or a mapped port:
    * the read-only public routes answer whatever the Host. */
   int probe = !admin && is_safe_method(method);
-  if (!probe && !host_allowed(srv, c, host))
+  if (!probe && !tc_http_guard_host_ok(&srv->guard, c, host))
     return tc_ops_reply_error(
         c, url, MHD_HTTP_FORBIDDEN,
         "forbidden: the Host header does not name this listener (use the "
@@ -449,22 +359,18 @@ static void remove_socket_file(struct tc_health_server *srv) {
     unlink(srv->unix_path);
 }
 
-/* "http://host:port" -> own_host / own_port. */
-static void remember_own_address(struct tc_health_server *srv) {
-  const char *p = srv->base_url + strlen("http://");
-  const char *h, *port;
-  size_t hn;
-  if (strncmp(srv->base_url, "http://", 7) != 0 ||
-      split_host(p, &h, &hn, &port) != 0)
-    return;
-  snprintf(srv->own_host, sizeof(srv->own_host), "%.*s", (int)hn, h);
-  snprintf(srv->own_port, sizeof(srv->own_port), "%s", port[0] ? port : "80");
-}
-
 /* Start libmicrohttpd on fd (-1: no listen socket). 0, or -1 with *err;
  * the socket stays the caller's on failure. */
 static int start_daemon(struct tc_health_server *srv, int fd, int family,
                         const char *where, char **err) {
+  static const struct tc_http_limits limits = {
+      .header_timeout_s = HEALTH_HEADER_TIMEOUT_S,
+      .body_timeout_s = HEALTH_BODY_TIMEOUT_S,
+      .per_address = HEALTH_PER_ADDRESS,
+      .max_connections = HEALTH_MAX_CONNECTIONS,
+      .grace_ms = HEALTH_GRACE_MS,
+      .hard_per_address = HEALTH_HARD_PER_ADDRESS,
+      .hard_max_connections = HEALTH_HARD_MAX_CONNECTIONS};
   const struct tc_http_server_spec spec = {
       .component = "health",
       .listen_fd = fd,
@@ -473,9 +379,11 @@ static int start_daemon(struct tc_health_server *srv, int fd, int family,
       .handler_cls = srv,
       .completed = on_completed,
       .connection_timeout_s = HEALTH_CONNECTION_TIMEOUT_S,
-      .connection_limit = HEALTH_CONNECTION_LIMIT};
-  srv->mhd = tc_http_server_start(&spec);
-  if (srv->mhd == NULL)
+      .connection_limit = HEALTH_MHD_CONNECTION_LIMIT,
+      .polling_threads = HEALTH_POLLING_THREADS,
+      .limits = &limits};
+  srv->http = tc_http_server_start(&spec);
+  if (srv->http == NULL)
     return tc_set_error(
         err,
         "start health listener on %s: libmicrohttpd refused to start (run "
@@ -484,26 +392,14 @@ static int start_daemon(struct tc_health_server *srv, int fd, int family,
   return 0;
 }
 
-/* --health.allowed-hosts (validated by the config loader) into patterns. */
-static int load_allowed_hosts(struct tc_health_server *srv,
-                              const struct tc_config *cfg, char **err) {
-  if (cfg->health_allowed_host_count == 0)
-    return 0;
-  srv->allowed = calloc(cfg->health_allowed_host_count, sizeof(*srv->allowed));
-  if (srv->allowed == NULL)
-    return tc_set_error(err, "start health listener: out of memory");
-  for (size_t i = 0; i < cfg->health_allowed_host_count; i++) {
-    const char *why = NULL;
-    if (tc_host_pattern_parse(cfg->health_allowed_hosts[i], &srv->allowed[i],
-                              &why) != 0) {
-      free(srv->allowed);
-      srv->allowed = NULL;
-      return tc_set_error(err, "--health.allowed-hosts entry \"%s\": %s",
-                          cfg->health_allowed_hosts[i], why);
-    }
-  }
-  srv->nallowed = cfg->health_allowed_host_count;
-  return 0;
+/* The guard for base_url with --health.allowed-hosts (validated by the
+ * config loader already). */
+static int init_guard(struct tc_health_server *srv, const struct tc_config *cfg,
+                      char **err) {
+  return tc_http_guard_init(&srv->guard, srv->base_url,
+                            (const char *const *)cfg->health_allowed_hosts,
+                            cfg->health_allowed_host_count,
+                            "--health.allowed-hosts", err);
 }
 
 int tc_health_start(struct tc_health_server **out, const struct tc_config *cfg,
@@ -521,10 +417,6 @@ int tc_health_start_ops(struct tc_health_server **out,
   if (ctx != NULL)
     srv->ctx = *ctx;
   atomic_init(&srv->allow_remote, cfg->allow_remote_ui);
-  if (load_allowed_hosts(srv, cfg, err) != 0) {
-    free(srv);
-    return -1;
-  }
   int fd = -1, family = AF_UNIX;
   const char *where;
   if (cfg->health_unix_socket != NULL && cfg->health_unix_socket[0] != '\0') {
@@ -534,7 +426,6 @@ int tc_health_start_ops(struct tc_health_server **out,
       if (srv->unix_path == NULL)
         tc_set_error(err, "start health listener: out of memory");
       free(srv->unix_path);
-      free(srv->allowed);
       free(srv);
       return -1;
     }
@@ -546,7 +437,6 @@ int tc_health_start_ops(struct tc_health_server **out,
     where =
         cfg->health_listen_addr ? cfg->health_listen_addr : "127.0.0.1:8080";
     if (bind_tcp(where, &fd, &family, &srv->base_url, err) != 0) {
-      free(srv->allowed);
       free(srv);
       return -1;
     }
@@ -555,9 +445,8 @@ int tc_health_start_ops(struct tc_health_server **out,
     tc_set_error(err, "start health listener on %s: out of memory", where);
     goto fail_fd;
   }
-  if (srv->unix_path == NULL)
-    remember_own_address(srv);
-  if (start_daemon(srv, fd, family, where, err) != 0)
+  if (init_guard(srv, cfg, err) != 0 ||
+      start_daemon(srv, fd, family, where, err) != 0)
     goto fail_fd;
   fd = -1; /* owned by MHD now */
 
@@ -583,12 +472,11 @@ int tc_health_start_ops(struct tc_health_server **out,
 fail_fd:
   if (fd >= 0)
     close(fd);
-  if (srv->mhd != NULL)
-    MHD_stop_daemon(srv->mhd);
+  tc_http_server_stop(srv->http);
   remove_socket_file(srv);
+  tc_http_guard_clear(&srv->guard);
   free(srv->unix_path);
   free(srv->base_url);
-  free(srv->allowed);
   free(srv);
   return -1;
 }
@@ -606,10 +494,10 @@ int tc_health_start_unbound(struct tc_health_server **out,
   if (ctx != NULL)
     srv->ctx = *ctx;
   atomic_init(&srv->allow_remote, cfg->allow_remote_ui);
-  remember_own_address(srv);
-  if (load_allowed_hosts(srv, cfg, err) != 0) {
+  if (init_guard(srv, cfg, err) != 0) {
     /* *err is set */
-  } else if (srv->own_port[0] == '\0') {
+  } else if (strncmp(base_url, "http://", 7) != 0 ||
+             srv->guard.own_port[0] == '\0') {
     tc_set_error(err,
                  "start health listener: %s is not an http://host:port "
                  "address",
@@ -618,8 +506,8 @@ int tc_health_start_unbound(struct tc_health_server **out,
     *out = srv;
     return 0;
   }
+  tc_http_guard_clear(&srv->guard);
   free(srv->base_url);
-  free(srv->allowed);
   free(srv);
   return -1;
 }
@@ -627,11 +515,16 @@ int tc_health_start_unbound(struct tc_health_server **out,
 int tc_health_serve_fd(struct tc_health_server *srv, int fd,
                        const struct sockaddr *peer, socklen_t peer_len) {
   /* MHD closes fd in every case, also when it refuses. */
-  return MHD_add_connection(srv->mhd, fd, peer, peer_len) == MHD_YES ? 0 : -1;
+  return MHD_add_connection(tc_http_server_daemon(srv->http), fd, peer,
+                            peer_len) == MHD_YES
+             ? 0
+             : -1;
 }
 
 int tc_health_run(struct tc_health_server *srv, int timeout_ms) {
-  return MHD_run_wait(srv->mhd, timeout_ms) == MHD_YES ? 0 : -1;
+  return MHD_run_wait(tc_http_server_daemon(srv->http), timeout_ms) == MHD_YES
+             ? 0
+             : -1;
 }
 
 void tc_health_set_allow_remote(struct tc_health_server *srv, bool allow) {
@@ -661,8 +554,7 @@ const char *tc_health_base_url(const struct tc_health_server *srv) {
 void tc_health_stop(struct tc_health_server *srv) {
   if (srv == NULL)
     return;
-  if (srv->mhd != NULL)
-    MHD_stop_daemon(srv->mhd); /* also closes the listening socket */
+  tc_http_server_stop(srv->http); /* also closes the listening socket */
   /* Only while it is still the file we wrote: another agent given the
    * same --health.url-file may have replaced it with its own. */
   int gone = srv->url_file != NULL
@@ -679,7 +571,7 @@ void tc_health_stop(struct tc_health_server *srv) {
   remove_socket_file(srv);
   free(srv->url_file);
   free(srv->unix_path);
+  tc_http_guard_clear(&srv->guard);
   free(srv->base_url);
-  free(srv->allowed);
   free(srv);
 }

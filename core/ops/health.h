@@ -12,7 +12,11 @@
  * admin routes answer 403 to a non-loopback peer unless --allow-remote-ui;
  * methods other than GET/HEAD/OPTIONS need Origin absent or equal to
  * "http://<Host>" or "https://<Host>" (and no Sec-Fetch-Site: cross-site)
- * else 403. Bodies are kept up to 64 KiB (413 beyond).
+ * else 403. A request with two Host or two Origin headers gets 400 on any
+ * route. Bodies are kept up to 64 KiB (413 beyond).
+ * Slow clients: headers within 10 s, body within 10 s more, 32
+ * connections per client address and 256 in all (the oldest idle ones are
+ * closed to admit newcomers); see docs/operations.md.
  *
  * Binds TCP (--health.listen-addr, port 0 = ephemeral) or a unix socket
  * (--health.unix-socket: a stale socket file is removed, a live one is an

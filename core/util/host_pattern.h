@@ -1,6 +1,7 @@
-/* util/host_pattern.h — the entries of --health.allowed-hosts: which
- * names in a request's Host header the ops listener accepts besides its
- * own address and loopback (docs/configuration.md).
+/* util/host_pattern.h — the entries of --health.allowed-hosts and of the
+ * dev stand-ins' --allowed-hosts: which names in a request's Host (and
+ * Origin) header a listener accepts besides its own address and loopback
+ * (docs/configuration.md; util/http_guard.h applies them).
  *
  * Grammar of one entry (whitespace around it is not part of it):
  *   name         a DNS name: dot-separated labels of 1-63 letters, digits,

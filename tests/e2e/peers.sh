@@ -26,7 +26,15 @@
 #                     HTTP binding and through one with a stdio binding (the
 #                     three runs at once): the same status for every check,
 #                     except the documented session difference of the stdio
-#                     binding (conformance_compare.mjs)
+#                     binding (conformance_compare.mjs); the everything
+#                     server has no DNS-rebinding protection, which the
+#                     tunnel's ingress adds (--unprotected-server)
+#   conformance_rebinding  the scenario dns-rebinding-protection against a
+#                     server with the SDK's own protection (protected_http.mjs:
+#                     Host only, and Host plus Origin) directly and through
+#                     the tunnel, and against a stdio server through the
+#                     tunnel: every check passes in every run, so the
+#                     verdict through the tunnel is the direct one
 #
 # Every process listens on 127.0.0.1 with an ephemeral port (URL files),
 # runs under `env -i` with HOME in a private temp dir, and is stopped by PID
@@ -84,16 +92,19 @@ phase() { echo "== [${SECONDS}s] $*"; }
 # packages resolve; its output goes to the ctest log.
 in_e2e() { (cd "$e2e_dir" && run_env timeout 100 "$node_path" "$@"); }
 
-# conformance NAME URL: the server suite (active scenarios) into
-# $work/conf-NAME (the suite's exit 1 only means some check failed).
-# Returns 1 (with the reason on stderr) when it could not run.
+# conformance NAME URL [ARGS...]: the server suite (active scenarios, or
+# what ARGS select) into $work/conf-NAME (the suite's exit 1 only means
+# some check failed). Returns 1 (with the reason on stderr) when it could
+# not run.
 conformance() {
-  (cd "$work" && run_env timeout 90 "$node22" "$conformance_js" server --url "$2" \
-    -o "$work/conf-$1" >"$work/conf-$1.out" 2>&1)
+  local name=$1 url=$2
+  shift 2
+  (cd "$work" && run_env timeout 90 "$node22" "$conformance_js" server --url "$url" \
+    -o "$work/conf-$name" "$@" >"$work/conf-$name.out" 2>&1)
   local rc=$?
-  if [[ $rc -gt 1 || -z $(ls "$work/conf-$1" 2>/dev/null) ]]; then
-    echo "conformance ($1): exit status $rc, results: $(ls "$work/conf-$1" 2>/dev/null | wc -l)" >&2
-    tail -n 5 "$work/conf-$1.out" >&2
+  if [[ $rc -gt 1 || -z $(ls "$work/conf-$name" 2>/dev/null) ]]; then
+    echo "conformance ($name): exit status $rc, results: $(ls "$work/conf-$name" 2>/dev/null | wc -l)" >&2
+    tail -n 5 "$work/conf-$name.out" >&2
     return 1
   fi
 }
@@ -157,13 +168,49 @@ conformance)
   r3=$?
   ((r1 == 0 && r2 == 0 && r3 == 0)) || fail "a conformance run did not complete (direct $r1, http $r2, stdio $r3)"
   phase "conformance: direct vs tunnel with an HTTP binding"
-  in_e2e conformance_compare.mjs "$work/conf-direct" "$work/conf-http" ||
+  in_e2e conformance_compare.mjs "$work/conf-direct" "$work/conf-http" --unprotected-server ||
     fail "conformance results through the tunnel (HTTP binding) differ from the direct ones"
   phase "conformance: direct vs tunnel with a stdio binding"
-  in_e2e conformance_compare.mjs "$work/conf-direct" "$work/conf-stdio" --stdio-binding ||
+  in_e2e conformance_compare.mjs "$work/conf-direct" "$work/conf-stdio" --stdio-binding \
+    --unprotected-server ||
     fail "conformance results through the tunnel (stdio binding) differ from the direct ones"
   stop_pid "$http_proxy_pid" "dev proxy (HTTP binding)"
   stop_pid "$stdio_proxy_pid" "dev proxy (stdio binding)"
+  ;;
+
+conformance_rebinding)
+  # The SDK's protection as a loopback server sets it up (Host only), and
+  # with the transport's Host and Origin allowlists.
+  rebind=(--scenario dns-rebinding-protection)
+  for mode in host strict; do
+    spawn "protected_$mode" "protected MCP server ($mode)" \
+      "${clean_env[@]}" "$node_path" "$e2e_dir/protected_http.mjs" "$mode" "$work/protected_$mode.url"
+    printf -v "direct_$mode" %s "$spawned_url"
+    start_proxy "proxy_$mode" --mcp-server-url "$spawned_url"
+    printf -v "tunnel_$mode" %s "$tunnel"
+  done
+  start_proxy proxy_stdio --mcp-command "$stdio_cmd"
+  tunnel_stdio=$tunnel
+  phase "dns-rebinding-protection: direct and through the tunnel"
+  for run in host strict; do
+    direct_url=direct_$run
+    tunnel_url=tunnel_$run
+    conformance "$run-direct" "${!direct_url}" "${rebind[@]}" || fail "conformance ($run, direct) did not run"
+    conformance "$run-tunnel" "${!tunnel_url}" "${rebind[@]}" || fail "conformance ($run, tunnel) did not run"
+    in_e2e conformance_compare.mjs "$work/conf-$run-direct" "$work/conf-$run-tunnel" --no-basics \
+      --require dns-rebinding-protection ||
+      fail "dns-rebinding-protection through the tunnel differs from the direct verdict ($run)"
+  done
+  # A stdio server has no Host or Origin to check: the ingress gives the
+  # verdict a protected server gives directly.
+  conformance stdio-tunnel "$tunnel_stdio" "${rebind[@]}" || fail "conformance (stdio, tunnel) did not run"
+  in_e2e conformance_compare.mjs "$work/conf-strict-direct" "$work/conf-stdio-tunnel" --no-basics \
+    --require dns-rebinding-protection ||
+    fail "dns-rebinding-protection through the tunnel (stdio binding) differs from a protected server's"
+  for p in host strict stdio; do
+    pid=proxy_${p}_pid
+    stop_pid "${!pid}" "dev proxy ($p)"
+  done
   ;;
 
 *)

@@ -108,7 +108,8 @@ start_slow_target() {
 }
 
 # Recording proxy (node) in front of $cp_direct: forwards every request
-# unchanged and appends "METHOD PATH INSTANCE_ID" to $work/requests.txt.
+# (Host set to the upstream's) and appends "METHOD PATH INSTANCE_ID" to
+# $work/requests.txt.
 # Sets $agent_cp to its URL.
 start_recording_proxy() {
   spawn proxy "recording proxy" "$node_bin" -e '
@@ -118,8 +119,10 @@ start_recording_proxy() {
     http.createServer((req, res) => {
       const id = req.headers["x-tunnel-client-instance-id"] ?? "-";
       fs.appendFileSync(logFile, `${req.method} ${req.url.split("?")[0]} ${id}\n`);
+      // Host names the upstream, as a reverse proxy sets it by default
+      // (the control plane refuses a Host that does not name it).
       const fwd = http.request({ host: up.hostname, port: up.port, method: req.method,
-                                 path: req.url, headers: req.headers }, (r) => {
+                                 path: req.url, headers: { ...req.headers, host: up.host } }, (r) => {
         res.writeHead(r.statusCode, r.headers);
         r.pipe(res);
       });
@@ -453,6 +456,39 @@ e2e_deadline_variants)
     fail "target calls: $(tr '\n' ' ' <"$work/slow.hit"), want ids 101..104 only (never 100)"
   [[ $(cp_stat '.commands_delivered == 5 and .responses_rejected == 0') == true ]] ||
     fail "want 5 commands delivered, no rejected post: $(dev_get stats)"
+  ;;
+
+e2e_command_headers)
+  # A command straight from the service (injected: the ingress has its own
+  # blocklist) with hop-by-hop and other headers no transport may pass on:
+  # the MCP server sees none of them, and every other header as sent.
+  start_all
+  origin=${target%/mcp} # forwarded: the stub's own Origin check decides
+  hdrs='{"Connection":["keep-alive, X-Hop-A"],"X-Hop-A":["1"],"Keep-Alive":["timeout=5"],
+    "TE":["trailers"],"Upgrade":["h2c"],"Proxy-Authorization":["Basic cHJveHk6c2VjcmV0"],
+    "Proxy-Connection":["keep-alive"],"Expect":["100-continue"],"Cookie":["sid=secret"],
+    "X-Forwarded-For":["203.0.113.9"],"Forwarded":["for=203.0.113.9"],"X-Real-IP":["203.0.113.9"],
+    "Accept-Encoding":["gzip"],"Content-Type":["text/plain"],"Transfer-Encoding":["chunked"],
+    "Authorization":["Bearer tok-1"],"Mcp-Protocol-Version":["2025-06-18"],
+    "Origin":["'"$origin"'"],"X-Custom":["c1"]}'
+  inject "[{\"request_id\":\"hdr-1\",\"command_type\":\"jsonrpc\",\"channel\":\"main\",
+    \"headers\":$hdrs,\"jsonrpc\":$(tool_call 300 echo '{"input":"headers"}')}]"
+  wait_responses 'any(.[]; .request_id == "hdr-1")' "the command answered"
+  jq_check "$work/r.json" '.[] | select(.request_id == "hdr-1") | .resp_code == 200 and
+    .resp_json.result.structuredContent.echoed == "headers"' "the call went through"
+  "$curl_bin" -sS --max-time 10 "${target%/mcp}/_stub/last-headers" >"$work/seen.json" ||
+    fail "GET /_stub/last-headers"
+  jq_check "$work/seen.json" '[.headers[][0] | ascii_downcase] as $n |
+    ($n - ["x-hop-a","keep-alive","te","upgrade","proxy-authorization","proxy-connection",
+      "expect","cookie","x-forwarded-for","forwarded","x-real-ip","accept-encoding",
+      "transfer-encoding"]) == $n' "no stripped header reached the MCP server"
+  jq_check "$work/seen.json" '[.headers[] | select(.[0] | ascii_downcase == "connection") |
+    .[1] | ascii_downcase | select(test("x-hop-a"))] == []' "no Connection value of the caller"
+  jq_check "$work/seen.json" '.headers as $h | [["authorization","Bearer tok-1"],
+    ["mcp-protocol-version","2025-06-18"],["origin","'"$origin"'"],["x-custom","c1"],
+    ["content-type","application/json"]] | all(. as $w | $h | any(.[0] | ascii_downcase == $w[0]) and
+    any((.[0] | ascii_downcase) == $w[0] and .[1] == $w[1]))' \
+    "the other headers passed as sent (Content-Type the agent's own)"
   ;;
 
 e2e_unknown_command_type)

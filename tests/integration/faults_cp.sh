@@ -148,8 +148,10 @@ faults_cp_post_outage) # the control plane is unreachable while a result is post
   # while the MCP server works on a call and stays down until the agent has
   # failed to post the result more often than the official client's three
   # attempts (about 1-2 s); then it comes back on the same port. The
-  # caller must get the result exactly once.
+  # caller must get the result exactly once. The relay forwards the
+  # agent's Host (the relay's port), which the control plane must allow.
   start_faulty
+  cp_args=(--allowed-hosts 127.0.0.1)
   start_cp
   "$node_bin" "$here/tcp_relay.mjs" "$work/relay.url" "$cp" >>"$work/relay.log" 2>&1 &
   relay_pid=$!

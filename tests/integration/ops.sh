@@ -9,7 +9,8 @@
 # allowed_hosts_config, remote_peer, bad_requests,
 # readyz_cp_down_then_up, readyz_cp_rejected, readyz_cp_unknown_tunnel,
 # readyz_cp_forbidden, readyz_startup_wait,
-# readyz_probe_failed, readyz_probe_note, metrics_flow, admin_api.
+# readyz_probe_failed, readyz_probe_note, metrics_flow, admin_api,
+# slow_clients.
 # Every process runs under `env -i` with HOME in a private temp dir and is
 # killed by the EXIT trap if still alive; ports are ephemeral (a port picked
 # for a server started later is taken from the kernel just before).
@@ -686,6 +687,24 @@ admin_api)
   get /api/oauth # auth-oauth's state: the stub serves PRMD and AS metadata
   expect 200 "" "/api/oauth"
   jq_check '.state == "ready" and .prmd.status == 200 and .authorization_server.issuer_mismatch == false' "/api/oauth state"
+  stop_agent
+  ;;
+
+slow_clients)
+  # Drippers, idle connections and half-sent bodies by the hundred, from
+  # other addresses and from the probes' own: /healthz and /readyz keep
+  # answering 200 within 1 s, and every hostile connection is cut by the
+  # 10 s header/body deadlines (ops_slow_clients.mjs prints the figures).
+  start_stub
+  start_cp
+  start_agent --health.listen-addr 127.0.0.1:0
+  wait_readyz 200 ready
+  "$node_bin" "$(dirname "$0")/ops_slow_clients.mjs" "$h" "$agent_pid" >"$work/slow.out" 2>&1
+  rc=$?
+  cat "$work/slow.out"
+  [[ $rc -eq 0 ]] || fail "probes or deadlines under hostile connections (see above)"
+  get /healthz
+  expect 200 live "/healthz after the flood"
   stop_agent
   ;;
 

@@ -33,8 +33,10 @@ bg_pids=()
 declare -A url
 
 start_cp() {
+  # Any port on 127.0.0.1: some cases put a recording proxy in front of it,
+  # which forwards the agent's Host (the proxy's port).
   spawn cp "dev control-plane" env -i PATH="$PATH" HOME="$work" "$bin" dev control-plane \
-    --listen 127.0.0.1:0 --url-file "$work/cp.url"
+    --listen 127.0.0.1:0 --url-file "$work/cp.url" --allowed-hosts 127.0.0.1
   cp=$spawned_url
   agent_cp=$cp
 }

@@ -248,6 +248,69 @@ static void test_fields(void **state) {
 /* Escaped strings are decoded; of duplicate members the last counts (as a
  * decoder would keep it); numbers beyond 64 bits are valid JSON and pass
  * through byte-exact. */
+/* Hop-by-hop headers, the properties of the agent's own request, caller
+ * address claims and cookies never reach a transport; the rest passes in
+ * order (docs/protocol.md, "Command headers"). */
+static void test_headers_stripped(void **state) {
+  (void)state;
+  struct tc_cp_command_list l;
+  struct tc_cp_command *c = one(
+      CMD("\"headers\":{"
+          "\"Connection\":[\"keep-alive, X-Hop-A\",\"x-hop-b\"],"
+          "\"X-Hop-A\":[\"1\"],\"X-HOP-B\":[\"2\"],\"Keep-Alive\":[\"t=5\"],"
+          "\"Proxy-Connection\":[\"x\"],\"te\":[\"trailers\"],"
+          "\"Transfer-Encoding\":[\"chunked\"],\"Upgrade\":[\"h2c\"],"
+          "\"Trailer\":[\"X\"],\"Proxy-Authorization\":[\"Basic cHJveHk=\"],"
+          "\"Proxy-Authenticate\":[\"Basic\"],\"Host\":[\"evil.example\"],"
+          "\"Content-Length\":[\"999\"],\"Content-Type\":[\"text/plain\"],"
+          "\"Content-Encoding\":[\"gzip\"],\"Expect\":[\"100-continue\"],"
+          "\"Accept-Encoding\":[\"gzip\"],\"Forwarded\":[\"for=1.2.3.4\"],"
+          "\"X-Forwarded-For\":[\"1.2.3.4\"],\"x-forwarded-proto\":[\"https\"],"
+          "\"X-Real-IP\":[\"1.2.3.4\"],\"True-Client-IP\":[\"1.2.3.4\"],"
+          "\"CF-Connecting-IP\":[\"1.2.3.4\"],\"X-Client-IP\":[\"1.2.3.4\"],"
+          "\"X-Cluster-Client-IP\":[\"1.2.3.4\"],"
+          "\"X-Original-Forwarded-For\":[\"1.2.3.4\"],\"Via\":[\"1.1 edge\"],"
+          "\"Cookie\":[\"session=abc\"],"
+          "\"Authorization\":[\"Bearer tok\"],\"Mcp-Session-Id\":[\"s1\"],"
+          "\"Mcp-Protocol-Version\":[\"2025-06-18\"],\"Accept\":[\"a\",\"b\"],"
+          "\"Last-Event-ID\":[\"e7\"],\"Origin\":[\"https://app.example\"],"
+          "\"User-Agent\":[\"ua\"],\"X-Forwarded\":[\"kept: not a prefix "
+          "match\"],\"X-Custom\":[\"c\"]},"
+          "\"jsonrpc\":{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}"),
+      &l);
+  static const char *const kept[][2] = {
+      {"Authorization", "Bearer tok"},
+      {"Mcp-Session-Id", "s1"},
+      {"Mcp-Protocol-Version", "2025-06-18"},
+      {"Accept", "a"},
+      {"Accept", "b"},
+      {"Last-Event-ID", "e7"},
+      {"Origin", "https://app.example"},
+      {"User-Agent", "ua"},
+      {"X-Forwarded", "kept: not a prefix match"},
+      {"X-Custom", "c"}};
+  size_t n = sizeof(kept) / sizeof(kept[0]);
+  for (size_t i = 0; i < c->headers.count && i < n; i++) {
+    if (strcmp(c->headers.items[i].name, kept[i][0]) != 0 ||
+        strcmp(c->headers.items[i].value, kept[i][1]) != 0)
+      fail_msg("header %zu is %s: %s, want %s: %s", i, c->headers.items[i].name,
+               c->headers.items[i].value, kept[i][0], kept[i][1]);
+  }
+  if (c->headers.count != n)
+    fail_msg("%zu headers kept, want %zu", c->headers.count, n);
+  tc_cp_command_list_free(&l);
+
+  /* A session_termination whose Connection names Mcp-Session-Id has none
+   * left: it is answered as invalid, not sent without the header. */
+  c = one("{\"request_id\":\"r2\",\"shard_token\":\"t\","
+          "\"command_type\":\"session_termination\",\"headers\":{"
+          "\"Connection\":[\"Mcp-Session-Id\"],\"Mcp-Session-Id\":[\"s\"]}}",
+          &l);
+  assert_int_equal(c->headers.count, 0);
+  assert_non_null(c->invalid);
+  tc_cp_command_list_free(&l);
+}
+
 static void test_escapes_duplicates_big_numbers(void **state) {
   (void)state;
   struct tc_cp_command_list l;
@@ -366,6 +429,7 @@ int main(void) {
       cmocka_unit_test(test_empty_bodies),
       cmocka_unit_test(test_drops),
       cmocka_unit_test(test_fields),
+      cmocka_unit_test(test_headers_stripped),
       cmocka_unit_test(test_escapes_duplicates_big_numbers),
       cmocka_unit_test(test_malformed_jsonrpc_kept),
       cmocka_unit_test(test_many_commands),

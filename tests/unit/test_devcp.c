@@ -1012,8 +1012,8 @@ static void test_aborted_poll_loses_nothing(void **state) {
   char req[512];
   int len = snprintf(req, sizeof(req),
                      "GET /v1/tunnels/%s/poll?limit=4&timeout_ms=10000 "
-                     "HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n\r\n",
-                     TID, AUTH);
+                     "HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s\r\n\r\n",
+                     TID, port, AUTH);
   json_int_t polls0 = stat_of("polls");
   json_int_t abandoned0 = stat_of("polls_abandoned");
   assert_int_equal(write(fd, req, (size_t)len), len);

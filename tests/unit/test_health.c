@@ -461,10 +461,52 @@ static void test_unbound_serve_fd(void **state) {
   free(err);
 }
 
+/* Two Host or two Origin headers are malformed (RFC 9112 §3.2): 400 on any
+ * route, whichever comes first; Sec-Fetch-Site is compared in any case. */
+static void test_unbound_duplicates_and_fetch_site(void **state) {
+  (void)state;
+  struct tc_config cfg = {0};
+  struct tc_health_server *srv = NULL;
+  char *err = NULL;
+  assert_int_equal(
+      tc_health_start_unbound(&srv, &cfg, NULL, "http://127.0.0.1:8080", &err),
+      0);
+  struct sockaddr_in lo = {.sin_family = AF_INET,
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  char out[4096];
+  static const char *const dup[] = {
+      "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"
+      "Host: evil.example\r\n\r\n",
+      "GET /api/status HTTP/1.1\r\nHost: evil.example\r\n"
+      "Host: 127.0.0.1:8080\r\n\r\n",
+      "PUT /api/log-level HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"
+      "Origin: http://127.0.0.1:8080\r\nOrigin: http://evil.example\r\n"
+      "Content-Length: 16\r\n\r\n{\"level\":\"info\"}",
+  };
+  for (size_t i = 0; i < sizeof(dup) / sizeof(dup[0]); i++) {
+    unbound_exchange(srv, (const struct sockaddr *)&lo, sizeof(lo), dup[i], out,
+                     sizeof(out));
+    if (strncmp(out, "HTTP/1.1 400 ", 13) != 0 ||
+        strstr(out, "more than one Host or Origin") == NULL)
+      fail_msg("request %zu answered: %.200s", i, out);
+  }
+  /* A cross-site fetch is refused whatever the letter case. */
+  unbound_exchange(srv, (const struct sockaddr *)&lo, sizeof(lo),
+                   "PUT /api/log-level HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"
+                   "Sec-Fetch-Site: Cross-Site\r\nContent-Length: 16\r\n\r\n"
+                   "{\"level\":\"info\"}",
+                   out, sizeof(out));
+  if (strncmp(out, "HTTP/1.1 403 ", 13) != 0 ||
+      strstr(out, "cross-origin") == NULL)
+    fail_msg("Sec-Fetch-Site: Cross-Site answered: %.200s", out);
+  tc_health_stop(srv);
+}
+
 int main(void) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_tcp_ephemeral, setup, teardown),
+      cmocka_unit_test(test_unbound_duplicates_and_fetch_site),
       cmocka_unit_test_setup_teardown(test_tcp_wildcard_host, setup, teardown),
       cmocka_unit_test_setup_teardown(test_tcp_ipv6, setup, teardown),
       cmocka_unit_test_setup_teardown(test_tcp_errors, setup, teardown),

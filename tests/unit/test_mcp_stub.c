@@ -25,9 +25,13 @@ static char g_mcp[128];
 static int group_setup(void **state) {
   (void)state;
   curl_global_init(CURL_GLOBAL_ALL);
+  /* The discovery tests reach it by these names (Host-derived URLs). */
+  static const char *const names[] = {"mcp.example.test", "as.example.test"};
   struct tc_mcp_stub_options o = {.listen_addr = "127.0.0.1:0",
                                   .server_name = "stub-under-test",
-                                  .server_version = "9.8.7"};
+                                  .server_version = "9.8.7",
+                                  .allowed_hosts = names,
+                                  .allowed_host_count = 2};
   char *err = NULL;
   if (tc_mcp_stub_start(&g_stub, &o, &err) != 0) {
     fprintf(stderr, "start: %s\n", err ? err : "?");
@@ -577,11 +581,10 @@ static void test_discovery(void **state) {
   assert_string_equal(str_at(v, "resource"), want);
   json_decref(v);
   reply_free(&r);
-  /* A Host that is not host[:port] is not reflected. */
+  /* A Host that is not host[:port] is refused, never reflected. */
   request("GET", url, NULL, 0, &r, "Host: evil.test/x?y", NULL);
-  v = parse(&r);
-  assert_string_equal(str_at(v, "resource"), want);
-  json_decref(v);
+  assert_int_equal(r.status, 403);
+  assert_null(strstr(r.body, "evil.test"));
   reply_free(&r);
 
   snprintf(url, sizeof(url), "%s/.well-known/oauth-authorization-server", base);

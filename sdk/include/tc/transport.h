@@ -61,7 +61,10 @@ struct tc_request {
   const char *request_id; /* tunnel request id (logs only, not a secret) */
   const char *body;       /* JSON-RPC bytes exactly as received */
   size_t body_len;
-  const struct tc_headers *headers; /* command headers, forwarded verbatim */
+  const struct tc_headers *headers; /* command headers minus hop-by-hop and
+                                       the others no transport may pass on
+                                       (docs/protocol.md, "Command
+                                       headers"); forward the rest */
   uint64_t deadline_ns;             /* monotonic deadline, 0 = none */
   /* Non-zero once the command was canceled (deadline, shutdown). Cheap;
    * poll it while blocked. */
