@@ -32,8 +32,10 @@
  *   GET  /_dev/responses   JSON array of the recorded bodies, oldest first.
  *   GET  /_dev/stats       counters (see stats_json), plus "poll_limits":
  *        the `limit` of the last 64 polls, oldest first (null when absent),
- *        and "delivered_unanswered": commands handed out by a poll that are
- *        still linked without a terminal response.
+ *        "delivered_unanswered": commands handed out by a poll that are
+ *        still linked without a terminal response, and "polls_waiting":
+ *        polls parked in the long-poll wait right now (a test waits for 0
+ *        before it hands out a command no stale poll may take).
  *
  * A poll whose client goes away is not served: the wait checks the client
  * every 200 ms and before replying; commands of a reply that could not be
@@ -275,6 +277,7 @@ enum MHD_Result tc_devcp_handle_poll(struct tc_devcp *s,
   bool abandoned = false;
   pthread_mutex_lock(&s->lock);
   s->stats.polls++;
+  s->stats.polls_waiting++;
   for (;;) {
     n = take_commands_locked(s, &a, &b, rq);
     if (n > 0 || s->stopping)
@@ -291,6 +294,7 @@ enum MHD_Result tc_devcp_handle_poll(struct tc_devcp *s,
       break;
     }
   }
+  s->stats.polls_waiting--;
   if (n == 0)
     s->stats.polls_empty++;
   uint64_t seq = s->stats.polls;
@@ -650,6 +654,8 @@ static json_t *stats_json(struct tc_devcp *s) {
     json_object_set_new(v, "requeued", json_integer((json_int_t)st.requeued));
     json_object_set_new(v, "polls_abandoned",
                         json_integer((json_int_t)st.polls_abandoned));
+    json_object_set_new(v, "polls_waiting",
+                        json_integer((json_int_t)st.polls_waiting));
     json_object_set_new(v, "delivered_unanswered", json_integer(unanswered));
     json_object_set_new(v, "poll_limits", limits ? limits : json_array());
   } else {
