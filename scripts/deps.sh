@@ -5,7 +5,8 @@ set -euo pipefail
 TC_APT_PACKAGES=(build-essential cmake pkg-config clang curl ca-certificates
   libcurl4-openssl-dev libjansson-dev libyaml-dev libltdl-dev libmicrohttpd-dev libcmocka-dev
   jq chromium tinyproxy libssl-dev libgnutls28-dev openssl
-  prometheus) # promtool: the ops tests parse /metrics with `promtool check metrics`
+  prometheus # promtool: the ops tests parse /metrics with `promtool check metrics`
+  tmux)       # integration.runtimes_tmux (skipped without it)
 # The contract and e2e tests run node (ajv from tests/contract); Debian 12's
 # nodejs 18 is enough. A node already on PATH (e.g. from nvm) is used as is.
 if ! command -v node >/dev/null 2>&1; then
