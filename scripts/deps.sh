@@ -9,7 +9,8 @@ TC_APT_PACKAGES=(build-essential cmake pkg-config clang curl ca-certificates
   prometheus # promtool: the ops tests parse /metrics with `promtool check metrics`
   systemd # systemd-analyze verify/security of deploy/systemd
   iproute2 # ip: the Kubernetes probe test's network namespace
-  mmdebstrap podman runc) # the container test: a Debian 12 base, build and run
+  mmdebstrap podman runc # the container test: a Debian 12 base, build and run
+  tmux)       # integration.runtimes_tmux (skipped without it)
 # The contract and e2e tests run node (ajv from tests/contract); Debian 12's
 # nodejs 18 is enough. A node already on PATH (e.g. from nvm) is used as is.
 if ! command -v node >/dev/null 2>&1; then

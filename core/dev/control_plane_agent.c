@@ -38,7 +38,9 @@
  *        polls, commands delivered to it, requeued (its reply never reached
  *        it), answered (terminal responses it posted), abandoned (the
  *        ingress gave up on them: the caller got 504 or left) and
- *        unanswered (delivered, still waiting).
+ *        unanswered (delivered, still waiting), and "polls_waiting":
+ *        polls parked in the long-poll wait right now (a test waits for 0
+ *        before it hands out a command no stale poll may take).
  *
  * A poll whose client goes away is not served: the wait checks the client
  * every 200 ms and before replying; commands of a reply that could not be
@@ -303,6 +305,7 @@ enum MHD_Result tc_devcp_handle_poll(struct tc_devcp *s,
   s->stats.polls++;
   int holder = instance_locked(s, c);
   s->instances[holder - 1].polls++;
+  s->stats.polls_waiting++;
   for (;;) {
     n = take_commands_locked(s, &a, &b, rq, holder);
     if (n > 0 || s->stopping)
@@ -319,6 +322,7 @@ enum MHD_Result tc_devcp_handle_poll(struct tc_devcp *s,
       break;
     }
   }
+  s->stats.polls_waiting--;
   if (n == 0)
     s->stats.polls_empty++;
   uint64_t seq = s->stats.polls;
@@ -701,6 +705,8 @@ static json_t *stats_json(struct tc_devcp *s) {
     json_object_set_new(v, "requeued", json_integer((json_int_t)st.requeued));
     json_object_set_new(v, "polls_abandoned",
                         json_integer((json_int_t)st.polls_abandoned));
+    json_object_set_new(v, "polls_waiting",
+                        json_integer((json_int_t)st.polls_waiting));
     json_object_set_new(v, "delivered_unanswered", json_integer(unanswered));
     json_object_set_new(v, "poll_limits", limits ? limits : json_array());
     json_object_set_new(v, "instances", instances ? instances : json_array());

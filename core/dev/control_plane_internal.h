@@ -98,6 +98,7 @@ struct devcp_stats {
       redeliveries, responses[DEVCP_RT_COUNT], responses_rejected,
       duplicate_terminal, faults_served, commands_injected, requeued,
       polls_abandoned;
+  uint64_t polls_waiting; /* polls parked in the wait right now (a gauge) */
 };
 
 struct tc_devcp {

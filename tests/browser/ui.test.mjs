@@ -192,6 +192,11 @@ async function main() {
   page.on('pageerror', (e) => problems.push('page error: ' + e.message));
   page.on('requestfailed', (q) => problems.push(`request failed: ${q.url()} ${q.failure() && q.failure().errorText}`));
   page.on('response', (resp) => { if (resp.status() >= 400) problems.push(`HTTP ${resp.status()} for ${resp.url()}`); });
+  // Requests the page started and that have not ended yet (finished or failed).
+  let inFlight = 0;
+  page.on('request', () => inFlight++);
+  page.on('requestfinished', () => inFlight--);
+  page.on('requestfailed', () => inFlight--);
 
   step('browser launched');
   await page.goto(base + '/ui');
@@ -239,7 +244,8 @@ async function main() {
   await page.screenshot({ path: phone });
   console.log('screenshot: ' + phone);
 
-  await sleep(300); // let in-flight polls land so their errors are seen
+  // Let the requests in flight end, so that their errors are seen.
+  await waitFor('the end of the requests in flight', 10000, () => inFlight === 0);
   check(problems.length === 0, 'the page reported problems:\n  ' + problems.join('\n  '));
 
   // Missing endpoints: the page says "unavailable" and throws nothing.

@@ -7,7 +7,7 @@
 // MODE (comma-separated flags):
 //   ready          /readyz -> 200 "ready"
 //   not-ready      /readyz -> 503 "mcp probe failed: connection refused"
-//   slow-ready     /readyz answers after 2 s
+//   slow-ready     /readyz answers after 10 s
 //   polled         /api/status control_plane.last_poll_at and
 //                  last_successful_poll_at are timestamps
 //   poll-failing   polls happen but none succeeded: last_poll_at is a
@@ -31,7 +31,7 @@ const server = createServer((req, res) => {
   const path = req.url.split('?')[0];
   if (path === '/healthz') return send(res, 200, 'live');
   if (path === '/readyz') {
-    if (mode.has('slow-ready')) return setTimeout(() => send(res, 200, 'ready'), 2000);
+    if (mode.has('slow-ready')) return setTimeout(() => send(res, 200, 'ready'), 10000);
     if (mode.has('not-ready'))
       return send(res, 503, 'mcp probe failed: connection refused');
     if (mode.has('ready')) return send(res, 200, 'ready');

@@ -57,15 +57,21 @@ health_not_ready)
   ;;
 
 health_slow)
-  # /readyz answers after 2 s: the 500 ms probe gives up well before.
+  # /readyz answers after 10 s: the 500 ms probe gives up long before. The
+  # probe's own elapsed time (libcurl's timeout message) pins the 500 ms;
+  # the whole command's time only has to stay below the 10 s, so a slow
+  # start of the binary on a loaded machine does not matter.
   start_fake agent slow-ready
   start=$(date +%s%3N)
   health --url "$fake" --json
   took=$(($(date +%s%3N) - start))
   [[ $rc == 2 ]] || fail "exit $rc, want 2"
-  ((took < 1800)) || fail "took ${took} ms; the probe timeout is 500 ms"
-  jq_check "$work/h.out" '.healthz.ok and (.readyz.ok | not) and (.readyz.error | length > 0)' \
-    "timeout reported as an error"
+  ((took < 9000)) || fail "took ${took} ms: health waited for the 10 s answer"
+  jq_check "$work/h.out" '.healthz.ok and (.readyz.ok | not) and
+    (.readyz.error | test("timed out after [0-9]+ milliseconds"))' "timeout reported as an error"
+  probe_ms=$("$jq_bin" -r '.readyz.error | capture("after (?<ms>[0-9]+) milliseconds").ms' "$work/h.out")
+  ((probe_ms >= 500 && probe_ms < 2000)) ||
+    fail "the /readyz probe gave up after ${probe_ms} ms; its timeout is 500 ms"
   ;;
 
 health_poll)

@@ -353,10 +353,12 @@ runtimes_errors)
   grep -qF "$state/logs/bad.log" "$work/e7.stderr" || fail "e7 does not name the log"
   tc e8 runtimes status bad --json
   [[ $(jqf .runtime_state "$work/e8.stdout") == stopped ]] || fail "bad not stopped"
-  # Never healthy within --wait: exit 2 with the payload in --json.
+  # Never healthy within --wait: exit 2 with the payload in --json. The
+  # wrapper holds the agent back until a file that nobody creates exists
+  # (`runtimes stop` ends it).
   cat >"$work/slow.sh" <<EOF
 #!/bin/sh
-sleep 2
+until [ -e "$work/never" ]; do sleep 0.05; done
 exec "$bin" "\$@"
 EOF
   chmod +x "$work/slow.sh"
@@ -372,15 +374,27 @@ EOF
 runtimes_progress_pty)
   start_helpers
   command -v script >/dev/null || fail "script(1) is required"
-  # A wrapper that delays the agent, so the wait takes a while.
+  # A wrapper that holds the agent back until the pty shows three progress
+  # frames, so the wait takes a while however fast the agent starts.
   cat >"$work/slow.sh" <<EOF
+#!/bin/sh
+until [ "\$(tr '\\r' '\\n' <"$work/pty.out" | grep -c 'waiting for tty')" -ge 3 ]; do
+  sleep 0.05
+done
+exec "$bin" "\$@"
+EOF
+  # Where no progress may show, the agent is held back 1 s: the window in
+  # which a spinner would have drawn several frames.
+  cat >"$work/hold.sh" <<EOF
 #!/bin/sh
 sleep 1
 exec "$bin" "\$@"
 EOF
-  chmod +x "$work/slow.sh"
+  chmod +x "$work/slow.sh" "$work/hold.sh"
   cmd="runtimes connect --alias tty --tunnel-id $TUNNEL_ID --mcp-server-url $MCP"
-  cmd+=" --control-plane-base-url $CP --wait 10s --tunnel-client-bin $work/slow.sh"
+  cmd+=" --control-plane-base-url $CP --wait 10s --tunnel-client-bin"
+  quiet_cmd="$cmd $work/hold.sh"
+  cmd+=" $work/slow.sh"
   # On a pseudo-terminal: spinner frames with carriage returns on stderr.
   env -i PATH="$PATH" HOME="$work" CONTROL_PLANE_API_KEY="$CANARY" TERM=dumb \
     timeout 30 script -qfec "$bin $cmd" /dev/null >"$work/pty.out" 2>&1
@@ -393,13 +407,13 @@ EOF
   grep -q 'Connected tty using process mode' "$work/pty.out" || fail "no result on the pty"
   tc s1 runtimes stop tty
   # Not a TTY: no progress at all.
-  tc p2 $cmd
+  tc p2 $quiet_cmd
   [[ $rc -eq 0 ]] || fail "connect without a tty exit $rc"
   grep -q 'waiting for' "$work/p2.stdout" "$work/p2.stderr" && fail "progress without a TTY"
   tc s2 runtimes stop tty
   # --json on a pty: quiet too.
   env -i PATH="$PATH" HOME="$work" CONTROL_PLANE_API_KEY="$CANARY" TERM=dumb \
-    timeout 30 script -qfec "$bin $cmd --json" /dev/null >"$work/pty2.out" 2>&1
+    timeout 30 script -qfec "$bin $quiet_cmd --json" /dev/null >"$work/pty2.out" 2>&1
   grep -q 'waiting for' "$work/pty2.out" && fail "progress with --json"
   tc s3 runtimes stop tty
   ;;

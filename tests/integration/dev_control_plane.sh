@@ -63,7 +63,8 @@ dev_control_plane_sigterm)
   # A poll still waiting when SIGTERM arrives does not hold up the exit.
   "$curl_bin" -sS --max-time 20 -H "$auth" -o /dev/null \
     "$base/v1/tunnels/$tid/poll?limit=1&timeout_ms=600000" 2>/dev/null &
-  sleep 0.2
+  cp=$base
+  wait_stat '.polls_waiting == 1' "the long poll is not waiting at the service"
   stop_cp TERM
   ;;
 

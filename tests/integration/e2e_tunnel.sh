@@ -200,8 +200,7 @@ case $case_name in
 e2e_echo)
   start_all
   # An idle agent sees 204s (poll timeout 1s) and keeps polling.
-  sleep 2.5
-  [[ $(cp_stat '.polls_empty >= 1') == true ]] || fail "no empty poll (204) in 2.5s: $(dev_get stats)"
+  wait_stat '.polls_empty >= 1' "no empty poll (204) while idle"
   code=$(mcp POST echo "$(tool_call 42 echo '{"input":"hello e2e"}')")
   [[ $code == 200 ]] || fail "echo: status $code, want 200"
   jq_check "$work/echo.body" '.jsonrpc == "2.0" and .id == 42 and
@@ -319,7 +318,7 @@ e2e_response_retry)
   [[ $code == 200 ]] || fail "call with response faults: status $code"
   jq_check "$work/echo.body" '.id == 4 and .result.structuredContent.echoed == "retried"' "echo result"
   ((t1 - t0 >= 1000)) || fail "answered after $((t1 - t0))ms: Retry-After: 1 not honoured"
-  sleep 1
+  wait_completed 1 "the agent did not finish the command"
   dev_get stats >"$work/stats.json"
   jq_check "$work/stats.json" '.faults_served == 2 and .responses.jsonrpc_response == 1 and
     .responses_rejected == 0 and .duplicate_terminal_responses == 0' "one terminal response"
@@ -331,7 +330,10 @@ e2e_response_404)
   set_faults '{"response":[{"status":404}]}'
   code=$(mcp POST echo "$(tool_call 6 echo '{"input":"lost"}')")
   [[ $code == 504 ]] || fail "status $code, want 504 (the only post got 404)"
-  sleep 1
+  # The agent says it stops at the 404 and finishes the command: a retried
+  # post cannot follow.
+  wait_log "$work/agent.log" 'answered 404.*not retrying' "the agent did not report the 404"
+  wait_completed 1 "the agent did not finish the command"
   dev_get stats >"$work/stats.json"
   jq_check "$work/stats.json" '.faults_served == 1 and .responses.jsonrpc_response == 0 and
     .responses_rejected == 0' "no retry after a 404"
@@ -349,7 +351,10 @@ e2e_deadline_expired)
   [[ $code == 504 ]] || fail "status $code, want 504 from the ingress"
   [[ -s $work/slow.hit ]] || fail "the target was never called"
   ((t1 - t0 < 2500)) || fail "ingress answered after $((t1 - t0))ms"
-  sleep 3
+  # Once the agent counts the command done, no late post can follow; a post
+  # at any time before that shows up below. (A post started just before the
+  # deadline is cut off at it: counted post_failed, nothing recorded.)
+  wait_completed 1 "the agent did not finish the command"
   [[ $(dev_get responses | "$jq_bin" length) == 0 ]] || fail "a response was posted after the deadline"
   [[ $(cp_stat .responses_rejected) == 0 ]] || fail "a late post was attempted"
   ;;
@@ -363,7 +368,7 @@ e2e_instance_id)
     code=$(mcp POST "c$i" "$(tool_call "$i" echo '{"input":"id"}')")
     [[ $code == 200 ]] || fail "call $i: status $code"
   done
-  sleep 0.5
+  wait_completed 3 "the agent did not finish the three calls"
   ids=$(awk '{print $3}' "$work/requests.txt" | sort -u)
   [[ $(wc -l <<<"$ids") == 1 ]] || fail "instance ids differ across requests: $ids"
   [[ $ids =~ ^[0-9a-f]{32}$ ]] || fail "instance id '$ids' is not 32 lowercase hex"
@@ -374,8 +379,9 @@ e2e_instance_id)
   first=$ids
   stop_agent
   # The old agent's last long poll may still be open at the control plane
-  # (poll timeout 1s); a command handed to it would be lost, so let it end.
-  sleep 1.5
+  # (through the proxy, until its 1 s timeout); a command handed to it
+  # would be lost, so wait until no poll is parked there.
+  wait_stat '.polls_waiting == 0' "the old agent's poll is still waiting at the control plane"
   : >"$work/requests.txt"
   rm -f "$work/health.url"
   start_agent
@@ -446,7 +452,8 @@ e2e_deadline_variants)
     $(rpc_cmd dl-null 103 '"response_timeout":null,'),
     $(rpc_cmd dl-absent 104 '')]"
   wait_responses 'length >= 4' "four answered commands"
-  sleep 1 # a post for dl-0s would show up by now
+  # All five done (dl-0s dropped at receipt): a post for dl-0s cannot follow.
+  wait_completed 5 "the agent did not finish the five commands"
   dev_get responses >"$work/r.json"
   jq_check "$work/r.json" '([.[].request_id] | sort) == ["dl-30s","dl-abc","dl-absent","dl-null"]
     and all(.[]; .resp_type == "jsonrpc_response" and .resp_code == 200 and
@@ -524,7 +531,7 @@ e2e_poll_batching)
   done
   inject "[$cmds]"
   wait_responses 'length >= 10' "ten responses"
-  sleep 0.5
+  wait_completed 10 "the agent did not finish the ten commands"
   dev_get responses >"$work/r.json"
   jq_check "$work/r.json" 'length == 10 and ([.[].request_id] | sort) ==
     ([range(1;11) | "pb-\(.)"] | sort) and

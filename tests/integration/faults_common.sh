@@ -104,16 +104,6 @@ rpc_cmd() {
     "$1" "${3:-}" "$bearer" "$(tool_call 1 echo "{\"input\":\"$2\"}")"
 }
 
-# wait_stat JQ_EXPR WHAT [SECONDS]: poll /_dev/stats until JQ_EXPR is true.
-wait_stat() {
-  local i max=$((${3:-10} * 10))
-  for ((i = 0; i < max; i++)); do
-    [[ $(cp_stat "$1") == true ]] && return 0
-    sleep 0.1
-  done
-  fail "$2 (jq '$1' on /_dev/stats: $(dev_get stats))"
-}
-
 proc_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 proc_fds() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 

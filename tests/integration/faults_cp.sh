@@ -85,7 +85,7 @@ faults_cp_post_reset) # the response POST is reset (before and after a delay)
   [[ $code == 200 ]] || fail "call whose POSTs were reset: status $code"
   jq_check "$work/c1.body" '.id == 1 and .result.structuredContent.echoed == "after-post-reset"' \
     "echo result"
-  sleep 0.5
+  wait_completed 14 "the agent did not finish the call (+ warm-up)"
   jq_check <(dev_get stats) '.faults_served == 2 and .responses.jsonrpc_response == (2 + 12)' \
     "one terminal response (plus the warm-up)"
   finish
@@ -99,7 +99,7 @@ faults_cp_post_5xx) # 502/503/504 on the response POST: retried, one terminal
   set_faults '{"response":[{"status":504}]}'
   code=$(call_echo c2 2 after-post-504)
   [[ $code == 200 ]] || fail "call whose POST got 504: status $code"
-  sleep 0.5
+  wait_completed 15 "the agent did not finish both calls (+ warm-up)"
   jq_check <(dev_get stats) '.faults_served == 3 and .responses.jsonrpc_response == (3 + 12)' \
     "one terminal response per call"
   finish
@@ -110,18 +110,31 @@ faults_cp_post_404) # 404 on the POST is terminal: not retried, others served
   set_faults '{"response":[{"status":404}]}'
   inject "[$(rpc_cmd f404-a a), $(rpc_cmd f404-b b), $(rpc_cmd f404-c c)]"
   wait_stat '.responses.jsonrpc_response == (3 + 12)' "two injected commands answered (+ warm-up)"
-  sleep 1 # a retried post of the 404 one would show up by now
+  # The agent says it stops at the 404 and finishes all three: a retried
+  # post cannot follow.
+  wait_log "$work/agent.log" 'answered 404.*not retrying' "the agent did not report the 404"
+  wait_completed 16 "the agent did not finish the three commands (+ warm-up)"
   jq_check <(dev_get stats) '.faults_served == 1 and .responses.jsonrpc_response == (3 + 12) and
     .responses_rejected == 0' "no retry after 404"
   finish 1
   ;;
 
 faults_cp_duplicate) # the same command delivered twice: one terminal
-  start_all
+  # The target holds the call until the gate file exists, so the second
+  # delivery reaches the agent while the first is still running (once the
+  # first is answered, the control plane would no longer hand it out).
+  start_faulty
+  start_cp
+  start_agent
+  baseline
   set_faults '{"duplicate_delivery":true}'
-  inject "[$(rpc_cmd dup-1 dup)]"
-  wait_stat '.redeliveries == 1' "the command was not delivered a second time"
-  sleep 1.5
+  inject "[$(rpc_cmd dup-1 "gate:$work/dup.gate")]"
+  wait_stat '.redeliveries == 1' "the command was not queued for a second delivery"
+  wait_log "$work/agent.log" 'command delivered twice.*dup-1' "the agent did not report the duplicate"
+  : >"$work/dup.gate"
+  # The second delivery was dropped and the first is done: no second
+  # terminal response can come after this.
+  wait_completed 14 "the agent did not finish the command (+ warm-up)"
   jq_check <(dev_get stats) '.responses.jsonrpc_response == (2 + 12)' \
     "the duplicated command got no terminal response"
   finish

@@ -11,11 +11,13 @@
 //   "die"       the process exits (code 7) before replying
 //   "slow:MS[:TAG]"  the JSON result after MS milliseconds
 // Requests without a body (OAuth discovery) get 404: no OAuth advertised.
+//   "gate:PATH" the JSON result once the file PATH exists (the test
+//               decides when the call ends)
 // usage: node faults_mcp_server.mjs URL_FILE [PORT]
 // Writes http://127.0.0.1:PORT to URL_FILE (tmp + rename) once listening and
 // appends one line per request ("<input>") to URL_FILE.hits.
 import { createServer } from "node:http";
-import { appendFileSync, renameSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, renameSync, writeFileSync } from "node:fs";
 
 const [urlFile, port = "0"] = process.argv.slice(2);
 const hits = urlFile + ".hits";
@@ -68,6 +70,11 @@ const server = createServer((req, res) => {
     if (input === "reset") return req.socket.destroy();
     if (input === "die") process.exit(7);
     if (input.startsWith("slow:")) return setTimeout(ok, parseInt(input.slice(5), 10));
+    if (input.startsWith("gate:")) {
+      const gate = input.slice(5);
+      const check = () => (existsSync(gate) ? ok() : setTimeout(check, 20));
+      return check();
+    }
     ok();
   });
 });

@@ -24,16 +24,6 @@ fail_logs=('*.log' '*.body' '*.hdr' '*.check')
 
 need_tools "$jq_bin" "$node_bin" "$curl_bin" openssl tinyproxy
 
-# wait_log FILE PATTERN WHAT: up to 10s for a grep -E match.
-wait_log() {
-  local i
-  for ((i = 0; i < 200; i++)); do
-    grep -Eq -- "$2" "$1" 2>/dev/null && return 0
-    sleep 0.05
-  done
-  fail "$3 (no /$2/ in ${1##*/})"
-}
-
 make_pki() {
   local d=$work/pki
   mkdir -p "$d"

@@ -549,7 +549,11 @@ readyz_startup_wait)
   expect 503 "mcp startup probe pending" "/readyz while the server is not up"
   get /api/channels
   jq_check '.channels[0].probe == "pending" and .channels[0].transport == "probe-test"' "channel probe pending"
-  sleep 1.5 # polls would have happened by now without the startup gate
+  wait_log "$work/agent.log" 'waiting for the MCP startup probe before the first poll' \
+    "the agent does not hold the first poll for the startup probe"
+  # The window is what is tested: an agent without the gate polls within
+  # milliseconds of starting; this one must not poll at all in 1.5 s.
+  sleep 1.5
   polls=$("$curl_bin" -sS -H "Authorization: Bearer $key" "$cp/_dev/stats" | "$jq_bin" .polls)
   [[ $polls == 0 ]] || fail "$polls poll(s) before the startup probe finished"
   start_stub "$sport"

@@ -17,9 +17,15 @@
 # jq_check, ...). Tools: $curl_bin, $jq_bin, $node_bin (TC_CURL, TC_JQ,
 # TC_NODE override them).
 #
-# Processes: fail, need_tools, spawn, wait_file, await_exit, stop_pid,
-# free_port, now_ms. The `dev control-plane` test API (needs $cp and $auth):
-# dev_get, set_faults, inject, cp_stat; JSON: tool_call, jq_check.
+# Processes: fail, need_tools, spawn, wait_file, wait_log, await_exit,
+# stop_pid, free_port, now_ms. The `dev control-plane` test API (needs $cp
+# and $auth): dev_get, set_faults, inject, cp_stat, wait_stat. The agent
+# (its URL in $work/health.url): completed_count, wait_completed. JSON:
+# tool_call, jq_check.
+#
+# Waits are on files, ports, log lines and counters, each with a deadline;
+# a test that must show that something does NOT happen waits for the event
+# after which it could no longer happen (wait_completed), not for a time.
 
 curl_bin=${TC_CURL:-curl}
 jq_bin=${TC_JQ:-jq}
@@ -37,15 +43,17 @@ init_work() {
   trap cleanup EXIT
 }
 
-# kill_pids: SIGKILL (after SIGTERM and $kill_grace s when set) and reap
-# every PID in $pids that is still alive.
+# kill_pids: SIGKILL and reap every PID in $pids that is still alive; when
+# $kill_grace is set, SIGTERM first and SIGKILL only if the PID is still
+# alive $kill_grace s later.
 kill_pids() {
-  local p
+  local p deadline
   for p in "${pids[@]}"; do
     if kill -0 "$p" 2>/dev/null; then
       if [[ -n $kill_grace ]]; then
         kill -TERM "$p" 2>/dev/null
-        sleep "$kill_grace"
+        deadline=$(($(now_ms) + $(awk -v s="$kill_grace" 'BEGIN { printf "%d", s * 1000 }')))
+        while kill -0 "$p" 2>/dev/null && (($(now_ms) < deadline)); do sleep 0.02; done
       fi
       kill -KILL "$p" 2>/dev/null
       wait "$p" 2>/dev/null
@@ -162,6 +170,49 @@ inject() { dev_post commands "$1"; }
 
 # cp_stat FILTER: a jq filter over /_dev/stats.
 cp_stat() { dev_get stats | "$jq_bin" -r "$1"; }
+
+# wait_stat FILTER WHAT [SECONDS]: poll /_dev/stats until FILTER yields
+# true (default 10 s); fail with WHAT and the stats otherwise.
+wait_stat() {
+  local deadline=$(($(now_ms) + ${3:-10} * 1000))
+  until [[ $(cp_stat "$1") == true ]]; do
+    (($(now_ms) < deadline)) || fail "$2 (jq '$1' on /_dev/stats: $(dev_get stats))"
+    sleep 0.05
+  done
+}
+
+# completed_count [OUTCOME]: commands the agent whose ops URL is in
+# $work/health.url has finished (tunnel_client_commands_completed_total
+# summed; only those with outcome OUTCOME — ok, error, post_failed,
+# no_response — when given).
+completed_count() {
+  "$curl_bin" -sf --max-time 5 "$(cat "$work/health.url")/metrics" |
+    awk -v o="${1:+outcome=\"$1\"}" '$1 ~ /^tunnel_client_commands_completed_total\{/ &&
+      (o == "" || index($1, o)) { n += $2 } END { print n + 0 }'
+}
+
+# wait_completed N WHAT [OUTCOME]: wait (10 s) until completed_count
+# [OUTCOME] >= N. The agent counts a command after it is done with it: its
+# terminal response posted, the post given up, or nothing posted because
+# the deadline passed. So once counted, no post for it can still come: the
+# barrier a test waits for before it checks that something was NOT posted.
+wait_completed() {
+  local deadline=$(($(now_ms) + 10000)) n
+  until (((n = $(completed_count "${3:-}")) >= $1)); do
+    (($(now_ms) < deadline)) || fail "$2 (the agent counts $n completed ${3:-} command(s), want $1)"
+    sleep 0.05
+  done
+}
+
+# wait_log FILE PATTERN WHAT [SECONDS]: wait until a line of FILE matches
+# the grep -E PATTERN (default 10 s).
+wait_log() {
+  local deadline=$(($(now_ms) + ${4:-10} * 1000))
+  until grep -qE -- "$2" "$1" 2>/dev/null; do
+    (($(now_ms) < deadline)) || fail "$3 (no line matching '$2' in ${1##*/})"
+    sleep 0.05
+  done
+}
 
 # tool_call ID TOOL ARGS_JSON: a JSON-RPC tools/call request.
 tool_call() {

@@ -213,6 +213,11 @@ static json_t *dev_get(const char *what) {
   return v;
 }
 
+static void nap_ms(long ms) {
+  struct timespec nap = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&nap, NULL);
+}
+
 static json_int_t stat_of(const char *name) {
   json_t *v = dev_get("stats");
   json_int_t n = json_integer_value(json_object_get(v, name));
@@ -295,6 +300,7 @@ static void test_poll_timeout_and_bad_args(void **state) {
   assert_true(ms >= 180.0);
   assert_true(ms < 3000.0);
   assert_int_equal(stat_of("polls_empty"), empty0 + 1);
+  assert_int_equal(stat_of("polls_waiting"), 0);
 
   const char *bad[] = {"limit=0&timeout_ms=10",  "limit=abc&timeout_ms=10",
                        "limit=26&timeout_ms=10", "limit=1&timeout_ms=-1",
@@ -316,9 +322,13 @@ static void test_long_poll_wakes_and_json_reply(void **state) {
   snprintf(pc.url, sizeof(pc.url),
            "%s/v1/tunnels/%s/poll?limit=5&timeout_ms=8000", g_base, TID);
   pthread_t pth, ith;
+  json_int_t polls0 = stat_of("polls");
   pthread_create(&pth, NULL, call_thread, &pc);
-  struct timespec nap = {0, 200 * 1000000L};
-  nanosleep(&nap, NULL);
+  /* The poll is parked (counted as waiting) before the command exists. */
+  for (int i = 0; i < 500 && stat_of("polls_waiting") < 1; i++)
+    nap_ms(20);
+  assert_int_equal(stat_of("polls_waiting"), 1);
+  assert_int_equal(stat_of("polls"), polls0 + 1);
   struct call *ic =
       ingress_start(&ith, "", "Accept: application/json",
                     "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/list\"}");
@@ -869,11 +879,6 @@ static long dev_post(const char *what, const char *auth, const char *body,
   return c.status;
 }
 
-static void nap_ms(long ms) {
-  struct timespec nap = {ms / 1000, (ms % 1000) * 1000000L};
-  nanosleep(&nap, NULL);
-}
-
 /* POST /_dev/commands queues raw commands as given (ids generated only when
  * absent), their responses are recorded without an ingress call, and every
  * poll's limit shows up in /_dev/stats. */
@@ -1020,10 +1025,12 @@ static void test_aborted_poll_loses_nothing(void **state) {
   for (int i = 0; i < 100 && stat_of("polls") < polls0 + 1; i++)
     nap_ms(20);
   assert_int_equal(stat_of("polls"), polls0 + 1); /* it is waiting */
+  assert_int_equal(stat_of("polls_waiting"), 1);
   close(fd);
   for (int i = 0; i < 100 && stat_of("polls_abandoned") < abandoned0 + 1; i++)
     nap_ms(20);
   assert_int_equal(stat_of("polls_abandoned"), abandoned0 + 1);
+  assert_int_equal(stat_of("polls_waiting"), 0);
 
   json_t *v = NULL;
   assert_int_equal(dev_post("commands", AUTH,
