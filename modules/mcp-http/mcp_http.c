@@ -335,8 +335,10 @@ static int64_t remaining_ms(const struct mh_inst *mi,
   uint64_t now = mi->host->monotonic_ns();
   if (now >= req->deadline_ns)
     return 0;
-  int64_t ms = (int64_t)((req->deadline_ns - now) / 1000000u);
-  return ms > 0 ? ms : 1;
+  /* Rounded up: a transfer that times out must not end before the
+   * deadline, or its timeout would be posted while the core still reads
+   * the deadline as ahead (nothing may be posted once it has passed). */
+  return (int64_t)((req->deadline_ns - now + 999999u) / 1000000u);
 }
 
 /* Configure x->curl for one request within budget_ms. Returns 0, or -1
