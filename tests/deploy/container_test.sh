@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # deploy/container/Containerfile, built and run for real with podman:
 #
-#   1. a Debian 12 base image made from Debian packages only (mmdebstrap
-#      --variant=minbase, then `podman import`); kept as
-#      localhost/tunnel-client-test-base:bookworm and reused by later runs
-#      (TC_CONTAINER_REBUILD_BASE=1 makes it again);
-#   2. the Containerfile built on it (BASE_IMAGE build argument);
+#   1.-2. the image (container_image.sh: a Debian 12 base made from Debian
+#      packages with mmdebstrap, then the Containerfile built on it) — made
+#      here, or taken from TC_CONTAINER_PREBUILD_DIR, where scripts/test
+#      starts container_image.sh at the beginning of a run so the download
+#      and compile overlap with the host builds (this test then waits for
+#      that directory's status file);
 #   3. the image checked: non-root USER, HEALTH_LISTEN_ADDR=:8080, the
 #      entrypoint, the modules in /usr/lib/tunnel-client/modules;
 #   4. run with a read-only root file system (no tmpfs either), all
@@ -20,8 +21,8 @@
 #
 # Exit 77 (skipped) when podman, runc or mmdebstrap is missing or podman
 # cannot run a container here, unless TC_CONTAINER_TEST=required (then it
-# fails). The podman settings this machine kind needs (runc; no default
-# ulimits) live in a containers.conf of the test, not in the image.
+# fails). The podman settings this machine kind needs live in
+# podman_env.sh, not in the image.
 set -uo pipefail
 
 case_name=container_build_run
@@ -29,10 +30,8 @@ bin=${1:?tunnel-client binary}
 src=${2:?source dir}
 tid=tunnel_22222222222222222222222222222222
 key=local-tunnel-client-dev-proxy
-base_tag=localhost/tunnel-client-test-base:bookworm
 image=localhost/tunnel-client-test:$$
 name=tunnel-client-test-$$
-mirror=${TC_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 # shellcheck source=../lib/common.sh
 source "$src/tests/lib/common.sh"
@@ -48,18 +47,9 @@ skip() {
   exit 77
 }
 
-for tool in podman runc mmdebstrap; do
-  command -v "$tool" >/dev/null || skip "$tool is not installed (scripts/deps.sh installs it)"
-done
 need_tools "$jq_bin" "$node_bin" "$curl_bin"
-
-cat >"$work/containers.conf" <<'EOF'
-[containers]
-default_ulimits = []
-[engine]
-runtime = "runc"
-EOF
-export CONTAINERS_CONF=$work/containers.conf
+# shellcheck source=podman_env.sh
+source "$src/tests/deploy/podman_env.sh"
 
 cleanup() {
   podman rm -f -t 0 "$name" >/dev/null 2>&1
@@ -68,38 +58,31 @@ cleanup() {
   rm -rf "$work"
 }
 
-podman info >"$work/podman-info.log" 2>&1 || skip "podman cannot run here: $(tail -3 "$work/podman-info.log")"
-
 t_all=$(now_ms)
-# 1. The Debian 12 base.
-t0=$(now_ms)
-if [[ -n ${TC_CONTAINER_REBUILD_BASE:-} ]] || ! podman image exists "$base_tag"; then
-  mmdebstrap --variant=minbase --quiet \
-    --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
-    --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
-    --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
-    bookworm "$work/base.tar" "$mirror" >"$work/mmdebstrap.log" 2>&1 ||
-    fail "mmdebstrap of Debian 12 from $mirror failed"
-  podman import "$work/base.tar" "$base_tag" >"$work/import.log" 2>&1 || fail "podman import failed"
-  rm -f "$work/base.tar"
-  base_how="built with mmdebstrap"
+# 1.-2. The image: prebuilt by scripts/test, or built now.
+if [[ -n ${TC_CONTAINER_PREBUILD_DIR:-} ]]; then
+  img_dir=$TC_CONTAINER_PREBUILD_DIR
+  image=$(cat "$img_dir/tag" 2>/dev/null) || fail "no tag in $img_dir (scripts/test writes it)"
+  wait_file_s=1500 # the prebuild started with the run; it downloads and compiles
+  while [[ ! -s $img_dir/status ]]; do
+    [[ -e $img_dir/pid ]] && ! kill -0 "$(cat "$img_dir/pid")" 2>/dev/null && [[ ! -s $img_dir/status ]] &&
+      fail "container_image.sh (pid $(cat "$img_dir/pid")) ended without a status"
+    (( $(now_ms) - t_all > wait_file_s * 1000 )) && fail "the prebuilt image was not ready within ${wait_file_s}s"
+    sleep 0.5
+  done
 else
-  base_how="reused"
+  img_dir=$work/image
+  "$src/tests/deploy/container_image.sh" "$src" "$img_dir" "$image"
 fi
-t_base=$(($(now_ms) - t0))
-# A container can start at all (runtime, cgroups, ulimits)?
-podman run --rm --network=host "$base_tag" true >"$work/probe.log" 2>&1 ||
-  skip "podman cannot start a container here: $(tail -3 "$work/probe.log")"
-
-# 2. The image.
-t0=$(now_ms)
-podman build --network=host --layers=false --build-arg BASE_IMAGE="$base_tag" \
-  --build-arg BUILD_JOBS="${TC_CONTAINER_JOBS:-2}" \
-  --ignorefile "$src/deploy/container/Containerfile.dockerignore" \
-  -f "$src/deploy/container/Containerfile" -t "$image" "$src" >"$work/build.log" 2>&1 ||
-  fail "podman build failed"
-t_build=$(($(now_ms) - t0))
-size=$(podman image inspect --format '{{.Size}}' "$image")
+podman_env "$work"
+read -r img_code img_why <"$img_dir/status"
+for f in "$img_dir"/*.log; do [[ -f $f ]] && cp "$f" "$work/image-${f##*/}"; done
+case $img_code in
+0) ;;
+77) skip "$img_why" ;;
+*) fail "the image could not be built: $img_why" ;;
+esac
+t_image=$(($(now_ms) - t_all))
 
 # 3. What the image declares.
 podman image inspect "$image" >"$work/inspect.json" || fail "podman image inspect failed"
@@ -164,6 +147,6 @@ code=$(podman inspect --format '{{.State.ExitCode}}' "$name")
 grep -q 'tunnel-client stopped' "$work/container.log" || fail "no clean stop in the container log"
 grep -q "$key" "$work/container.log" && fail "the API key appears in the container log"
 
-echo "REPORT container: image $(awk -v s="$size" 'BEGIN { printf "%.1f MB", s / 1e6 }') ($size bytes) on a Debian 12 minbase ($base_how)"
-echo "REPORT container: base $((t_base / 1000)) s, build $((t_build / 1000)) s, start to ready ${t_ready} ms, total $((($(now_ms) - t_all) / 1000)) s"
+cat "$img_dir/report"
+echo "REPORT container: this test waited $((t_image / 1000)) s for the image, start to ready ${t_ready} ms, total $((($(now_ms) - t_all) / 1000)) s"
 echo "ok [$case_name]"
