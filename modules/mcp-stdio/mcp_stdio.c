@@ -77,7 +77,6 @@ extern char **environ;
 #error "mcp-stdio needs posix_spawn_file_actions_addclosefrom_np (glibc 2.34+)"
 #endif
 
-#define MS_LINE_MAX (64u * 1024u * 1024u) /* one JSON-RPC message */
 #define MS_READ_BUF (64u * 1024u) /* the stdout buffer between messages */
 #define MS_PEEK 256 /* bytes kept of a line too large to hold (its id) */
 #define MS_POLL_NS 50000000ull /* cancel polling period */
@@ -89,6 +88,7 @@ struct ms_config {
   int64_t restart_backoff_max_ms;
   int64_t shutdown_grace_ms;
   int64_t stderr_line_max;
+  int64_t message_max;
   int64_t stderr_lines_per_second;
   int64_t stderr_burst;
   int64_t stderr_tail_lines;
@@ -97,6 +97,7 @@ struct ms_config {
 /* Set by init on the main thread before any instance exists. */
 static int64_t ms_backoff_max_ms = 10000;
 static int64_t ms_grace_ms = 2000;
+static size_t ms_message_max = 64u << 20; /* one JSON-RPC message */
 static struct ms_stderr_limits ms_stderr_lim = {1024, 20, 200, 20};
 
 enum ms_state { MS_IDLE, MS_RESTARTING, MS_RUNNING, MS_STOPPED };
@@ -640,7 +641,8 @@ static void end_skipping(struct ms_reader *rd) {
   const char *what = why == MS_LOST_BUDGET
                          ? "did not fit in the in-flight reply budget "
                            "(--mcp.max-inflight-reply-bytes)"
-                         : "is over the 64 MiB limit of one message";
+                         : "is over the limit of one message (mcp-stdio "
+                           "setting message_max)";
   if (found)
     mi->host->log(mi->host, TC_LOG_WARN, mi->channel,
                   "a reply of the MCP server %s; that call fails", what);
@@ -653,11 +655,11 @@ static void end_skipping(struct ms_reader *rd) {
 
 /* Room for more bytes after rd->len. 0, or -1 to skip the line. */
 static int grow(struct ms_reader *rd) {
-  if (rd->cap >= MS_LINE_MAX) {
+  if (rd->cap >= ms_message_max) {
     start_skipping(rd, MS_LOST_TOO_LARGE);
     return -1;
   }
-  size_t cap = rd->cap * 2;
+  size_t cap = rd->cap * 2 < ms_message_max ? rd->cap * 2 : ms_message_max;
   if (budget_reserve(rd->mi->host, cap - rd->cap) != TC_OK) {
     start_skipping(rd, MS_LOST_BUDGET);
     return -1;
@@ -1327,6 +1329,7 @@ static int ms_init(const struct tc_host *host, struct tc_registrar *reg,
     ms_stderr_lim.lines_per_second = c->stderr_lines_per_second;
     ms_stderr_lim.burst = c->stderr_burst;
     ms_stderr_lim.tail_lines = c->stderr_tail_lines;
+    ms_message_max = (size_t)c->message_max;
   }
   return reg->add_transport(reg, &ms_transport, errmsg);
 }
@@ -1355,6 +1358,11 @@ static const struct tc_config_field ms_fields[] = {
     {"stderr_tail_lines", TC_CFG_INT, "20",
      offsetof(struct ms_config, stderr_tail_lines),
      "last stderr lines kept for /api/channels and doctor", 1, 1000},
+    {"message_max", TC_CFG_INT, "67108864",
+     offsetof(struct ms_config, message_max),
+     "bytes of one message from the MCP server at most; a longer reply "
+     "fails its call",
+     65536, 1073741824},
     TC_CONFIG_END};
 
 TC_MODULE_DEFINE(mcp_stdio, .name = "mcp-stdio", .version = "0.3.0",

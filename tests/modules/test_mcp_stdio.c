@@ -27,6 +27,7 @@
 #include <jansson.h>
 
 #include "config/config.h"
+#include "config/config_internal.h" /* tc_kvlist_set: a module config: map */
 #include "dispatch/reply_budget.h"
 #include "loader/loader.h"
 
@@ -390,11 +391,12 @@ static void test_reply_budget_and_limit(void **state) {
   free(r.body);
   assert_int_equal(tc_reply_budget_used(), 0);
 
-  /* Over the 64 MiB limit of one message: that call fails, nothing else. */
+  /* Over the limit of one message (message_max, 4 MiB here): that call
+   * fails, nothing else. */
   snprintf(body, sizeof(body),
            "{\"jsonrpc\":\"2.0\",\"id\":43,\"method\":\"tools/call\","
            "\"params\":{\"name\":\"echo\",\"arguments\":{\"bytes\":%u}}}",
-           65u << 20);
+           5u << 20);
   do_call(inst, body, 60000, &r);
   assert_string_equal(r.source, "protocol");
   assert_string_equal(r.kind, "response_body_too_large");
@@ -732,14 +734,20 @@ static void test_stop_forwards_sigterm(void **state) {
   rmdir(dir);
 }
 
+static struct tc_kvlist g_settings; /* the module's config: map */
+
 static int setup_all(void **state) {
   (void)state;
   char *err = NULL;
   struct tc_config cfg;
   memset(&cfg, 0, sizeof(cfg));
   signal(SIGPIPE, SIG_IGN); /* as the core does at startup */
+  /* A 4 MiB message limit: the over-the-limit case needs no 64 MiB reply
+   * (slow under the sanitizers). */
+  if (tc_kvlist_set(&g_settings, "message_max", "4194304", "test") != 0)
+    return -1;
   if (tc_loader_load_one(&g_reg, &cfg, TC_BUILD_MODULE_DIR "/mcp-stdio.so",
-                         NULL, "test", &err) != 0) {
+                         &g_settings, "test", &err) != 0) {
     fprintf(stderr, "load mcp-stdio: %s\n", err);
     return -1;
   }
@@ -755,6 +763,7 @@ static int setup_all(void **state) {
 static int teardown_all(void **state) {
   (void)state;
   tc_registry_free(&g_reg);
+  tc_kvlist_free(&g_settings);
   return 0;
 }
 
